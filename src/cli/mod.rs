@@ -1,0 +1,156 @@
+//! The command line: clap definitions and dispatch. Each command renders
+//! through `output`; errors come back to `main`, which prints them once.
+
+mod overview;
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::dump::{Dump, OpenOptions};
+use crate::error::{Error, Result};
+
+const ABOUT: &str = "Why isn't this Go memory collected? pprof shows where memory was allocated; \
+rootpath shows who still holds it.";
+
+const LONG_ABOUT: &str = "\
+Why isn't this Go memory collected?
+
+pprof shows where memory was allocated; rootpath shows who still holds it. It reads a Go
+core file (GOTRACEBACK=crash, gcore, systemd-coredump's core.*.zst) with its executable, or a
+runtime/debug.WriteHeapDump file, builds the heap's object graph and explains retention:
+paths from GC roots, dominators and retained sizes, the largest retainers, and, with a pprof
+heap profile, who holds what each allocation site allocated.";
+
+const AFTER_HELP: &str = "\
+Examples:
+  rootpath core.1234 --heap heap.out     batch report, led by the profile's allocation sites
+  rootpath core.1234 why 0xc000123450    who keeps this object alive?
+  rootpath heap.dump --exe ./server top  the largest retainers in a heap dump
+  rootpath core.1234 overview --json     what is this core? (Go version, threads, build check)
+
+Capturing inputs from a Go service:
+  core:    ulimit -c unlimited; GOTRACEBACK=crash ./server   (then kill -ABRT PID), or gcore PID
+  profile: curl -o heap.out http://HOST/debug/pprof/heap     (net/http/pprof)
+  Set GODEBUG=memprofilerate=1 (or runtime.MemProfileRate=1) to sample every allocation.";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "rootpath",
+    version,
+    about = ABOUT,
+    long_about = LONG_ABOUT,
+    after_help = AFTER_HELP,
+    args_conflicts_with_subcommands = false,
+    subcommand_negates_reqs = false
+)]
+pub struct Cli {
+    /// Go core file or runtime/debug.WriteHeapDump file (may be zstd- or gzip-compressed).
+    pub dump: PathBuf,
+
+    /// The executable that wrote the dump [default for cores: the path named in the core].
+    #[arg(long, global = true, value_name = "PATH")]
+    pub exe: Option<PathBuf>,
+
+    /// A pprof heap profile of the same process (`curl /debug/pprof/heap > heap.out`).
+    #[arg(long = "heap", global = true, value_name = "PROFILE")]
+    pub heap_profile: Option<PathBuf>,
+
+    /// Print one JSON document on stdout instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// No progress output on stderr.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Batch report: overview, leak suspects, top retainers, histogram, goroutines (the default).
+    Report,
+    /// Why is this object alive? Shortest paths from GC roots.
+    Why {
+        /// An address (any address inside an object), `type:NAME`, `site:FUNC` or a root name.
+        target: String,
+        /// How many paths, through different roots.
+        #[arg(long, default_value_t = 3)]
+        paths: usize,
+        /// Ignore edges of this type or type.field ("would it still be alive without it?").
+        #[arg(long, value_name = "EDGE")]
+        exclude: Vec<String>,
+        /// Show runtime-internal objects (map tables, buckets) as separate steps.
+        #[arg(long)]
+        raw: bool,
+    },
+    /// The largest retainers.
+    Top {
+        #[arg(short = 'n', default_value_t = 20)]
+        n: usize,
+        #[arg(long, value_enum, default_value_t = TopBy::Retained)]
+        by: TopBy,
+        #[arg(long, value_enum, default_value_t = TopGroup::Root)]
+        group: TopGroup,
+    },
+    /// Objects and bytes per type.
+    Histogram,
+    /// List heap objects.
+    Objects {
+        /// Only objects of this type.
+        #[arg(long = "type", value_name = "TYPE")]
+        type_name: Option<String>,
+    },
+    /// GC roots: globals, goroutine stacks, finalizers, cleanups.
+    Roots,
+    /// Goroutines with their state, wait reason, frames and creation site.
+    Goroutines,
+    /// Allocation sites from a heap profile joined with the live objects (needs --heap).
+    Sites,
+    /// What the dump is: Go version, threads, mappings, executable and build check.
+    Overview,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum TopBy {
+    Retained,
+    Shallow,
+    Count,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum TopGroup {
+    Root,
+    Type,
+}
+
+/// Runs a parsed command line, writing its result to `out`.
+pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<()> {
+    if let Some(profile) = &cli.heap_profile {
+        // Fail early on a mistyped path rather than after loading a large core.
+        std::fs::metadata(profile).map_err(|e| Error::io(profile, e))?;
+    }
+    let options = OpenOptions {
+        exe: cli.exe.clone(),
+    };
+    let dump = Dump::open(&cli.dump, &options)?;
+    let not_yet = |command: &'static str| Error::NotYetAvailable {
+        command,
+        reason: "it needs the heap model, which this build of rootpath does not construct yet; \
+                 'overview' works",
+    };
+    match cli.command.as_ref().unwrap_or(&Command::Report) {
+        Command::Overview => overview::run(&dump, cli.json, out),
+        Command::Report => Err(not_yet("report")),
+        Command::Why { .. } => Err(not_yet("why")),
+        Command::Top { .. } => Err(not_yet("top")),
+        Command::Histogram => Err(not_yet("histogram")),
+        Command::Objects { .. } => Err(not_yet("objects")),
+        Command::Roots => Err(not_yet("roots")),
+        Command::Goroutines => Err(not_yet("goroutines")),
+        Command::Sites => Err(not_yet("sites")),
+    }
+}

@@ -1,0 +1,207 @@
+//! Opening a dump: recognise the file, find and check the executable, and
+//! hand back what later stages read. The one entry point of the library.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::input::elf::{AddressSpace, CoreFile, Executable};
+use crate::input::goruntime::GoVersion;
+use crate::input::heapdump::HeapDumpFile;
+use crate::input::{FileKind, Source};
+
+#[derive(Debug, Clone, Default)]
+pub struct OpenOptions {
+    /// The program that wrote the dump; for cores, defaults to the file the core names.
+    pub exe: Option<PathBuf>,
+}
+
+/// An opened dump of either kind.
+pub enum Dump {
+    Core(CoreDump),
+    HeapDump(HeapDumpInput),
+}
+
+pub struct HeapDumpInput {
+    pub dump: HeapDumpFile,
+    pub exe: Option<Executable>,
+}
+
+/// Where the executable came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExeOrigin {
+    /// `--exe`.
+    Given,
+    /// The path the core's NT_FILE note names.
+    NamedByCore,
+}
+
+/// Whether the executable is the build that wrote the core, judged by
+/// comparing the executable's read-only bytes with the core's copy of them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum BuildMatch {
+    Matches { compared_bytes: u64 },
+    Differs { address: String, detail: String },
+    Unverified { reason: String },
+}
+
+pub struct CoreDump {
+    pub core: CoreFile,
+    pub exe: Option<Executable>,
+    pub exe_origin: Option<ExeOrigin>,
+    /// Why there is no executable, when there is none.
+    pub exe_problem: Option<Error>,
+    /// Load bias of a position-independent executable.
+    pub exe_bias: u64,
+    pub build_match: BuildMatch,
+}
+
+impl Dump {
+    pub fn open(path: &Path, options: &OpenOptions) -> Result<Dump> {
+        let source = Source::open(path)?;
+        match source.kind() {
+            FileKind::ElfCore => CoreDump::open(source, options).map(Dump::Core),
+            FileKind::HeapDump => {
+                let dump = HeapDumpFile::parse(source)?;
+                let exe = options.exe.as_deref().map(Executable::open).transpose()?;
+                Ok(Dump::HeapDump(HeapDumpInput { dump, exe }))
+            }
+            FileKind::ElfExecutable | FileKind::ElfSharedObject | FileKind::ElfOther => {
+                Err(Error::NotACore {
+                    path: path.to_path_buf(),
+                    kind: source.kind().describe(),
+                })
+            }
+            _ => Err(source.unknown_format_error()),
+        }
+    }
+
+    /// The Go version that wrote the dump, if known.
+    pub fn go_version(&self) -> Option<GoVersion> {
+        match self {
+            Dump::Core(c) => c.go_version(),
+            Dump::HeapDump(h) => GoVersion::parse(&h.dump.params.go_version).or_else(|| {
+                h.exe
+                    .as_ref()
+                    .and_then(|e| e.build_info.as_ref())
+                    .and_then(|b| GoVersion::parse(&b.go_version))
+            }),
+        }
+    }
+}
+
+impl CoreDump {
+    fn open(source: Source, options: &OpenOptions) -> Result<CoreDump> {
+        let core = CoreFile::parse(source)?;
+        let (exe, exe_origin, exe_problem) = match &options.exe {
+            // An explicitly named executable that cannot be read is an error.
+            Some(path) => (Some(Executable::open(path)?), Some(ExeOrigin::Given), None),
+            None => match core.executable_path() {
+                None => (None, None, Some(Error::ExeUnknown)),
+                Some(named) if !Path::new(named).is_file() => (
+                    None,
+                    None,
+                    Some(Error::ExeMissing {
+                        named: named.to_string(),
+                    }),
+                ),
+                Some(named) => match Executable::open(Path::new(named)) {
+                    Ok(exe) => (Some(exe), Some(ExeOrigin::NamedByCore), None),
+                    Err(e) => (None, None, Some(e)),
+                },
+            },
+        };
+        let exe_bias = match (&exe, core.entry()) {
+            (Some(exe), Some(entry)) => entry.wrapping_sub(exe.entry),
+            _ => 0,
+        };
+        let build_match = match &exe {
+            Some(exe) => check_build(&core, exe, exe_bias),
+            None => BuildMatch::Unverified {
+                reason: "no executable".into(),
+            },
+        };
+        Ok(CoreDump {
+            core,
+            exe,
+            exe_origin,
+            exe_problem,
+            exe_bias,
+            build_match,
+        })
+    }
+
+    pub fn go_version(&self) -> Option<GoVersion> {
+        let info = self.exe.as_ref()?.build_info.as_ref()?;
+        GoVersion::parse(&info.go_version)
+    }
+
+    /// The executable, or the reason there is none (for commands that need it).
+    pub fn require_exe(&self) -> Result<&Executable> {
+        match (&self.exe, &self.exe_problem) {
+            (Some(exe), _) => Ok(exe),
+            (None, Some(Error::ExeMissing { named })) => Err(Error::ExeMissing {
+                named: named.clone(),
+            }),
+            _ => Err(Error::ExeUnknown),
+        }
+    }
+
+    pub fn address_space(&self) -> AddressSpace<'_> {
+        AddressSpace::new(&self.core, self.exe.as_ref(), self.exe_bias)
+    }
+}
+
+/// Compares every read-only executable byte the core also holds (cores keep
+/// the first page of each file mapping: ELF header, program headers, notes
+/// with the Go build id), and checks the entry point agrees.
+fn check_build(core: &CoreFile, exe: &Executable, bias: u64) -> BuildMatch {
+    if !exe.position_independent && bias != 0 {
+        // A fixed-address executable cannot be loaded elsewhere.
+        return BuildMatch::Differs {
+            address: format!("{:#x}", exe.entry),
+            detail: format!(
+                "the core's entry point is {:#x}, the executable's is {:#x}",
+                exe.entry.wrapping_add(bias),
+                exe.entry
+            ),
+        };
+    }
+    let mut compared = 0u64;
+    for seg in exe.segments.iter().filter(|s| !s.writable) {
+        let exe_data = exe.segment_data(seg);
+        let start = seg.vaddr.wrapping_add(bias);
+        let end = start.saturating_add(exe_data.len() as u64);
+        for cs in core.segments.iter().filter(|s| s.filesz > 0) {
+            let core_data = core.segment_data(cs);
+            let lo = start.max(cs.vaddr);
+            let hi = end.min(cs.vaddr + core_data.len() as u64);
+            if lo >= hi {
+                continue;
+            }
+            let a = &exe_data[(lo - start) as usize..(hi - start) as usize];
+            let b = &core_data[(lo - cs.vaddr) as usize..(hi - cs.vaddr) as usize];
+            if let Some(i) = a.iter().zip(b).position(|(x, y)| x != y) {
+                return BuildMatch::Differs {
+                    address: format!("{:#x}", lo + i as u64),
+                    detail: "the executable's bytes differ from the core's copy of them: \
+                             this is not the build that wrote the core"
+                        .into(),
+                };
+            }
+            compared += hi - lo;
+        }
+    }
+    if compared == 0 {
+        BuildMatch::Unverified {
+            reason: "the core holds none of the executable's read-only bytes".into(),
+        }
+    } else {
+        BuildMatch::Matches {
+            compared_bytes: compared,
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! Typed errors of the library. Each variant says what was wrong and, where
+//! there is one, what the user can try; `main` renders them once.
+
+use std::path::PathBuf;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error(
+        "{path}: not a Go core file or heap dump (starts with {magic}); expected an ELF core \
+         (GOTRACEBACK=crash, gcore) or a runtime/debug.WriteHeapDump file, optionally zstd- or gzip-compressed"
+    )]
+    UnknownFormat { path: PathBuf, magic: String },
+
+    #[error("{path}: {what}")]
+    Malformed { path: PathBuf, what: String },
+
+    #[error(
+        "{path}: truncated: {what} needs bytes up to offset {needed:#x}, the file has {len:#x}"
+    )]
+    Truncated {
+        path: PathBuf,
+        what: String,
+        needed: u64,
+        len: u64,
+    },
+
+    /// Corrupt structured content at a known file offset (heap dump records, notes).
+    #[error("{path}: corrupt at offset {offset:#x}: {what}")]
+    Corrupt {
+        path: PathBuf,
+        offset: u64,
+        what: String,
+    },
+
+    #[error(
+        "{path}: is an ELF {kind}, not a core file; pass the core as DUMP and the program with --exe"
+    )]
+    NotACore { path: PathBuf, kind: &'static str },
+
+    #[error(
+        "{path}: is not an executable (ELF type {kind}); --exe takes the program that wrote the core"
+    )]
+    NotAnExecutable { path: PathBuf, kind: &'static str },
+
+    #[error("unsupported architecture {machine} in {path}: rootpath reads linux/amd64 only")]
+    UnsupportedArch { path: PathBuf, machine: String },
+
+    #[error(
+        "no executable: the core names {named} as its program, but that file does not exist here; \
+         pass it with --exe PATH"
+    )]
+    ExeMissing { named: String },
+
+    #[error(
+        "no executable: the core does not name its program (no NT_FILE note); pass it with --exe PATH"
+    )]
+    ExeUnknown,
+
+    #[error("decompressing {path} failed: {source}")]
+    Decompress {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("'{command}' is not available yet: {reason}")]
+    NotYetAvailable {
+        command: &'static str,
+        reason: &'static str,
+    },
+}
+
+impl Error {
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub fn malformed(path: impl Into<PathBuf>, what: impl Into<String>) -> Self {
+        Error::Malformed {
+            path: path.into(),
+            what: what.into(),
+        }
+    }
+}

@@ -1,0 +1,460 @@
+//! One pass over every DIE into compact, name-indexed tables. Go's DWARF is
+//! flat (types, globals and functions at unit level), so a depth-first walk
+//! that remembers the enclosing type or function is enough.
+
+use std::collections::HashMap;
+
+use gimli::{
+    AttributeValue, DebuggingInformationEntry, EndianSlice, LittleEndian, Unit, constants as dw,
+};
+
+use super::go_attrs;
+use crate::error::{Error, Result};
+use crate::input::elf::Executable;
+
+type R<'a> = EndianSlice<'a, LittleEndian>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TypeId(pub u32);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TypeKind {
+    Base { encoding: u8 },
+    Pointer,
+    Struct,
+    Array { count: u64 },
+    Typedef,
+    Func,
+    Unspecified,
+}
+
+#[derive(Debug, Clone)]
+pub struct Field {
+    pub name: String,
+    pub offset: u64,
+    pub ty: Option<TypeId>,
+    pub embedded: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct TypeInfo {
+    pub name: String,
+    pub kind: TypeKind,
+    pub size: Option<u64>,
+    /// Pointee, array element, typedef target.
+    pub target: Option<TypeId>,
+    /// Go's reflect.Kind (DW_AT_go_kind).
+    pub go_kind: Option<u8>,
+    /// Slice/chan element or map value (DW_AT_go_elem), map key (DW_AT_go_key).
+    pub go_elem: Option<TypeId>,
+    pub go_key: Option<TypeId>,
+    /// Address of the runtime type descriptor (DW_AT_go_runtime_type).
+    pub runtime_type: Option<u64>,
+    pub fields: Vec<Field>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Global {
+    pub name: String,
+    pub addr: u64,
+    pub ty: Option<TypeId>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Constant {
+    pub value: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Function {
+    pub name: String,
+    pub low_pc: u64,
+    pub high_pc: u64,
+    /// Section offset of the subprogram DIE, to read its variables on demand.
+    pub die: usize,
+}
+
+#[derive(Default)]
+pub struct DwarfIndex {
+    pub types: Vec<TypeInfo>,
+    type_by_name: HashMap<String, TypeId>,
+    type_by_runtime: HashMap<u64, TypeId>,
+    /// Sorted by address.
+    pub globals: Vec<Global>,
+    global_by_name: HashMap<String, usize>,
+    constants: HashMap<String, Constant>,
+    /// Sorted by low_pc.
+    pub functions: Vec<Function>,
+}
+
+/// References seen during the walk, resolved once every type has an id.
+#[derive(Default)]
+struct Pending {
+    offset_to_type: HashMap<usize, TypeId>,
+    type_refs: Vec<(TypeId, Slot, usize)>,
+    global_refs: Vec<(usize, usize)>,
+}
+
+#[derive(Clone, Copy)]
+enum Slot {
+    Target,
+    Elem,
+    Key,
+    Field(usize),
+}
+
+impl DwarfIndex {
+    pub fn build(exe: &Executable, dwarf: &gimli::Dwarf<R<'_>>) -> Result<DwarfIndex> {
+        let bad = |e: gimli::Error| Error::malformed(exe.path(), format!("bad DWARF: {e}"));
+        let mut index = DwarfIndex::default();
+        let mut pending = Pending::default();
+        let mut units = dwarf.units();
+        while let Some(header) = units.next().map_err(bad)? {
+            let unit = dwarf.unit(header).map_err(bad)?;
+            index.walk_unit(dwarf, &unit, &mut pending).map_err(bad)?;
+        }
+        index.resolve(pending);
+        index.globals.sort_by_key(|g| g.addr);
+        index.global_by_name = index
+            .globals
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (g.name.clone(), i))
+            .collect();
+        index.functions.sort_by_key(|f| f.low_pc);
+        Ok(index)
+    }
+
+    fn walk_unit(
+        &mut self,
+        dwarf: &gimli::Dwarf<R<'_>>,
+        unit: &Unit<R<'_>>,
+        pending: &mut Pending,
+    ) -> gimli::Result<()> {
+        let mut entries = unit.entries();
+        // The struct or array whose children we are reading, with its depth.
+        let mut parent: Option<(TypeId, isize)> = None;
+        while let Some(entry) = entries.next_dfs()? {
+            let depth = entry.depth();
+            if parent.is_some_and(|(_, d)| depth <= d) {
+                parent = None;
+            }
+            let offset = section_offset(unit, entry);
+            match entry.tag() {
+                dw::DW_TAG_base_type
+                | dw::DW_TAG_pointer_type
+                | dw::DW_TAG_structure_type
+                | dw::DW_TAG_array_type
+                | dw::DW_TAG_typedef
+                | dw::DW_TAG_subroutine_type
+                | dw::DW_TAG_unspecified_type => {
+                    let id = self.add_type(dwarf, unit, entry, offset, pending)?;
+                    if entry.has_children() {
+                        parent = Some((id, depth));
+                    }
+                }
+                dw::DW_TAG_member => {
+                    if let Some((owner, _)) = parent {
+                        self.add_field(dwarf, unit, entry, owner, pending)?;
+                    }
+                }
+                dw::DW_TAG_subrange_type => {
+                    if let Some((owner, _)) = parent {
+                        let count = match entry.attr_value(dw::DW_AT_count) {
+                            Some(v) => v.udata_value(),
+                            None => entry
+                                .attr_value(dw::DW_AT_upper_bound)
+                                .and_then(|v| v.udata_value())
+                                .map(|u| u + 1),
+                        };
+                        if let Some(count) = count {
+                            self.types[owner.0 as usize].kind = TypeKind::Array { count };
+                        }
+                    }
+                }
+                dw::DW_TAG_variable if depth == 1 => {
+                    // Package-level variables sit directly under the unit.
+                    let Some(name) = name(dwarf, unit, entry) else {
+                        continue;
+                    };
+                    let Some(addr) = static_address(entry) else {
+                        continue;
+                    };
+                    if let Some(off) = type_ref(unit, entry) {
+                        pending.global_refs.push((self.globals.len(), off));
+                    }
+                    self.globals.push(Global {
+                        name,
+                        addr,
+                        ty: None,
+                    });
+                }
+                dw::DW_TAG_constant => {
+                    let Some(name) = name(dwarf, unit, entry) else {
+                        continue;
+                    };
+                    let value = match entry.attr_value(dw::DW_AT_const_value) {
+                        Some(AttributeValue::Sdata(v)) => v,
+                        Some(AttributeValue::Udata(v)) => v as i64,
+                        Some(AttributeValue::Data1(v)) => i64::from(v),
+                        Some(AttributeValue::Data2(v)) => i64::from(v),
+                        Some(AttributeValue::Data4(v)) => i64::from(v),
+                        Some(AttributeValue::Data8(v)) => v as i64,
+                        _ => continue,
+                    };
+                    self.constants.insert(name, Constant { value });
+                }
+                dw::DW_TAG_subprogram => {
+                    let Some(name) = name(dwarf, unit, entry) else {
+                        continue;
+                    };
+                    let Some(low_pc) = entry
+                        .attr_value(dw::DW_AT_low_pc)
+                        .and_then(|v| dwarf.attr_address(unit, v).ok().flatten())
+                    else {
+                        continue;
+                    };
+                    let high_pc = match entry.attr_value(dw::DW_AT_high_pc) {
+                        Some(v @ (AttributeValue::Addr(_) | AttributeValue::DebugAddrIndex(_))) => {
+                            dwarf.attr_address(unit, v).ok().flatten().unwrap_or(low_pc)
+                        }
+                        Some(v) => low_pc + v.udata_value().unwrap_or(0),
+                        None => low_pc,
+                    };
+                    self.functions.push(Function {
+                        name,
+                        low_pc,
+                        high_pc,
+                        die: offset,
+                    });
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn add_type(
+        &mut self,
+        dwarf: &gimli::Dwarf<R<'_>>,
+        unit: &Unit<R<'_>>,
+        entry: &DebuggingInformationEntry<R<'_>>,
+        offset: usize,
+        pending: &mut Pending,
+    ) -> gimli::Result<TypeId> {
+        let id = TypeId(self.types.len() as u32);
+        let kind = match entry.tag() {
+            dw::DW_TAG_base_type => TypeKind::Base {
+                encoding: match entry.attr_value(dw::DW_AT_encoding) {
+                    Some(AttributeValue::Encoding(e)) => e.0,
+                    _ => 0,
+                },
+            },
+            dw::DW_TAG_pointer_type => TypeKind::Pointer,
+            dw::DW_TAG_structure_type => TypeKind::Struct,
+            dw::DW_TAG_array_type => TypeKind::Array { count: 0 },
+            dw::DW_TAG_typedef => TypeKind::Typedef,
+            dw::DW_TAG_subroutine_type => TypeKind::Func,
+            _ => TypeKind::Unspecified,
+        };
+        for (attr, slot) in [
+            (dw::DW_AT_type, Slot::Target),
+            (go_attrs::GO_ELEM, Slot::Elem),
+            (go_attrs::GO_KEY, Slot::Key),
+        ] {
+            if let Some(off) = entry.attr_value(attr).and_then(|v| unit_ref(unit, v)) {
+                pending.type_refs.push((id, slot, off));
+            }
+        }
+        let info = TypeInfo {
+            name: name(dwarf, unit, entry).unwrap_or_default(),
+            kind,
+            size: entry
+                .attr_value(dw::DW_AT_byte_size)
+                .and_then(|v| v.udata_value()),
+            target: None,
+            go_kind: entry
+                .attr_value(go_attrs::GO_KIND)
+                .and_then(|v| v.udata_value())
+                .map(|k| k as u8),
+            go_elem: None,
+            go_key: None,
+            runtime_type: entry
+                .attr_value(go_attrs::GO_RUNTIME_TYPE)
+                .and_then(|v| match v {
+                    AttributeValue::Addr(a) => Some(a),
+                    other => other.udata_value(),
+                }),
+            fields: Vec::new(),
+        };
+        if !info.name.is_empty() {
+            // The first definition of a name wins; Go emits each named type once.
+            self.type_by_name.entry(info.name.clone()).or_insert(id);
+        }
+        if let Some(rt) = info.runtime_type {
+            self.type_by_runtime.insert(rt, id);
+        }
+        self.types.push(info);
+        pending.offset_to_type.insert(offset, id);
+        Ok(id)
+    }
+
+    fn add_field(
+        &mut self,
+        dwarf: &gimli::Dwarf<R<'_>>,
+        unit: &Unit<R<'_>>,
+        entry: &DebuggingInformationEntry<R<'_>>,
+        owner: TypeId,
+        pending: &mut Pending,
+    ) -> gimli::Result<()> {
+        let fields = &mut self.types[owner.0 as usize].fields;
+        if let Some(off) = type_ref(unit, entry) {
+            pending
+                .type_refs
+                .push((owner, Slot::Field(fields.len()), off));
+        }
+        fields.push(Field {
+            name: name(dwarf, unit, entry).unwrap_or_default(),
+            offset: entry
+                .attr_value(dw::DW_AT_data_member_location)
+                .and_then(|v| v.udata_value())
+                .unwrap_or(0),
+            ty: None,
+            embedded: entry
+                .attr_value(go_attrs::GO_EMBEDDED_FIELD)
+                .is_some_and(|v| matches!(v, AttributeValue::Flag(true))),
+        });
+        Ok(())
+    }
+
+    fn resolve(&mut self, pending: Pending) {
+        for (id, slot, off) in pending.type_refs {
+            let target = pending.offset_to_type.get(&off).copied();
+            let t = &mut self.types[id.0 as usize];
+            match slot {
+                Slot::Target => t.target = target,
+                Slot::Elem => t.go_elem = target,
+                Slot::Key => t.go_key = target,
+                Slot::Field(i) => {
+                    if let Some(f) = t.fields.get_mut(i) {
+                        f.ty = target;
+                    }
+                }
+            }
+        }
+        for (g, off) in pending.global_refs {
+            self.globals[g].ty = pending.offset_to_type.get(&off).copied();
+        }
+    }
+
+    pub fn ty(&self, id: TypeId) -> &TypeInfo {
+        &self.types[id.0 as usize]
+    }
+
+    pub fn type_named(&self, name: &str) -> Option<TypeId> {
+        self.type_by_name.get(name).copied()
+    }
+
+    pub fn type_of_runtime_type(&self, addr: u64) -> Option<TypeId> {
+        self.type_by_runtime.get(&addr).copied()
+    }
+
+    pub fn global(&self, name: &str) -> Option<&Global> {
+        self.global_by_name.get(name).map(|&i| &self.globals[i])
+    }
+
+    /// The global whose storage holds `addr`, using the type size for extent.
+    pub fn global_at(&self, addr: u64) -> Option<&Global> {
+        let i = self.globals.partition_point(|g| g.addr <= addr);
+        let g = self.globals.get(i.checked_sub(1)?)?;
+        let size = g.ty.and_then(|t| self.size_of(t)).unwrap_or(1).max(1);
+        (addr < g.addr + size).then_some(g)
+    }
+
+    pub fn constant(&self, name: &str) -> Option<i64> {
+        self.constants.get(name).map(|c| c.value)
+    }
+
+    /// Size of a type, looking through typedefs.
+    pub fn size_of(&self, id: TypeId) -> Option<u64> {
+        let mut t = self.ty(id);
+        for _ in 0..16 {
+            if let Some(s) = t.size {
+                return Some(s);
+            }
+            match (t.kind, t.target) {
+                (TypeKind::Typedef, Some(next)) => t = self.ty(next),
+                (TypeKind::Pointer, _) => return Some(8),
+                _ => return None,
+            }
+        }
+        None
+    }
+
+    /// Follows typedefs to the underlying type.
+    pub fn underlying(&self, mut id: TypeId) -> TypeId {
+        for _ in 0..16 {
+            let t = self.ty(id);
+            match (t.kind, t.target) {
+                (TypeKind::Typedef, Some(next)) => id = next,
+                _ => break,
+            }
+        }
+        id
+    }
+
+    /// Byte offset of `field` in struct `type_name` (through typedefs).
+    pub fn field_offset(&self, type_name: &str, field: &str) -> Option<u64> {
+        let id = self.underlying(self.type_named(type_name)?);
+        self.ty(id)
+            .fields
+            .iter()
+            .find(|f| f.name == field)
+            .map(|f| f.offset)
+    }
+
+    pub fn function_at(&self, pc: u64) -> Option<&Function> {
+        let i = self.functions.partition_point(|f| f.low_pc <= pc);
+        let f = self.functions.get(i.checked_sub(1)?)?;
+        (pc < f.high_pc).then_some(f)
+    }
+}
+
+fn section_offset(unit: &Unit<R<'_>>, entry: &DebuggingInformationEntry<R<'_>>) -> usize {
+    entry.offset().to_unit_section_offset(unit).0
+}
+
+fn unit_ref(unit: &Unit<R<'_>>, value: AttributeValue<R<'_>>) -> Option<usize> {
+    match value {
+        AttributeValue::UnitRef(o) => Some(o.to_unit_section_offset(unit).0),
+        AttributeValue::DebugInfoRef(o) => Some(o.0),
+        _ => None,
+    }
+}
+
+fn type_ref(unit: &Unit<R<'_>>, entry: &DebuggingInformationEntry<R<'_>>) -> Option<usize> {
+    unit_ref(unit, entry.attr_value(dw::DW_AT_type)?)
+}
+
+fn name(
+    dwarf: &gimli::Dwarf<R<'_>>,
+    unit: &Unit<R<'_>>,
+    entry: &DebuggingInformationEntry<R<'_>>,
+) -> Option<String> {
+    let value = entry.attr_value(dw::DW_AT_name)?;
+    let s = dwarf.attr_string(unit, value).ok()?;
+    Some(String::from_utf8_lossy(s.slice()).into_owned())
+}
+
+/// A DW_OP_addr location: the variable lives at a fixed address.
+fn static_address(entry: &DebuggingInformationEntry<R<'_>>) -> Option<u64> {
+    let AttributeValue::Exprloc(expr) = entry.attr_value(dw::DW_AT_location)? else {
+        return None;
+    };
+    let bytes = expr.0.slice();
+    if bytes.len() == 9 && bytes[0] == gimli::constants::DW_OP_addr.0 {
+        Some(u64::from_le_bytes(bytes[1..9].try_into().ok()?))
+    } else {
+        None
+    }
+}

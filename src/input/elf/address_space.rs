@@ -1,0 +1,164 @@
+//! The target process's memory as rootpath can see it: the core's dumped
+//! segments first, then the executable's read-only segments (text, rodata),
+//! which cores usually omit. Reads never copy; absent memory reads as `None`.
+
+use serde::Serialize;
+
+use super::{CoreFile, Executable};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    Core,
+    Executable,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Region<'a> {
+    pub start: u64,
+    /// End of the mapping in the process (may extend past `data`).
+    pub end: u64,
+    pub data: &'a [u8],
+    pub origin: Origin,
+    pub writable: bool,
+}
+
+impl Region<'_> {
+    fn data_end(&self) -> u64 {
+        self.start + self.data.len() as u64
+    }
+}
+
+pub struct AddressSpace<'a> {
+    /// Sorted by start, non-overlapping; only regions with bytes.
+    regions: Vec<Region<'a>>,
+}
+
+impl<'a> AddressSpace<'a> {
+    /// `exe_bias` is added to the executable's addresses (non-zero for PIE).
+    pub fn new(core: &'a CoreFile, exe: Option<&'a Executable>, exe_bias: u64) -> Self {
+        let mut regions: Vec<Region<'a>> = core
+            .segments
+            .iter()
+            .filter(|s| s.filesz > 0)
+            .map(|s| Region {
+                start: s.vaddr,
+                end: s.end(),
+                data: core.segment_data(s),
+                origin: Origin::Core,
+                writable: s.writable,
+            })
+            .collect();
+        regions.sort_by_key(|r| r.start);
+        if let Some(exe) = exe {
+            // Writable data in the file is only the program's initial state; the
+            // core has the live one, so only read-only segments fill gaps.
+            for seg in exe.segments.iter().filter(|s| !s.writable && s.filesz > 0) {
+                let data = exe.segment_data(seg);
+                let start = seg.vaddr.wrapping_add(exe_bias);
+                fill_gaps(&mut regions, start, data);
+            }
+        }
+        regions.retain(|r| !r.data.is_empty());
+        regions.sort_by_key(|r| r.start);
+        AddressSpace { regions }
+    }
+
+    pub fn regions(&self) -> &[Region<'a>] {
+        &self.regions
+    }
+
+    fn region(&self, addr: u64) -> Option<&Region<'a>> {
+        let i = self.regions.partition_point(|r| r.start <= addr);
+        let r = self.regions.get(i.checked_sub(1)?)?;
+        (addr < r.data_end()).then_some(r)
+    }
+
+    /// `len` bytes at `addr`, if all of them are in one region.
+    pub fn read(&self, addr: u64, len: usize) -> Option<&'a [u8]> {
+        let r = self.region(addr)?;
+        let off = (addr - r.start) as usize;
+        r.data.get(off..off.checked_add(len)?)
+    }
+
+    pub fn read_u64(&self, addr: u64) -> Option<u64> {
+        self.read(addr, 8).map(|b| {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(b);
+            u64::from_le_bytes(a)
+        })
+    }
+
+    pub fn contains(&self, addr: u64) -> bool {
+        self.region(addr).is_some()
+    }
+
+    pub fn origin(&self, addr: u64) -> Option<Origin> {
+        self.region(addr).map(|r| r.origin)
+    }
+}
+
+/// Inserts the parts of [start, start+data.len()) no region covers yet.
+fn fill_gaps<'a>(regions: &mut Vec<Region<'a>>, start: u64, data: &'a [u8]) {
+    let end = start.saturating_add(data.len() as u64);
+    let mut cursor = start;
+    let mut pieces = Vec::new();
+    for r in regions.iter() {
+        let (rs, re) = (r.start, r.data_end());
+        if re <= cursor || rs >= end {
+            continue;
+        }
+        if rs > cursor {
+            pieces.push((cursor, rs));
+        }
+        cursor = cursor.max(re);
+    }
+    if cursor < end {
+        pieces.push((cursor, end));
+    }
+    for (s, e) in pieces {
+        let off = (s - start) as usize;
+        regions.push(Region {
+            start: s,
+            end: e,
+            data: &data[off..off + (e - s) as usize],
+            origin: Origin::Executable,
+            writable: false,
+        });
+    }
+    regions.sort_by_key(|r| r.start);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn region(start: u64, data: &[u8]) -> Region<'_> {
+        Region {
+            start,
+            end: start + data.len() as u64,
+            data,
+            origin: Origin::Core,
+            writable: true,
+        }
+    }
+
+    #[test]
+    fn executable_fills_only_gaps() {
+        static CORE_A: [u8; 4] = [1; 4];
+        static CORE_B: [u8; 4] = [2; 4];
+        static EXE: [u8; 16] = [9; 16];
+        let mut regions = vec![region(104, &CORE_A), region(110, &CORE_B)];
+        fill_gaps(&mut regions, 100, &EXE);
+        let space = AddressSpace { regions };
+        assert_eq!(space.read(100, 4), Some(&EXE[..4]));
+        assert_eq!(space.read(104, 4), Some(&CORE_A[..]));
+        assert_eq!(space.read(108, 2), Some(&EXE[8..10]));
+        assert_eq!(space.read(110, 4), Some(&CORE_B[..]));
+        assert_eq!(space.read(114, 2), Some(&EXE[14..16]));
+        assert_eq!(space.origin(114), Some(Origin::Executable));
+        assert_eq!(space.read(116, 1), None);
+        // Reads never straddle two regions.
+        assert_eq!(space.read(102, 4), None);
+    }
+}

@@ -1,0 +1,12 @@
+//! Readers for everything rootpath takes in: ELF cores and executables, heap
+//! dumps, and (later) pprof profiles. Each reader borrows a memory-mapped file.
+
+pub mod detect;
+pub mod dwarf;
+pub mod elf;
+pub mod goruntime;
+pub mod heapdump;
+pub mod source;
+
+pub use detect::FileKind;
+pub use source::Source;

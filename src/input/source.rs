@@ -1,0 +1,121 @@
+//! An input file, memory-mapped read-only. A compressed input (zstd, gzip) is
+//! decompressed once into an anonymous temporary file which is mapped instead:
+//! the input itself is never written.
+
+use std::fs::File;
+use std::io::{self, BufReader, Read, Seek, Write};
+use std::path::{Path, PathBuf};
+
+use memmap2::Mmap;
+
+use crate::error::{Error, Result};
+use crate::input::detect::{FileKind, magic_preview};
+
+/// A readable, mapped input.
+pub struct Source {
+    path: PathBuf,
+    map: Mmap,
+    kind: FileKind,
+    /// Compression layers removed to reach the mapped content, outermost first.
+    compression: Vec<FileKind>,
+}
+
+/// Nested compression deeper than this is surely not a dump.
+const MAX_COMPRESSION_LAYERS: usize = 2;
+
+impl Source {
+    /// Opens `path`, undoing zstd/gzip compression, and maps the content.
+    pub fn open(path: &Path) -> Result<Source> {
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let mut map = map_file(path, &file)?;
+        let mut compression = Vec::new();
+        let mut kind = FileKind::of(&map);
+        while kind.is_compressed() {
+            if compression.len() == MAX_COMPRESSION_LAYERS {
+                return Err(Error::malformed(
+                    path,
+                    "more than two layers of compression; decompress it yourself first",
+                ));
+            }
+            let decompressed = decompress(path, &map, kind)?;
+            map = map_file(path, &decompressed)?;
+            compression.push(kind);
+            kind = FileKind::of(&map);
+        }
+        Ok(Source {
+            path: path.to_path_buf(),
+            map,
+            kind,
+            compression,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        &self.map
+    }
+
+    pub fn kind(&self) -> FileKind {
+        self.kind
+    }
+
+    pub fn compression(&self) -> &[FileKind] {
+        &self.compression
+    }
+
+    pub fn unknown_format_error(&self) -> Error {
+        Error::UnknownFormat {
+            path: self.path.clone(),
+            magic: magic_preview(&self.map),
+        }
+    }
+}
+
+fn map_file(path: &Path, file: &File) -> Result<Mmap> {
+    // SAFETY: the mapping is read-only. rootpath never writes its inputs; a file
+    // changed underneath by another process could show torn data, which the
+    // readers treat as malformed input (every access is bounds-checked).
+    unsafe { Mmap::map(file) }.map_err(|e| Error::io(path, e))
+}
+
+/// Streams the decompressed bytes into an unlinked temporary file, so a large
+/// core costs disk, not memory.
+fn decompress(path: &Path, compressed: &[u8], kind: FileKind) -> Result<File> {
+    let mut out = tempfile::tempfile().map_err(|e| Error::io(std::env::temp_dir(), e))?;
+    let copy_result = {
+        let mut writer = io::BufWriter::with_capacity(1 << 20, &mut out);
+        let result = match kind {
+            FileKind::Zstd => {
+                zstd::stream::read::Decoder::with_buffer(compressed).and_then(|mut d| {
+                    // Cores compressed with --long need a larger window than the default.
+                    d.window_log_max(31)?;
+                    io::copy(&mut d, &mut writer)
+                })
+            }
+            FileKind::Gzip => {
+                let mut d = flate2::read::MultiGzDecoder::new(BufReader::new(compressed));
+                io::copy(&mut d, &mut writer)
+            }
+            _ => unreachable!("decompress is only called for compressed kinds"),
+        };
+        result.and_then(|n| writer.flush().map(|_| n))
+    };
+    copy_result.map_err(|source| Error::Decompress {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    out.rewind().map_err(|e| Error::io(path, e))?;
+    Ok(out)
+}
+
+/// Reads a whole small file (profiles, truth files) without mapping it.
+pub fn read_small(path: &Path) -> Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    File::open(path)
+        .and_then(|mut f| f.read_to_end(&mut buf))
+        .map_err(|e| Error::io(path, e))?;
+    Ok(buf)
+}

@@ -1,0 +1,5 @@
+//! Renderers: human text and JSON. Analyses produce plain data; only this
+//! module decides how it looks.
+
+pub mod json;
+pub mod text;

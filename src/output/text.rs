@@ -1,0 +1,186 @@
+//! Human-readable text.
+
+use std::io::{self, Write};
+
+use crate::dump::BuildMatch;
+use crate::error::{Error, Result};
+use crate::overview::Overview;
+
+/// Bytes as a short human figure: 1.5 MiB.
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+fn io_err(e: io::Error) -> Error {
+    Error::io("<stdout>", e)
+}
+
+pub fn overview(out: &mut dyn Write, o: &Overview) -> Result<()> {
+    write_overview(out, o).map_err(io_err)
+}
+
+fn write_overview(out: &mut dyn Write, o: &Overview) -> io::Result<()> {
+    let compression = if o.file.compression.is_empty() {
+        String::new()
+    } else {
+        format!(" ({}-compressed)", o.file.compression.join("+"))
+    };
+    writeln!(
+        out,
+        "{}: {}{}, {}",
+        o.file.path,
+        o.file.kind,
+        compression,
+        bytes(o.file.size_bytes)
+    )?;
+    let version = o.go.version.as_deref().unwrap_or("unknown");
+    let support = match o.go.support {
+        Some(crate::input::goruntime::Support::Tested) => "",
+        Some(crate::input::goruntime::Support::Untested) => " (not in the tested matrix)",
+        Some(crate::input::goruntime::Support::Unsupported) => " (unsupported)",
+        None => "",
+    };
+    writeln!(
+        out,
+        "Go:        {version}{support} {}",
+        o.go.goarch.as_deref().unwrap_or("")
+    )?;
+    if let Some(p) = &o.process {
+        write!(out, "Process:   pid {} {}", p.pid, p.command)?;
+        if !p.args.is_empty() && p.args != p.command {
+            write!(out, " ({})", p.args)?;
+        }
+        writeln!(out)?;
+        if let Some(s) = &p.signal {
+            write!(out, "Signal:    {} ({})", s.name, s.number)?;
+            if let Some(a) = &s.fault_address {
+                write!(out, " at {a}")?;
+            }
+            writeln!(out)?;
+        }
+    }
+    if let Some(e) = &o.executable {
+        let origin = match e.origin {
+            Some(crate::dump::ExeOrigin::Given) => "given with --exe",
+            Some(crate::dump::ExeOrigin::NamedByCore) => "named by the core",
+            None => "",
+        };
+        writeln!(out, "Executable: {} ({origin})", e.path)?;
+        if let Some(m) = &e.main_package {
+            writeln!(out, "  main package: {m}")?;
+        }
+        if let Some(id) = &e.go_build_id {
+            writeln!(out, "  Go build id:  {id}")?;
+        }
+        writeln!(
+            out,
+            "  DWARF: {}, symbols: {}{}",
+            if e.has_dwarf { "yes" } else { "no" },
+            if e.has_symbols { "yes" } else { "no" },
+            if e.position_independent {
+                ", position-independent"
+            } else {
+                ""
+            }
+        )?;
+        if let Some(b) = &e.load_bias {
+            writeln!(out, "  load bias: {b}")?;
+        }
+        match &e.build_match {
+            Some(BuildMatch::Matches { compared_bytes }) => writeln!(
+                out,
+                "  build check: matches the core ({compared_bytes} bytes compared)"
+            )?,
+            Some(BuildMatch::Differs { address, detail }) => {
+                writeln!(out, "  build check: DIFFERS at {address}: {detail}")?
+            }
+            Some(BuildMatch::Unverified { reason }) => {
+                writeln!(out, "  build check: not verified: {reason}")?
+            }
+            None => {}
+        }
+    }
+    if let Some(m) = &o.memory {
+        writeln!(
+            out,
+            "Memory:    {} segments, {} mapped, {} dumped, {} mapped files",
+            m.segments,
+            bytes(m.mapped_bytes),
+            bytes(m.dumped_bytes),
+            m.files.len()
+        )?;
+        for f in &m.files {
+            writeln!(out, "  {:#014x}-{:#014x} {}", f.start, f.end, f.path)?;
+        }
+    }
+    if !o.threads.is_empty() {
+        writeln!(out, "Threads:   {}", o.threads.len())?;
+        for t in &o.threads {
+            write!(out, "  tid {:<8}", t.tid)?;
+            if let Some(pc) = &t.pc {
+                write!(out, " pc {pc}")?;
+            }
+            if let Some(f) = &t.function {
+                write!(out, " {f}")?;
+            }
+            if let Some(s) = &t.signal {
+                write!(out, " [{s}]")?;
+            }
+            writeln!(out)?;
+        }
+    }
+    if let Some(h) = &o.heap_dump {
+        crate::output::text::heap_dump_summary(out, h)?;
+    }
+    for w in &o.warnings {
+        writeln!(out, "warning: {w}")?;
+    }
+    Ok(())
+}
+
+fn heap_dump_summary(out: &mut dyn Write, h: &crate::input::heapdump::Summary) -> io::Result<()> {
+    writeln!(
+        out,
+        "Heap:      {} objects, {} (live and dead since the last GC)",
+        h.objects,
+        bytes(h.object_bytes)
+    )?;
+    writeln!(
+        out,
+        "Roots:     data {}, bss {}, {} goroutines ({} frames, {} of stack), {} finalizers, {} queued",
+        bytes(h.data_bytes),
+        bytes(h.bss_bytes),
+        h.goroutines,
+        h.stack_frames,
+        bytes(h.stack_bytes),
+        h.finalizers,
+        h.queued_finalizers
+    )?;
+    writeln!(
+        out,
+        "Threads:   {}; profile: {} buckets, {} sampled objects",
+        h.os_threads, h.memprof_buckets, h.alloc_samples
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn human_bytes() {
+        assert_eq!(super::bytes(0), "0 B");
+        assert_eq!(super::bytes(1023), "1023 B");
+        assert_eq!(super::bytes(1536), "1.5 KiB");
+        assert_eq!(super::bytes(3 << 30), "3.0 GiB");
+    }
+}

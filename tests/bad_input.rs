@@ -1,0 +1,189 @@
+//! Bad input gets a clear error (non-zero exit, a message naming the problem)
+//! or a clearly marked partial answer; never a panic.
+
+mod common;
+
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+
+use common::Fixture;
+
+fn run(args: &[&std::ffi::OsStr]) -> (bool, String, String) {
+    let out = common::rootpath(args);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        !stderr.contains("panicked"),
+        "rootpath panicked on {args:?}: {stderr}"
+    );
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr,
+    )
+}
+
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = common::repo_root().join("target").join("bad-input");
+    fs::create_dir_all(&dir).expect("scratch dir");
+    dir.join(name)
+}
+
+fn write_prefix(from: &Path, to: &Path, len: usize) {
+    let bytes = fs::read(from).expect("read fixture");
+    fs::write(to, &bytes[..len.min(bytes.len())]).expect("write cut file");
+}
+
+#[test]
+fn empty_and_foreign_files_are_refused() {
+    let empty = scratch("empty");
+    fs::write(&empty, b"").expect("write");
+    let (ok, _, err) = run(&[empty.as_os_str(), "overview".as_ref()]);
+    assert!(!ok);
+    assert!(err.contains("empty file"), "{err}");
+
+    let text = scratch("text");
+    fs::write(&text, b"hello, this is not a core\n").expect("write");
+    let (ok, _, err) = run(&[text.as_os_str(), "overview".as_ref()]);
+    assert!(!ok);
+    assert!(err.contains("not a Go core file or heap dump"), "{err}");
+
+    let missing = scratch("does-not-exist");
+    let (ok, _, err) = run(&[missing.as_os_str(), "overview".as_ref()]);
+    assert!(!ok);
+    assert!(
+        err.contains("cannot read") && err.contains("does-not-exist"),
+        "{err}"
+    );
+}
+
+#[test]
+fn executable_as_dump_and_core_as_exe_are_explained() {
+    let f = Fixture::load("go1.22");
+    let (ok, _, err) = run(&[f.exe().as_os_str(), "overview".as_ref()]);
+    assert!(!ok);
+    assert!(
+        err.contains("not a core file") && err.contains("--exe"),
+        "{err}"
+    );
+
+    let (ok, _, err) = run(&[
+        f.core().as_os_str(),
+        "--exe".as_ref(),
+        f.core().as_os_str(),
+        "overview".as_ref(),
+    ]);
+    assert!(!ok);
+    assert!(err.contains("is not an executable"), "{err}");
+}
+
+#[test]
+fn truncated_cores_are_partial_or_refused() {
+    let f = Fixture::load("go1.23");
+    let core = f.core();
+    // Cut inside the ELF header: refused.
+    let cut = scratch("core-cut-40");
+    write_prefix(&core, &cut, 40);
+    let (ok, _, err) = run(&[cut.as_os_str(), "overview".as_ref()]);
+    assert!(!ok, "{err}");
+    assert!(
+        err.contains("ELF header") || err.contains("truncated"),
+        "{err}"
+    );
+
+    // Cut inside the program headers: refused, naming them.
+    let cut = scratch("core-cut-200");
+    write_prefix(&core, &cut, 200);
+    let (ok, _, err) = run(&[cut.as_os_str(), "overview".as_ref()]);
+    assert!(!ok);
+    assert!(
+        err.contains("truncated") && err.contains("program headers"),
+        "{err}"
+    );
+
+    // Cut after the notes, inside the memory: overview still answers, and says what is missing.
+    let size = fs::metadata(&core).expect("core").len() as usize;
+    let cut = scratch("core-cut-half");
+    write_prefix(&core, &cut, size / 2);
+    let exe = f.exe();
+    let (ok, out, err) = run(&[
+        cut.as_os_str(),
+        "--exe".as_ref(),
+        exe.as_os_str(),
+        "overview".as_ref(),
+        "--json".as_ref(),
+    ]);
+    assert!(ok, "{err}");
+    let o: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let warnings = o["warnings"].to_string();
+    assert!(warnings.contains("truncated"), "{warnings}");
+    assert_eq!(o["go"]["version"], f.truth["go_version"]);
+}
+
+#[test]
+fn wrong_executable_is_flagged() {
+    let core_of = Fixture::load("go1.25");
+    let other = Fixture::load("go1.27");
+    let o = common::rootpath_json(&[
+        core_of.core().as_os_str(),
+        "--exe".as_ref(),
+        other.exe().as_os_str(),
+        "--json".as_ref(),
+        "overview".as_ref(),
+    ]);
+    assert_eq!(
+        o["executable"]["build_match"]["status"], "differs",
+        "{}",
+        o["executable"]
+    );
+    assert!(
+        o["warnings"].to_string().contains("wrong executable"),
+        "{}",
+        o["warnings"]
+    );
+}
+
+#[test]
+fn missing_executable_named_by_the_core() {
+    // The fixtures were made elsewhere: the path in NT_FILE does not exist here.
+    let f = Fixture::load("go1.24");
+    let named = f.truth_str("exe_path");
+    assert!(
+        !Path::new(named).exists(),
+        "fixture exe path unexpectedly exists: {named}"
+    );
+    let o = common::rootpath_json(&[f.core().as_os_str(), "overview".as_ref(), "--json".as_ref()]);
+    assert!(o["executable"].is_null());
+    assert!(
+        o["warnings"].to_string().contains(named),
+        "{}",
+        o["warnings"]
+    );
+    // Commands that need the program say how to give it.
+    let (ok, _, err) = run(&[f.core().as_os_str(), "why".as_ref(), "0x1".as_ref()]);
+    assert!(!ok);
+    assert!(!err.is_empty());
+}
+
+#[test]
+fn gzip_compressed_core_is_read() {
+    let f = Fixture::load("go1.21");
+    let gz = scratch("core.gz");
+    {
+        let out = fs::File::create(&gz).expect("create");
+        let mut enc = flate2::write::GzEncoder::new(out, flate2::Compression::fast());
+        enc.write_all(&fs::read(f.core()).expect("core"))
+            .expect("gzip");
+        enc.finish().expect("finish");
+    }
+    let o = common::rootpath_json(&[
+        gz.as_os_str(),
+        "--exe".as_ref(),
+        f.exe().as_os_str(),
+        "overview".as_ref(),
+        "--json".as_ref(),
+    ]);
+    assert_eq!(o["file"]["compression"], serde_json::json!(["gzip"]));
+    assert_eq!(o["go"]["version"], f.truth["go_version"]);
+    assert_eq!(o["executable"]["build_match"]["status"], "matches");
+}

@@ -1,0 +1,150 @@
+//! Fixture access for integration tests: the committed, zstd-compressed
+//! fixtures under testdata/fixtures/goX.Y/ are decompressed once into
+//! target/fixture-cache/ and handed out as paths, with the program's truth.json.
+#![allow(dead_code)]
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The Go versions the corpus must cover.
+pub const MATRIX: &[&str] = &[
+    "go1.19", "go1.21", "go1.22", "go1.23", "go1.24", "go1.25", "go1.26", "go1.27",
+];
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixtures_dir() -> PathBuf {
+    repo_root().join("testdata").join("fixtures")
+}
+
+fn cache_dir() -> PathBuf {
+    // CARGO_TARGET_DIR may move target/; tests only need a stable scratch place.
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target"));
+    target.join("fixture-cache")
+}
+
+pub struct Fixture {
+    pub version: &'static str,
+    pub dir: PathBuf,
+    pub truth: serde_json::Value,
+}
+
+impl Fixture {
+    pub fn load(version: &'static str) -> Fixture {
+        let src = fixtures_dir().join(version);
+        let truth_path = src.join("truth.json");
+        let truth_text = fs::read_to_string(&truth_path)
+            .unwrap_or_else(|e| panic!("{}: {e}", truth_path.display()));
+        let truth = serde_json::from_str(&truth_text)
+            .unwrap_or_else(|e| panic!("{}: {e}", truth_path.display()));
+        Fixture {
+            version,
+            dir: src,
+            truth,
+        }
+    }
+
+    /// Path to a fixture file, decompressing `NAME.zst` into the cache on first use.
+    pub fn file(&self, name: &str) -> PathBuf {
+        let plain = self.dir.join(name);
+        if plain.exists() {
+            return plain;
+        }
+        let compressed = self.dir.join(format!("{name}.zst"));
+        let out_dir = cache_dir().join(self.version);
+        let out = out_dir.join(name);
+        if is_fresh(&out, &compressed) {
+            return out;
+        }
+        fs::create_dir_all(&out_dir).expect("create fixture cache");
+        decompress_atomically(&compressed, &out)
+            .unwrap_or_else(|e| panic!("decompress {}: {e}", compressed.display()));
+        out
+    }
+
+    pub fn core(&self) -> PathBuf {
+        self.file("core")
+    }
+    pub fn exe(&self) -> PathBuf {
+        self.file("scenarios")
+    }
+    pub fn heap_dump(&self) -> PathBuf {
+        self.file("heap.dump")
+    }
+    pub fn compressed(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}.zst"))
+    }
+
+    pub fn truth_str(&self, key: &str) -> &str {
+        self.truth[key]
+            .as_str()
+            .unwrap_or_else(|| panic!("{}: truth.json has no string {key}", self.version))
+    }
+}
+
+fn is_fresh(out: &Path, compressed: &Path) -> bool {
+    match (fs::metadata(out), fs::metadata(compressed)) {
+        (Ok(o), Ok(c)) => match (o.modified(), c.modified()) {
+            (Ok(om), Ok(cm)) => om >= cm,
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+/// Parallel tests may race for the same file: each writes its own temporary
+/// and renames it into place, so readers never see a half-written file.
+fn decompress_atomically(compressed: &Path, out: &Path) -> io::Result<()> {
+    let input = fs::File::open(compressed)?;
+    let tmp = out.with_extension(format!(
+        "tmp.{}.{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    {
+        let mut writer = io::BufWriter::new(fs::File::create(&tmp)?);
+        let mut decoder = zstd::stream::read::Decoder::new(input)?;
+        decoder.window_log_max(31)?;
+        io::copy(&mut decoder, &mut writer)?;
+        io::Write::flush(&mut writer)?;
+    }
+    let perms = fs::metadata(compressed)?.permissions();
+    fs::set_permissions(&tmp, perms)?;
+    fs::rename(&tmp, out)
+}
+
+/// Every fixture of the matrix; a missing version fails the calling test.
+pub fn all() -> Vec<Fixture> {
+    MATRIX.iter().map(|v| Fixture::load(v)).collect()
+}
+
+pub fn rootpath(args: &[&std::ffi::OsStr]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rootpath"))
+        .args(args)
+        .output()
+        .expect("run rootpath")
+}
+
+/// Runs rootpath and parses its stdout as JSON, failing with stderr shown.
+pub fn rootpath_json(args: &[&std::ffi::OsStr]) -> serde_json::Value {
+    let out = rootpath(args);
+    assert!(
+        out.status.success(),
+        "rootpath {:?} failed: {}",
+        args,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "rootpath {:?}: stdout is not JSON ({e}): {}",
+            args,
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
