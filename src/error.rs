@@ -72,6 +72,13 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// The executable's DWARF lacks a runtime structure rootpath depends on.
+    #[error(
+        "the executable's DWARF has no {what}: this Go runtime is laid out differently from the \
+         versions rootpath knows (Go 1.19, 1.21–1.27)"
+    )]
+    RuntimeLayout { what: String },
+
     #[error("'{command}' is not available yet: {reason}")]
     NotYetAvailable {
         command: &'static str,

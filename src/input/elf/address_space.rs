@@ -89,6 +89,18 @@ impl<'a> AddressSpace<'a> {
         })
     }
 
+    /// A little-endian unsigned integer of 1, 2, 4 or 8 bytes.
+    pub fn read_uint(&self, addr: u64, size: u64) -> Option<u64> {
+        let b = self.read(addr, size as usize)?;
+        Some(match size {
+            1 => u64::from(b[0]),
+            2 => u64::from(u16::from_le_bytes([b[0], b[1]])),
+            4 => u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+            8 => u64::from_le_bytes(b.try_into().ok()?),
+            _ => return None,
+        })
+    }
+
     pub fn contains(&self, addr: u64) -> bool {
         self.region(addr).is_some()
     }

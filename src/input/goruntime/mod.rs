@@ -1,6 +1,8 @@
-//! Knowledge of Go's runtime: which version wrote the target, and (later) the
-//! runtime's structures read through DWARF by name.
+//! Knowledge of Go's runtime: which version wrote the target, and its
+//! structures read through DWARF by name (one module per concern).
 
+pub mod layout;
+pub mod spans;
 pub mod version;
 
 pub use version::{GoVersion, Support};

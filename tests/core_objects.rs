@@ -1,0 +1,111 @@
+//! Objects read from cores against the program's truth: every live object the
+//! program recorded is found at its exact address with its slot size.
+
+mod common;
+
+use rootpath::dump::{Dump, OpenOptions};
+use rootpath::input::goruntime::GoVersion;
+
+/// Go's size classes (runtime/sizeclasses.go, identical in 1.19–1.27).
+const SIZE_CLASSES: [u64; 68] = [
+    0, 8, 16, 24, 32, 48, 64, 80, 96, 112, 128, 144, 160, 176, 192, 208, 224, 240, 256, 288, 320,
+    352, 384, 416, 448, 480, 512, 576, 640, 704, 768, 896, 1024, 1152, 1280, 1408, 1536, 1792,
+    2048, 2304, 2688, 3072, 3200, 3456, 4096, 4864, 5376, 6144, 6528, 6784, 6912, 8192, 9472, 9728,
+    10240, 10880, 12288, 13568, 14336, 16384, 18432, 19072, 20480, 21760, 24576, 27264, 28672,
+    32768,
+];
+const PAGE: u64 = 8192;
+
+/// The size Go reports for an object of `requested` bytes: its slot less the
+/// allocation header that Go ≥1.22 puts before pointerful objects over 512 bytes.
+fn expected_size(version: GoVersion, requested: u64, has_pointers: bool) -> u64 {
+    const MAX_SMALL: u64 = 32768;
+    let header = if version.at_least(22) && has_pointers && requested > 512 {
+        8
+    } else {
+        0
+    };
+    if requested > MAX_SMALL - header {
+        // Large objects have a span of their own and no header (mallocgc).
+        return requested.div_ceil(PAGE) * PAGE;
+    }
+    let need = requested.max(1) + header;
+    *SIZE_CLASSES
+        .iter()
+        .find(|&&c| c >= need)
+        .unwrap_or(&MAX_SMALL)
+        - header
+}
+
+#[test]
+fn every_recorded_live_object_is_found() {
+    for f in common::all() {
+        let options = OpenOptions { exe: Some(f.exe()) };
+        let Dump::Core(core) = Dump::open(&f.core(), &options).expect("open core") else {
+            panic!("not a core")
+        };
+        let version = core.go_version().expect("go version");
+        let model = rootpath::input::core_loader::load(&core).expect("load model");
+        assert!(
+            model.warnings.is_empty(),
+            "{}: {:?}",
+            f.version,
+            model.warnings
+        );
+        let objects = &model.objects;
+        let recorded = f.truth["objects"].as_array().expect("objects");
+        let mut checked = 0;
+        for o in recorded.iter().filter(|o| o["live"] == true) {
+            let addr = u64::from_str_radix(
+                o["addr"].as_str().expect("addr").trim_start_matches("0x"),
+                16,
+            )
+            .expect("hex addr");
+            let size = o["size"].as_u64().expect("size");
+            let ptrs = o["has_pointers"].as_bool().expect("has_pointers");
+            let id = objects
+                .find(addr)
+                .unwrap_or_else(|| panic!("{}: {} at {addr:#x} not found", f.version, o["id"]));
+            if size < 16 && !ptrs {
+                // Tiny allocations share a 16-byte block: the object is the block.
+                assert_eq!(objects.size(id), 16, "{}: {}", f.version, o["id"]);
+            } else {
+                assert_eq!(
+                    objects.addr(id),
+                    addr,
+                    "{}: {} starts elsewhere",
+                    f.version,
+                    o["id"]
+                );
+                assert_eq!(
+                    objects.size(id),
+                    expected_size(version, size, ptrs),
+                    "{}: {} ({} of {} bytes)",
+                    f.version,
+                    o["id"],
+                    o["type"],
+                    size
+                );
+            }
+            checked += 1;
+        }
+        assert!(
+            checked > 50,
+            "{}: only {checked} live objects recorded",
+            f.version
+        );
+
+        // Garbage made after the last GC is still allocated in the core.
+        for g in f.truth["garbage"].as_array().expect("garbage") {
+            let addr = u64::from_str_radix(
+                g["addr"].as_str().expect("addr").trim_start_matches("0x"),
+                16,
+            )
+            .expect("hex addr");
+            let id = objects.find(addr).unwrap_or_else(|| {
+                panic!("{}: garbage {} at {addr:#x} not found", f.version, g["id"])
+            });
+            assert_eq!(objects.addr(id), addr, "{}: {}", f.version, g["id"]);
+        }
+    }
+}
