@@ -3,6 +3,7 @@
 //! Inputs (an ELF core with its executable, or a WriteHeapDump file) are
 //! memory-mapped and read into one model; analyses and outputs work on that.
 
+pub mod analysis;
 pub mod cli;
 pub mod dump;
 pub mod error;

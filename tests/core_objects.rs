@@ -109,3 +109,68 @@ fn every_recorded_live_object_is_found() {
         }
     }
 }
+
+fn hex(v: &serde_json::Value) -> u64 {
+    u64::from_str_radix(v.as_str().expect("hex string").trim_start_matches("0x"), 16).expect("hex")
+}
+
+/// Each object the program holds through a global is reachable from exactly
+/// that global, following the pointer edges read from the core; recorded
+/// garbage is reachable from no global.
+#[test]
+fn globals_reach_what_they_hold() {
+    for f in common::all() {
+        let options = OpenOptions { exe: Some(f.exe()) };
+        let Dump::Core(core) = Dump::open(&f.core(), &options).expect("open core") else {
+            panic!("not a core")
+        };
+        let model = rootpath::input::core_loader::load(&core).expect("load model");
+        assert!(
+            model.warnings.is_empty(),
+            "{}: {:?}",
+            f.version,
+            model.warnings
+        );
+        assert!(
+            model.edges.len() > 20_000,
+            "{}: only {} edges",
+            f.version,
+            model.edges.len()
+        );
+        let mut checked = 0;
+        for o in f.truth["objects"].as_array().expect("objects") {
+            let root = &o["root"];
+            if root["kind"] != "global" || o["live"] != true {
+                continue;
+            }
+            let name = root["name"].as_str().expect("root name");
+            let roots: Vec<_> = model.roots.named(name).collect();
+            assert!(!roots.is_empty(), "{}: no root named {name}", f.version);
+            let seen = rootpath::analysis::reach::reachable(&model, roots);
+            let id = model.objects.find(hex(&o["addr"])).expect("object exists");
+            assert!(
+                seen[id.index()],
+                "{}: {} not reachable from {name}",
+                f.version,
+                o["id"]
+            );
+            checked += 1;
+        }
+        assert!(
+            checked > 40,
+            "{}: only {checked} global-held objects",
+            f.version
+        );
+
+        let all_globals = rootpath::analysis::reach::reachable(&model, model.roots.iter());
+        for g in f.truth["garbage"].as_array().expect("garbage") {
+            let id = model.objects.find(hex(&g["addr"])).expect("garbage exists");
+            assert!(
+                !all_globals[id.index()],
+                "{}: garbage {} reachable from a global",
+                f.version,
+                g["id"]
+            );
+        }
+    }
+}

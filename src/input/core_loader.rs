@@ -1,12 +1,19 @@
-//! Core + executable → heap model: DWARF layouts, spans, objects.
+//! Core + executable → heap model: DWARF layouts, spans, objects, and the
+//! pointer edges between them (spans are independent, so both passes run in
+//! parallel).
+
+use rayon::prelude::*;
 
 use crate::dump::CoreDump;
 use crate::error::{Error, Result};
 use crate::input::dwarf::{DwarfIndex, DwarfSections};
+use crate::input::elf::AddressSpace;
 use crate::input::goruntime::GoVersion;
+use crate::input::goruntime::globals::global_roots;
 use crate::input::goruntime::layout::Layouts;
-use crate::input::goruntime::spans::read_spans;
-use crate::model::{HeapModel, ObjectsBuilder};
+use crate::input::goruntime::pointers::PointerMaps;
+use crate::input::goruntime::spans::{Span, Spans, read_spans};
+use crate::model::{EdgesBuilder, HeapModel, ObjectId, Objects, ObjectsBuilder, Roots};
 
 pub fn load(dump: &CoreDump) -> Result<HeapModel> {
     let exe = dump.require_exe()?;
@@ -18,29 +25,148 @@ pub fn load(dump: &CoreDump) -> Result<HeapModel> {
     let index = DwarfIndex::build(exe, &dwarf)?;
     let layouts = Layouts::new(&index);
     let space = dump.address_space();
-    load_objects(&space, &layouts, version)
+    load_heap(&space, &layouts, &index, version)
 }
 
-fn load_objects(
-    space: &crate::input::elf::AddressSpace<'_>,
+/// Allocated objects of one span: (address as Go sees it, size).
+fn span_objects(space: &AddressSpace<'_>, span: &Span) -> (Vec<(u64, u64)>, bool) {
+    let mut out = Vec::new();
+    let bits = space.read(span.alloc_bits, span.nelems.div_ceil(8) as usize);
+    let header = if span.has_header { 8 } else { 0 };
+    for slot in 0..span.nelems {
+        let allocated = slot < span.freeindex
+            || bits.is_some_and(|b| b[(slot / 8) as usize] & (1 << (slot % 8)) != 0);
+        if allocated {
+            out.push((
+                span.base + slot * span.elemsize + header,
+                span.object_size(),
+            ));
+        }
+    }
+    (out, bits.is_some() || span.freeindex >= span.nelems)
+}
+
+fn load_heap(
+    space: &AddressSpace<'_>,
     layouts: &Layouts<'_>,
+    index: &DwarfIndex,
     version: GoVersion,
 ) -> Result<HeapModel> {
     let spans = read_spans(space, layouts, version)?;
     let mut warnings = spans.warnings.clone();
-    let mut builder = ObjectsBuilder::default();
-    let unreadable = spans.for_each_allocated(space, |i, slot| {
-        let s = &spans.spans[i];
-        let header = if s.has_header { 8 } else { 0 };
-        builder.push(slot + header, s.object_size());
-    });
-    if unreadable > 0 {
+
+    let mut per_span: Vec<(Vec<(u64, u64)>, bool)> = spans
+        .spans
+        .par_iter()
+        .map(|s| span_objects(space, s))
+        .collect();
+    // Object ids follow span order; overlapping spans would break that, and
+    // only a corrupt core has them.
+    let mut last_end = 0u64;
+    let mut overlapping = 0usize;
+    for (objs, _) in per_span.iter_mut() {
+        objs.retain(|&(a, s)| {
+            let keep = a >= last_end;
+            if keep {
+                last_end = a + s;
+            } else {
+                overlapping += 1;
+            }
+            keep
+        });
+    }
+    if overlapping > 0 {
         warnings.push(format!(
-            "allocation bits of {unreadable} spans are missing from the core: only their slots below freeindex are counted"
+            "{overlapping} objects overlap others (corrupt span data) and were dropped"
         ));
     }
+    let missing_bits = per_span.iter().filter(|(_, ok)| !ok).count();
+    if missing_bits > 0 {
+        warnings.push(format!(
+            "allocation bits of {missing_bits} spans are missing from the core: only their slots below freeindex are counted"
+        ));
+    }
+    let total: usize = per_span.iter().map(|(o, _)| o.len()).sum();
+    let mut builder = ObjectsBuilder::with_capacity(total);
+    for (objs, _) in &per_span {
+        for &(a, s) in objs {
+            builder.push(a, s);
+        }
+    }
+    let objects = builder.finish();
+
+    let maps = PointerMaps::new(space, layouts, version, spans.page_size)?;
+    let (edges, unreadable) = build_edges(space, &spans, &per_span, &objects, &maps);
+    if unreadable > 0 {
+        warnings.push(format!(
+            "pointer maps of {unreadable} objects are missing from the core: their outgoing references are unknown"
+        ));
+    }
+    let roots = Roots {
+        roots: global_roots(space, layouts, index, &objects, &mut warnings)?,
+    };
     Ok(HeapModel {
-        objects: builder.finish(),
+        objects,
+        edges,
+        roots,
         warnings,
     })
+}
+
+struct SpanEdges {
+    counts: Vec<u32>,
+    targets: Vec<ObjectId>,
+    offsets: Vec<u32>,
+    unreadable: usize,
+}
+
+fn build_edges(
+    space: &AddressSpace<'_>,
+    spans: &Spans,
+    per_span: &[(Vec<(u64, u64)>, bool)],
+    objects: &Objects,
+    maps: &PointerMaps<'_, '_>,
+) -> (crate::model::Edges, usize) {
+    let rows: Vec<SpanEdges> = spans
+        .spans
+        .par_iter()
+        .zip(per_span.par_iter())
+        .map(|(span, (objs, _))| {
+            let mut out = SpanEdges {
+                counts: Vec::with_capacity(objs.len()),
+                targets: Vec::new(),
+                offsets: Vec::new(),
+                unreadable: 0,
+            };
+            for &(addr, size) in objs {
+                let before = out.targets.len();
+                let ok = maps.for_each_pointer(span, addr, size, |off| {
+                    let Some(value) = space.read_u64(addr + off) else {
+                        return;
+                    };
+                    // Pointers into the object itself keep nothing else alive.
+                    if value.wrapping_sub(addr) < size {
+                        return;
+                    }
+                    if let Some(target) = objects.find(value) {
+                        out.targets.push(target);
+                        out.offsets.push(off as u32);
+                    }
+                });
+                if !ok {
+                    out.unreadable += 1;
+                }
+                out.counts.push((out.targets.len() - before) as u32);
+            }
+            out
+        })
+        .collect();
+    let total: usize = rows.iter().map(|r| r.targets.len()).sum();
+    let mut builder = EdgesBuilder::with_capacity(objects.len(), total);
+    let mut unreadable = 0;
+    for r in &rows {
+        builder.push_rows(&r.counts, &r.targets, &r.offsets);
+        unreadable += r.unreadable;
+    }
+    (builder.finish(), unreadable)
 }

@@ -1,7 +1,9 @@
 //! Knowledge of Go's runtime: which version wrote the target, and its
 //! structures read through DWARF by name (one module per concern).
 
+pub mod globals;
 pub mod layout;
+pub mod pointers;
 pub mod spans;
 pub mod version;
 

@@ -189,28 +189,3 @@ pub fn read_spans(
         warnings,
     })
 }
-
-impl Spans {
-    /// Calls `f(span_index, slot_address)` for every allocated slot.
-    pub fn for_each_allocated(
-        &self,
-        space: &AddressSpace<'_>,
-        mut f: impl FnMut(usize, u64),
-    ) -> usize {
-        let mut unreadable_bits = 0;
-        for (i, s) in self.spans.iter().enumerate() {
-            let bits = space.read(s.alloc_bits, s.nelems.div_ceil(8) as usize);
-            if bits.is_none() && s.freeindex < s.nelems {
-                unreadable_bits += 1;
-            }
-            for slot in 0..s.nelems {
-                let allocated = slot < s.freeindex
-                    || bits.is_some_and(|b| b[(slot / 8) as usize] & (1 << (slot % 8)) != 0);
-                if allocated {
-                    f(i, s.base + slot * s.elemsize);
-                }
-            }
-        }
-        unreadable_bits
-    }
-}

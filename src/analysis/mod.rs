@@ -1,0 +1,3 @@
+//! Analyses over the heap model. They never ask which input the model came from.
+
+pub mod reach;

