@@ -1,64 +1,24 @@
-// Dev probe: print a few runtime layouts from an executable's DWARF.
+// Dev probe: print runtime struct layouts from an executable's DWARF.
+// usage: dwarf_probe EXE TYPE...
 fn main() {
-    let path = std::env::args().nth(1).expect("exe path");
+    let mut args = std::env::args().skip(1);
+    let path = args.next().expect("exe path");
     let exe = rootpath::input::elf::Executable::open(std::path::Path::new(&path)).expect("exe");
     let sections = rootpath::input::dwarf::DwarfSections::load(&exe).expect("dwarf");
     let dwarf = sections.dwarf();
-    let t = std::time::Instant::now();
     let index = rootpath::input::dwarf::DwarfIndex::build(&exe, &dwarf).expect("index");
-    eprintln!(
-        "index: {} types, {} globals, {} functions in {:?}",
-        index.types.len(),
-        index.globals.len(),
-        index.functions.len(),
-        t.elapsed()
-    );
-    for name in [
-        "runtime.mspan",
-        "runtime.mheap",
-        "runtime.special",
-        "runtime.g",
-        "runtime._type",
-        "internal/abi.Type",
-        "runtime.moduledata",
-    ] {
-        if let Some(id) = index.type_named(name) {
+    for name in args {
+        if let Some(v) = index.constant(&name) {
+            println!("{name} = {v}");
+        } else if let Some(id) = index.type_named(&name) {
             let ty = index.ty(index.underlying(id));
-            println!("{name}: size {:?}, {} fields", ty.size, ty.fields.len());
-            for f in ty.fields.iter().take(40) {
-                println!(
-                    "   {:>5} {} : {}",
-                    f.offset,
-                    f.name,
-                    f.ty.map(|t| index.ty(t).name.clone()).unwrap_or_default()
-                );
+            println!("{name}: size {:?}", ty.size);
+            for f in &ty.fields {
+                let t = f.ty.map(|t| index.ty(t).name.clone()).unwrap_or_default();
+                println!("   {:>5} {} : {}", f.offset, f.name, t);
             }
         } else {
             println!("{name}: absent");
         }
-    }
-    for c in [
-        "runtime._PageSize",
-        "runtime.mSpanInUse",
-        "runtime._KindSpecialProfile",
-        "runtime.minSizeForMallocHeader",
-        "runtime.heapArenaBytes",
-        "runtime._NumSizeClasses",
-    ] {
-        println!("{c} = {:?}", index.constant(c));
-    }
-    for g in [
-        "runtime.mheap_",
-        "runtime.allgs",
-        "runtime.firstmoduledata",
-        "main.g",
-    ] {
-        println!(
-            "{g} = {:?}",
-            index.global(g).map(|g| (
-                format!("{:#x}", g.addr),
-                g.ty.map(|t| index.ty(t).name.clone())
-            ))
-        );
     }
 }

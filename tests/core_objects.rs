@@ -174,3 +174,75 @@ fn globals_reach_what_they_hold() {
         }
     }
 }
+
+/// Objects held by goroutine stacks are reachable from that goroutine's frame
+/// in the named function, found by unwinding the stack and reading its stack
+/// maps; with all roots (globals and stacks), recorded garbage stays unreachable.
+#[test]
+fn stacks_reach_what_they_hold() {
+    for f in common::all() {
+        let options = OpenOptions { exe: Some(f.exe()) };
+        let Dump::Core(core) = Dump::open(&f.core(), &options).expect("open core") else {
+            panic!("not a core")
+        };
+        let model = rootpath::input::core_loader::load(&core).expect("load model");
+        assert!(
+            model.warnings.is_empty(),
+            "{}: {:?}",
+            f.version,
+            model.warnings
+        );
+        let mut checked = 0;
+        for o in f.truth["objects"].as_array().expect("objects") {
+            let root = &o["root"];
+            if root["kind"] != "stack" || o["live"] != true {
+                continue;
+            }
+            let name = format!(
+                "goroutine {} {}",
+                root["goroutine"].as_u64().expect("goroutine id"),
+                root["function"].as_str().expect("function")
+            );
+            let roots: Vec<_> = model.roots.named(&name).collect();
+            assert!(
+                !roots.is_empty(),
+                "{}: no stack root {name} for {}; stack roots: {:?}",
+                f.version,
+                o["id"],
+                model
+                    .roots
+                    .iter()
+                    .filter(|r| r
+                        .name
+                        .starts_with(&format!("goroutine {} ", root["goroutine"])))
+                    .map(|r| &r.name)
+                    .collect::<Vec<_>>()
+            );
+            let seen = rootpath::analysis::reach::reachable(&model, roots);
+            let id = model.objects.find(hex(&o["addr"])).expect("object exists");
+            assert!(
+                seen[id.index()],
+                "{}: {} not reachable from {name}",
+                f.version,
+                o["id"]
+            );
+            checked += 1;
+        }
+        assert!(
+            checked >= 16,
+            "{}: only {checked} stack-held objects",
+            f.version
+        );
+
+        let all = rootpath::analysis::reach::reachable(&model, model.roots.iter());
+        for g in f.truth["garbage"].as_array().expect("garbage") {
+            let id = model.objects.find(hex(&g["addr"])).expect("garbage exists");
+            assert!(
+                !all[id.index()],
+                "{}: garbage {} reachable",
+                f.version,
+                g["id"]
+            );
+        }
+    }
+}

@@ -11,9 +11,13 @@ use crate::input::elf::AddressSpace;
 use crate::input::goruntime::GoVersion;
 use crate::input::goruntime::globals::global_roots;
 use crate::input::goruntime::layout::Layouts;
+use crate::input::goruntime::pclntab::FuncTable;
 use crate::input::goruntime::pointers::PointerMaps;
 use crate::input::goruntime::spans::{Span, Spans, read_spans};
-use crate::model::{EdgesBuilder, HeapModel, ObjectId, Objects, ObjectsBuilder, Roots};
+use crate::input::goruntime::stacks::{ThreadRegs, read_goroutines};
+use crate::model::{
+    EdgesBuilder, HeapModel, ObjectId, Objects, ObjectsBuilder, Root, RootKind, Roots,
+};
 
 pub fn load(dump: &CoreDump) -> Result<HeapModel> {
     let exe = dump.require_exe()?;
@@ -25,7 +29,17 @@ pub fn load(dump: &CoreDump) -> Result<HeapModel> {
     let index = DwarfIndex::build(exe, &dwarf)?;
     let layouts = Layouts::new(&index);
     let space = dump.address_space();
-    load_heap(&space, &layouts, &index, version)
+    let threads: Vec<ThreadRegs> = dump
+        .core
+        .threads
+        .iter()
+        .map(|t| ThreadRegs {
+            tid: t.tid as u64,
+            pc: t.pc(),
+            sp: t.sp(),
+        })
+        .collect();
+    load_heap(&space, &layouts, &index, version, &threads)
 }
 
 /// Allocated objects of one span: (address as Go sees it, size).
@@ -51,6 +65,7 @@ fn load_heap(
     layouts: &Layouts<'_>,
     index: &DwarfIndex,
     version: GoVersion,
+    threads: &[ThreadRegs],
 ) -> Result<HeapModel> {
     let spans = read_spans(space, layouts, version)?;
     let mut warnings = spans.warnings.clone();
@@ -102,9 +117,33 @@ fn load_heap(
             "pointer maps of {unreadable} objects are missing from the core: their outgoing references are unknown"
         ));
     }
-    let roots = Roots {
+    let mut roots = Roots {
         roots: global_roots(space, layouts, index, &objects, &mut warnings)?,
     };
+    let funcs = FuncTable::new(space, layouts)?;
+    for g in read_goroutines(space, layouts, &funcs, threads)? {
+        if let Some(problem) = &g.problem {
+            warnings.push(format!("goroutine {}: {problem}", g.id));
+        }
+        for frame in &g.frames {
+            let targets: Vec<(ObjectId, u64)> = frame
+                .pointer_slots
+                .iter()
+                .filter_map(|&slot| {
+                    let value = space.read_u64(slot)?;
+                    Some((objects.find(value)?, slot - frame.sp))
+                })
+                .collect();
+            if !targets.is_empty() {
+                roots.roots.push(Root {
+                    kind: RootKind::Stack,
+                    name: format!("goroutine {} {}", g.id, frame.function),
+                    addr: Some(frame.sp),
+                    targets,
+                });
+            }
+        }
+    }
     Ok(HeapModel {
         objects,
         edges,

@@ -3,8 +3,10 @@
 
 pub mod globals;
 pub mod layout;
+pub mod pclntab;
 pub mod pointers;
 pub mod spans;
+pub mod stacks;
 pub mod version;
 
 pub use version::{GoVersion, Support};

@@ -1,0 +1,217 @@
+//! The runtime's function table (pclntab) as `runtime.firstmoduledata` holds
+//! it (format of Go ≥1.18): function lookup by pc, names, and the pc-value
+//! tables for stack deltas and stack-map indexes. Needs no DWARF.
+
+use crate::error::Result;
+use crate::input::elf::AddressSpace;
+use crate::input::goruntime::layout::{FieldLoc, Layouts};
+
+/// abi.PCDATA_* and abi.FUNCDATA_* table numbers (stable since Go 1.12).
+pub const PCDATA_STACK_MAP_INDEX: u32 = 1;
+pub const FUNCDATA_ARGS_POINTER_MAPS: u32 = 0;
+pub const FUNCDATA_LOCALS_POINTER_MAPS: u32 = 1;
+
+struct FuncFields {
+    entry_off: FieldLoc,
+    name_off: FieldLoc,
+    args: FieldLoc,
+    pcsp: FieldLoc,
+    npcdata: FieldLoc,
+    func_id: FieldLoc,
+    nfuncdata: FieldLoc,
+    /// pcdata offsets follow the fixed part of `_func`, then funcdata offsets.
+    size: u64,
+}
+
+/// One module's function table.
+pub struct FuncTable<'a, 's> {
+    space: &'s AddressSpace<'a>,
+    text: u64,
+    gofunc: u64,
+    funcnametab: u64,
+    pctab: u64,
+    pclntable: u64,
+    /// (entry offset, func offset) pairs, sorted by entry; last is a sentinel.
+    ftab: Vec<(u32, u32)>,
+    fields: FuncFields,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Func {
+    /// Address of the `_func` record.
+    addr: u64,
+    pub entry: u64,
+}
+
+impl<'a, 's> FuncTable<'a, 's> {
+    pub fn new(space: &'s AddressSpace<'a>, layouts: &Layouts<'_>) -> Result<Self> {
+        let md = layouts.require_global("runtime.firstmoduledata")?;
+        let mf = |name: &str| layouts.require_field("runtime.moduledata", name);
+        let read_ptr = |loc: FieldLoc| space.read_u64(md + loc.offset).unwrap_or(0);
+        let slice_len = |loc: FieldLoc| space.read_u64(md + loc.offset + 8).unwrap_or(0);
+        let ftab_loc = mf("ftab")?;
+        let ftab_ptr = read_ptr(ftab_loc);
+        let n = slice_len(ftab_loc).min(1 << 24);
+        let ftab = match space.read(ftab_ptr, (n * 8) as usize) {
+            Some(bytes) => bytes
+                .chunks_exact(8)
+                .map(|c| {
+                    (
+                        u32::from_le_bytes([c[0], c[1], c[2], c[3]]),
+                        u32::from_le_bytes([c[4], c[5], c[6], c[7]]),
+                    )
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        let ff = |names: &[&str]| {
+            layouts.field_any("runtime._func", names).ok_or_else(|| {
+                crate::error::Error::RuntimeLayout {
+                    what: format!("field runtime._func.{}", names[0]),
+                }
+            })
+        };
+        let fields = FuncFields {
+            entry_off: ff(&["entryOff", "entryoff"])?,
+            name_off: ff(&["nameOff", "nameoff"])?,
+            args: ff(&["args"])?,
+            pcsp: ff(&["pcsp"])?,
+            npcdata: ff(&["npcdata"])?,
+            func_id: ff(&["funcID"])?,
+            nfuncdata: ff(&["nfuncdata"])?,
+            size: layouts.size("runtime._func").unwrap_or(44),
+        };
+        Ok(FuncTable {
+            space,
+            text: read_ptr(mf("text")?),
+            gofunc: read_ptr(mf("gofunc")?),
+            funcnametab: read_ptr(mf("funcnametab")?),
+            pctab: read_ptr(mf("pctab")?),
+            pclntable: read_ptr(mf("pclntable")?),
+            ftab,
+            fields,
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ftab.len() < 2
+    }
+
+    fn field(&self, f: Func, loc: FieldLoc) -> Option<u64> {
+        self.space.read_uint(f.addr + loc.offset, loc.size)
+    }
+
+    /// The function containing `pc`.
+    pub fn find(&self, pc: u64) -> Option<Func> {
+        let off = pc.checked_sub(self.text)?;
+        let off = u32::try_from(off).ok()?;
+        let i = self
+            .ftab
+            .partition_point(|&(e, _)| e <= off)
+            .checked_sub(1)?;
+        if i + 1 >= self.ftab.len() {
+            return None; // past the sentinel: not Go code
+        }
+        let addr = self.pclntable + u64::from(self.ftab[i].1);
+        let entry_off = self
+            .space
+            .read_uint(addr + self.fields.entry_off.offset, 4)?;
+        Some(Func {
+            addr,
+            entry: self.text + entry_off,
+        })
+    }
+
+    pub fn name(&self, f: Func) -> Option<String> {
+        let off = self.field(f, self.fields.name_off)?;
+        let start = self.funcnametab + off;
+        let mut name = Vec::new();
+        for i in 0..4096 {
+            match self.space.read(start + i, 1)?[0] {
+                0 => break,
+                b => name.push(b),
+            }
+        }
+        Some(String::from_utf8_lossy(&name).into_owned())
+    }
+
+    pub fn func_id(&self, f: Func) -> u8 {
+        self.field(f, self.fields.func_id).unwrap_or(0) as u8
+    }
+
+    /// Size of the arguments (`_func.args`), or None when unknown.
+    pub fn args_size(&self, f: Func) -> Option<u64> {
+        let v = self.field(f, self.fields.args)? as u32 as i32;
+        (v >= 0).then_some(v as u64)
+    }
+
+    /// SP delta at `pc`: how far below the frame's top SP is.
+    pub fn sp_delta(&self, f: Func, pc: u64) -> Option<i64> {
+        let off = self.field(f, self.fields.pcsp)?;
+        self.pc_value(f, off, pc)
+    }
+
+    /// Value of pcdata table `table` at `pc` (-1 when the function has none).
+    pub fn pcdata(&self, f: Func, table: u32, pc: u64) -> Option<i64> {
+        let n = self.field(f, self.fields.npcdata)?;
+        if u64::from(table) >= n {
+            return Some(-1);
+        }
+        let off = self
+            .space
+            .read_uint(f.addr + self.fields.size + u64::from(table) * 4, 4)?;
+        if off == 0 {
+            return Some(-1);
+        }
+        self.pc_value(f, off, pc)
+    }
+
+    /// Address of funcdata `index`, or None when absent.
+    pub fn funcdata(&self, f: Func, index: u32) -> Option<u64> {
+        let nfuncdata = self.field(f, self.fields.nfuncdata)?;
+        if u64::from(index) >= nfuncdata {
+            return None;
+        }
+        let npcdata = self.field(f, self.fields.npcdata)?;
+        let at = f.addr + self.fields.size + npcdata * 4 + u64::from(index) * 4;
+        let off = self.space.read_uint(at, 4)?;
+        (off != u64::from(u32::MAX)).then(|| self.gofunc + off)
+    }
+
+    /// Decodes a pc-value table (zig-zag value deltas, pc deltas) up to `target`.
+    fn pc_value(&self, f: Func, off: u64, target: u64) -> Option<i64> {
+        let mut p = self.pctab + off;
+        let mut pc = f.entry;
+        let mut val: i64 = -1;
+        let mut first = true;
+        for _ in 0..1_000_000 {
+            let (uvdelta, n) = self.varint(p)?;
+            if uvdelta == 0 && !first {
+                return None;
+            }
+            p += n;
+            let vdelta = ((uvdelta >> 1) as i64) ^ -((uvdelta & 1) as i64);
+            val += vdelta;
+            let (pcdelta, n) = self.varint(p)?;
+            p += n;
+            pc += pcdelta; // pc quantum is 1 on amd64
+            first = false;
+            if target < pc {
+                return Some(val);
+            }
+        }
+        None
+    }
+
+    fn varint(&self, at: u64) -> Option<(u64, u64)> {
+        let mut v = 0u64;
+        for i in 0..10 {
+            let b = self.space.read(at + i, 1)?[0];
+            v |= u64::from(b & 0x7f) << (7 * i);
+            if b & 0x80 == 0 {
+                return Some((v, i + 1));
+            }
+        }
+        None
+    }
+}

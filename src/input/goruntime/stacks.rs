@@ -1,0 +1,300 @@
+//! Goroutine stacks as roots: every goroutine of `runtime.allgs` that is not
+//! dead is unwound from its saved context (`g.sched`, or `g.syscallsp/pc` in
+//! a syscall) with the pclntab's SP deltas, and each frame's live pointer
+//! slots come from its stack maps (FUNCDATA locals/args pointer maps indexed
+//! by PCDATA_StackMapIndex), exactly the slots the GC scans.
+
+use crate::error::Result;
+use crate::input::elf::AddressSpace;
+use crate::input::goruntime::layout::{FieldLoc, Layouts};
+use crate::input::goruntime::pclntab::{
+    FUNCDATA_ARGS_POINTER_MAPS, FUNCDATA_LOCALS_POINTER_MAPS, FuncTable, PCDATA_STACK_MAP_INDEX,
+};
+
+const PTR: u64 = 8;
+const MAX_FRAMES: usize = 100_000;
+const G_SCAN: u64 = 0x1000;
+
+/// `runtime._G*` status values (stable since Go 1.x).
+pub fn status_name(status: u64) -> &'static str {
+    match status & !G_SCAN {
+        0 => "idle",
+        1 => "runnable",
+        2 => "running",
+        3 => "syscall",
+        4 => "waiting",
+        5 => "moribund",
+        6 => "dead",
+        7 => "enqueue",
+        8 => "copystack",
+        9 => "preempted",
+        _ => "unknown",
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Frame {
+    pub function: String,
+    pub pc: u64,
+    pub sp: u64,
+    /// The frame's top (the caller's SP); Go's DWARF CFA.
+    pub fp: u64,
+    /// Stack addresses of live pointer slots.
+    pub pointer_slots: Vec<u64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Goroutine {
+    pub id: u64,
+    pub addr: u64,
+    pub status: u64,
+    pub wait_reason: u64,
+    /// pc of the `go` statement that created it.
+    pub creation_pc: u64,
+    pub frames: Vec<Frame>,
+    /// Why unwinding stopped early, if it did.
+    pub problem: Option<String>,
+}
+
+struct GFields {
+    goid: FieldLoc,
+    status: FieldLoc,
+    sched_sp: FieldLoc,
+    sched_pc: FieldLoc,
+    syscallsp: FieldLoc,
+    syscallpc: FieldLoc,
+    waitreason: FieldLoc,
+    gopc: FieldLoc,
+    m: FieldLoc,
+    stack_lo: FieldLoc,
+    stack_hi: FieldLoc,
+    m_procid: FieldLoc,
+}
+
+/// A thread's registers as the core recorded them.
+#[derive(Debug, Clone, Copy)]
+pub struct ThreadRegs {
+    pub tid: u64,
+    pub pc: u64,
+    pub sp: u64,
+}
+
+/// Offsets in a Linux x86-64 `ucontext_t`: mcontext gregs start at 40;
+/// REG_RSP is greg 15, REG_RIP greg 16.
+const UC_RSP: u64 = 40 + 15 * 8;
+const UC_RIP: u64 = 40 + 16 * 8;
+
+pub fn read_goroutines(
+    space: &AddressSpace<'_>,
+    layouts: &Layouts<'_>,
+    funcs: &FuncTable<'_, '_>,
+    threads: &[ThreadRegs],
+) -> Result<Vec<Goroutine>> {
+    let g = |p: &str| layouts.require_field("runtime.g", p);
+    let f = GFields {
+        goid: g("goid")?,
+        status: layouts
+            .field_any("runtime.g", &["atomicstatus.value", "atomicstatus"])
+            .ok_or_else(|| crate::error::Error::RuntimeLayout {
+                what: "field runtime.g.atomicstatus".into(),
+            })?,
+        sched_sp: g("sched.sp")?,
+        sched_pc: g("sched.pc")?,
+        syscallsp: g("syscallsp")?,
+        syscallpc: g("syscallpc")?,
+        waitreason: g("waitreason")?,
+        gopc: g("gopc")?,
+        m: g("m")?,
+        stack_lo: g("stack.lo")?,
+        stack_hi: g("stack.hi")?,
+        m_procid: layouts.require_field("runtime.m", "procid")?,
+    };
+    let allgs = layouts.require_global("runtime.allgs")?;
+    let array = space.read_u64(allgs).unwrap_or(0);
+    let len = space.read_u64(allgs + 8).unwrap_or(0).min(1 << 26);
+    let Some(ptrs) = space.read(array, (len * PTR) as usize) else {
+        return Err(crate::error::Error::RuntimeLayout {
+            what: "readable runtime.allgs in the core".into(),
+        });
+    };
+    let mut out = Vec::new();
+    for chunk in ptrs.chunks_exact(8) {
+        let gp = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+        let rd = |loc: FieldLoc| space.read_uint(gp + loc.offset, loc.size);
+        let Some(status) = rd(f.status) else { continue };
+        let plain = status & !G_SCAN;
+        if plain == 0 || plain == 6 {
+            continue; // idle or dead: nothing on the stack counts
+        }
+        let (mut sp, mut pc) = if plain == 3 {
+            (rd(f.syscallsp).unwrap_or(0), rd(f.syscallpc).unwrap_or(0))
+        } else {
+            (rd(f.sched_sp).unwrap_or(0), rd(f.sched_pc).unwrap_or(0))
+        };
+        if sp == 0 && plain == 2 {
+            // Running: its context is in the registers of the thread it runs on.
+            let procid =
+                rd(f.m).and_then(|m| space.read_uint(m + f.m_procid.offset, f.m_procid.size));
+            if let Some(t) = procid.and_then(|id| threads.iter().find(|t| t.tid == id)) {
+                (sp, pc) = (t.sp, t.pc);
+            }
+        }
+        let stack = (rd(f.stack_lo).unwrap_or(0), rd(f.stack_hi).unwrap_or(0));
+        let mut goroutine = Goroutine {
+            id: rd(f.goid).unwrap_or(0),
+            addr: gp,
+            status,
+            wait_reason: rd(f.waitreason).unwrap_or(0),
+            creation_pc: rd(f.gopc).unwrap_or(0),
+            frames: Vec::new(),
+            problem: None,
+        };
+        if sp == 0 || pc == 0 {
+            goroutine.problem = Some(format!(
+                "goroutine {} is {} without a saved context; its stack is not scanned",
+                goroutine.id,
+                status_name(status)
+            ));
+        } else {
+            unwind(space, funcs, sp, pc, stack, &mut goroutine);
+        }
+        out.push(goroutine);
+    }
+    Ok(out)
+}
+
+/// Walks frames from (sp, pc). A thread stopped in a signal handler runs on
+/// the signal stack: frames there are walked through but not scanned, and
+/// the kernel's signal frame (found where a handler returns into
+/// `runtime.sigreturn*`) gives the interrupted context on the goroutine stack.
+fn unwind(
+    space: &AddressSpace<'_>,
+    funcs: &FuncTable<'_, '_>,
+    mut sp: u64,
+    mut pc: u64,
+    stack: (u64, u64),
+    g: &mut Goroutine,
+) {
+    let mut innermost = true;
+    for _ in 0..MAX_FRAMES {
+        let Some(func) = funcs.find(pc) else {
+            g.problem = Some(format!("no function at pc {pc:#x}"));
+            return;
+        };
+        let name = funcs.name(func).unwrap_or_default();
+        let Some(delta) = funcs.sp_delta(func, pc) else {
+            g.problem = Some(format!("no SP delta for {name} at {pc:#x}"));
+            return;
+        };
+        let fp = sp.wrapping_add(delta as u64).wrapping_add(PTR);
+        let mut frame = Frame {
+            function: name.clone(),
+            pc,
+            sp,
+            fp,
+            pointer_slots: Vec::new(),
+        };
+        // Stack maps are indexed at the call instruction, not the return address.
+        let target = if innermost || pc == func.entry {
+            pc
+        } else {
+            pc - 1
+        };
+        let index = funcs
+            .pcdata(func, PCDATA_STACK_MAP_INDEX, target)
+            .unwrap_or(-1)
+            .max(0) as u64;
+        // varp: below the return address and the saved frame pointer.
+        let mut varp = fp - PTR;
+        if varp > sp {
+            varp -= PTR;
+        }
+        if varp > sp {
+            if let Some(map) = funcs.funcdata(func, FUNCDATA_LOCALS_POINTER_MAPS) {
+                scan_map(
+                    space,
+                    map,
+                    index,
+                    |nbit| varp.wrapping_sub(nbit * PTR),
+                    &mut frame.pointer_slots,
+                );
+            }
+        }
+        if funcs.args_size(func).is_some_and(|a| a > 0) {
+            if let Some(map) = funcs.funcdata(func, FUNCDATA_ARGS_POINTER_MAPS) {
+                scan_map(space, map, index, |_| fp, &mut frame.pointer_slots);
+            }
+        }
+        let on_own_stack = stack.0 <= sp && sp < stack.1;
+        if !on_own_stack {
+            frame.pointer_slots.clear();
+        }
+        if on_own_stack || g.frames.is_empty() {
+            g.frames.push(frame);
+        }
+        if matches!(
+            name.as_str(),
+            "runtime.goexit" | "runtime.mstart" | "runtime.rt0_go" | "runtime.mstart0"
+        ) {
+            return;
+        }
+        let Some(ret) = space.read_u64(fp - PTR) else {
+            g.problem = Some(format!("return address of {name} not in the core"));
+            return;
+        };
+        if ret == 0 {
+            return;
+        }
+        if funcs
+            .find(ret)
+            .and_then(|f| funcs.name(f))
+            .is_some_and(|n| n.starts_with("runtime.sigreturn"))
+        {
+            let (Some(rsp), Some(rip)) = (space.read_u64(fp + UC_RSP), space.read_u64(fp + UC_RIP))
+            else {
+                g.problem = Some("signal frame not in the core".into());
+                return;
+            };
+            (pc, sp) = (rip, rsp);
+            // The interrupted pc is not a return address.
+            innermost = true;
+            continue;
+        }
+        // A frame that sigpanic was injected into stopped at the faulting
+        // instruction, not after a call.
+        innermost = name == "runtime.sigpanic";
+        pc = ret;
+        sp = fp;
+    }
+    g.problem = Some("too many frames".into());
+}
+
+/// Reads a `runtime.stackmap` {n, nbit int32; bytedata} and records the
+/// addresses of the set bits of bitmap `index`; `base(nbit)` is the address
+/// of the bitmap's first word.
+fn scan_map(
+    space: &AddressSpace<'_>,
+    map: u64,
+    index: u64,
+    base: impl Fn(u64) -> u64,
+    out: &mut Vec<u64>,
+) {
+    let (Some(n), Some(nbit)) = (space.read_uint(map, 4), space.read_uint(map + 4, 4)) else {
+        return;
+    };
+    let (n, nbit) = (n as u32 as i32, nbit as u32 as i32);
+    if n <= 0 || nbit <= 0 || index >= n as u64 {
+        return;
+    }
+    let nbit = nbit as u64;
+    let row = nbit.div_ceil(8);
+    let Some(bits) = space.read(map + 8 + index * row, row as usize) else {
+        return;
+    };
+    let start = base(nbit);
+    for i in 0..nbit {
+        if (bits[(i / 8) as usize] >> (i % 8)) & 1 != 0 {
+            out.push(start + i * PTR);
+        }
+    }
+}
