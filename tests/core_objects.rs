@@ -246,3 +246,97 @@ fn stacks_reach_what_they_hold() {
         }
     }
 }
+
+/// Finalizer, cleanup, queued-finalizer, defer and panic roots reach what the
+/// program says they hold; weakly held objects stay unreachable.
+#[test]
+fn runtime_roots_reach_what_they_hold() {
+    use rootpath::model::RootKind;
+    for f in common::all() {
+        let options = OpenOptions { exe: Some(f.exe()) };
+        let Dump::Core(core) = Dump::open(&f.core(), &options).expect("open core") else {
+            panic!("not a core")
+        };
+        let model = rootpath::input::core_loader::load(&core).expect("load model");
+        assert!(
+            model.warnings.is_empty(),
+            "{}: {:?}",
+            f.version,
+            model.warnings
+        );
+        let mut kinds_checked = std::collections::BTreeSet::new();
+        for o in f.truth["objects"].as_array().expect("objects") {
+            let root = &o["root"];
+            let kind = root["kind"].as_str().unwrap_or_default();
+            let owner = root["object"].as_str().map(|a| hex(&serde_json::json!(a)));
+            let goroutine = root["goroutine"].as_u64();
+            let candidates: Vec<_> = model
+                .roots
+                .iter()
+                .filter(|r| match kind {
+                    "finalizer" => r.kind == RootKind::Finalizer && r.addr == owner,
+                    "cleanup" => r.kind == RootKind::Cleanup && r.addr == owner,
+                    "queued_finalizer" => r.kind == RootKind::QueuedFinalizer,
+                    "defer" => {
+                        r.name
+                            == format!(
+                                "goroutine {} {} (defer)",
+                                goroutine.expect("goroutine"),
+                                root["function"].as_str().expect("function")
+                            )
+                    }
+                    "panic" => {
+                        r.name
+                            == format!("goroutine {} (panic value)", goroutine.expect("goroutine"))
+                    }
+                    _ => false,
+                })
+                .collect();
+            if !["finalizer", "cleanup", "queued_finalizer", "defer", "panic"].contains(&kind) {
+                continue;
+            }
+            assert!(
+                !candidates.is_empty(),
+                "{}: no {kind} root for {}",
+                f.version,
+                o["id"]
+            );
+            let seen = rootpath::analysis::reach::reachable(&model, candidates);
+            let id = model.objects.find(hex(&o["addr"])).expect("object exists");
+            assert!(
+                seen[id.index()],
+                "{}: {} not reachable from its {kind} root",
+                f.version,
+                o["id"]
+            );
+            kinds_checked.insert(kind.to_string());
+        }
+        let expected = if f.truth["go_version"].as_str().is_some_and(|v| {
+            rootpath::input::goruntime::GoVersion::parse(v).is_some_and(|v| v.at_least(24))
+        }) {
+            5
+        } else {
+            4
+        };
+        assert_eq!(
+            kinds_checked.len(),
+            expected,
+            "{}: {kinds_checked:?}",
+            f.version
+        );
+
+        let all = rootpath::analysis::reach::reachable(&model, model.roots.iter());
+        for w in f.truth["weak_only"].as_array().expect("weak_only") {
+            let id = model
+                .objects
+                .find(hex(&w["addr"]))
+                .expect("weakly held object exists");
+            assert!(
+                !all[id.index()],
+                "{}: weakly held {} is reachable",
+                f.version,
+                w["id"]
+            );
+        }
+    }
+}

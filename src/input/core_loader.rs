@@ -14,6 +14,7 @@ use crate::input::goruntime::layout::Layouts;
 use crate::input::goruntime::pclntab::FuncTable;
 use crate::input::goruntime::pointers::PointerMaps;
 use crate::input::goruntime::spans::{Span, Spans, read_spans};
+use crate::input::goruntime::specials::{SpecialRoots, queued_roots};
 use crate::input::goruntime::stacks::{ThreadRegs, read_goroutines};
 use crate::model::{
     EdgesBuilder, HeapModel, ObjectId, Objects, ObjectsBuilder, Root, RootKind, Roots,
@@ -121,7 +122,42 @@ fn load_heap(
         roots: global_roots(space, layouts, index, &objects, &mut warnings)?,
     };
     let funcs = FuncTable::new(space, layouts)?;
+    let specials = SpecialRoots::new(layouts)?;
+    roots
+        .roots
+        .extend(specials.collect(space, &spans.spans, &objects, &edges, &mut warnings));
+    roots
+        .roots
+        .extend(queued_roots(space, layouts, &objects, &mut warnings));
     for g in read_goroutines(space, layouts, &funcs, threads)? {
+        for d in &g.defers {
+            let function = funcs
+                .find(d.pc)
+                .and_then(|f| funcs.name(f))
+                .unwrap_or_default();
+            let targets: Vec<(ObjectId, u64)> = [(d.closure, 0), (d.record, 0)]
+                .into_iter()
+                .filter_map(|(v, off)| Some((objects.find(v)?, off)))
+                .collect();
+            if !targets.is_empty() {
+                roots.roots.push(Root {
+                    kind: RootKind::Stack,
+                    name: format!("goroutine {} {function} (defer)", g.id),
+                    addr: Some(d.record),
+                    targets,
+                });
+            }
+        }
+        for &v in &g.panic_values {
+            if let Some(t) = objects.find(v) {
+                roots.roots.push(Root {
+                    kind: RootKind::Stack,
+                    name: format!("goroutine {} (panic value)", g.id),
+                    addr: None,
+                    targets: vec![(t, 0)],
+                });
+            }
+        }
         if let Some(problem) = &g.problem {
             warnings.push(format!("goroutine {}: {problem}", g.id));
         }

@@ -7,6 +7,7 @@ pub mod dwarf;
 pub mod elf;
 pub mod goruntime;
 pub mod heapdump;
+pub mod heapdump_loader;
 pub mod source;
 
 pub use detect::FileKind;

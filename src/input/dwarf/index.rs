@@ -413,6 +413,59 @@ impl DwarfIndex {
             .map(|f| f.offset)
     }
 
+    /// Offsets of the pointer words in a value of type `id` (pointers, maps,
+    /// channels, funcs, unsafe.Pointer; through structs and arrays).
+    pub fn pointer_offsets(&self, id: TypeId) -> Vec<u64> {
+        let mut out = Vec::new();
+        self.collect_pointers(id, 0, &mut out, 0);
+        out
+    }
+
+    fn collect_pointers(&self, id: TypeId, base: u64, out: &mut Vec<u64>, depth: u32) {
+        const PTR_KINDS: [u8; 5] = [
+            18, /* chan */
+            19, /* func */
+            21, /* map */
+            22, /* ptr */
+            26, /* unsafe.Pointer */
+        ];
+        if depth > 32 || out.len() > 1 << 20 {
+            return;
+        }
+        let t = self.ty(id);
+        if t.go_kind.is_some_and(|k| PTR_KINDS.contains(&k)) || t.kind == TypeKind::Pointer {
+            out.push(base);
+            return;
+        }
+        match t.kind {
+            TypeKind::Typedef => {
+                if let Some(next) = t.target {
+                    self.collect_pointers(next, base, out, depth + 1);
+                }
+            }
+            TypeKind::Struct => {
+                for f in &t.fields {
+                    if let Some(ft) = f.ty {
+                        self.collect_pointers(ft, base + f.offset, out, depth + 1);
+                    }
+                }
+            }
+            TypeKind::Array { count } => {
+                if let Some(elem) = t.target {
+                    let size = self.size_of(elem).unwrap_or(0);
+                    let mut elem_ptrs = Vec::new();
+                    self.collect_pointers(elem, 0, &mut elem_ptrs, depth + 1);
+                    if size > 0 && !elem_ptrs.is_empty() {
+                        for i in 0..count.min(1 << 20) {
+                            out.extend(elem_ptrs.iter().map(|o| base + i * size + o));
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
     pub fn function_at(&self, pc: u64) -> Option<&Function> {
         let i = self.functions.partition_point(|f| f.low_pc <= pc);
         let f = self.functions.get(i.checked_sub(1)?)?;

@@ -6,6 +6,7 @@ pub mod layout;
 pub mod pclntab;
 pub mod pointers;
 pub mod spans;
+pub mod specials;
 pub mod stacks;
 pub mod version;
 

@@ -52,9 +52,38 @@ pub struct Goroutine {
     /// pc of the `go` statement that created it.
     pub creation_pc: u64,
     pub frames: Vec<Frame>,
+    /// Pending deferred calls: (pc of the deferring function, closure pointer, record address).
+    pub defers: Vec<Defer>,
+    /// Values of panics in progress (the `any` data word).
+    pub panic_values: Vec<u64>,
     /// Why unwinding stopped early, if it did.
     pub problem: Option<String>,
 }
+
+#[derive(Debug, Clone, Copy)]
+pub struct Defer {
+    /// Return pc into the function that deferred the call.
+    pub pc: u64,
+    /// The deferred closure (`_defer.fn`).
+    pub closure: u64,
+    /// The `_defer` record itself (heap-allocated on some versions).
+    pub record: u64,
+}
+
+struct DeferFields {
+    head: FieldLoc,
+    pc: FieldLoc,
+    closure: FieldLoc,
+    link: FieldLoc,
+}
+
+struct PanicFields {
+    head: FieldLoc,
+    arg_data: FieldLoc,
+    link: FieldLoc,
+}
+
+const MAX_CHAIN: usize = 100_000;
 
 struct GFields {
     goid: FieldLoc,
@@ -109,6 +138,17 @@ pub fn read_goroutines(
         stack_hi: g("stack.hi")?,
         m_procid: layouts.require_field("runtime.m", "procid")?,
     };
+    let defer_fields = DeferFields {
+        head: g("_defer")?,
+        pc: layouts.require_field("runtime._defer", "pc")?,
+        closure: layouts.require_field("runtime._defer", "fn")?,
+        link: layouts.require_field("runtime._defer", "link")?,
+    };
+    let panic_fields = PanicFields {
+        head: g("_panic")?,
+        arg_data: layouts.require_field("runtime._panic", "arg.data")?,
+        link: layouts.require_field("runtime._panic", "link")?,
+    };
     let allgs = layouts.require_global("runtime.allgs")?;
     let array = space.read_u64(allgs).unwrap_or(0);
     let len = space.read_u64(allgs + 8).unwrap_or(0).min(1 << 26);
@@ -147,8 +187,33 @@ pub fn read_goroutines(
             wait_reason: rd(f.waitreason).unwrap_or(0),
             creation_pc: rd(f.gopc).unwrap_or(0),
             frames: Vec::new(),
+            defers: Vec::new(),
+            panic_values: Vec::new(),
             problem: None,
         };
+        let mut d = rd(defer_fields.head).unwrap_or(0);
+        for _ in 0..MAX_CHAIN {
+            if d == 0 {
+                break;
+            }
+            let rdd = |loc: FieldLoc| space.read_uint(d + loc.offset, loc.size);
+            goroutine.defers.push(Defer {
+                pc: rdd(defer_fields.pc).unwrap_or(0),
+                closure: rdd(defer_fields.closure).unwrap_or(0),
+                record: d,
+            });
+            d = rdd(defer_fields.link).unwrap_or(0);
+        }
+        let mut p = rd(panic_fields.head).unwrap_or(0);
+        for _ in 0..MAX_CHAIN {
+            if p == 0 {
+                break;
+            }
+            if let Some(v) = space.read_u64(p + panic_fields.arg_data.offset) {
+                goroutine.panic_values.push(v);
+            }
+            p = space.read_u64(p + panic_fields.link.offset).unwrap_or(0);
+        }
         if sp == 0 || pc == 0 {
             goroutine.problem = Some(format!(
                 "goroutine {} is {} without a saved context; its stack is not scanned",

@@ -1,0 +1,666 @@
+//! Heap dump → heap model: the object records become objects (as Go sees
+//! them: after any allocation header, without the runtime's phantom slots),
+//! their pointer fields become edges, and the data/bss segments, stack
+//! frames, finalizers, defers and panics become roots. See
+//! `formats/heapdump.md` for the format and its quirks.
+//!
+//! The records are a stream without length prefixes, so one sequential pass
+//! collects the objects (as compact slots: address, size, record offset) and
+//! the root records; edges are then read in parallel by decoding each
+//! object's record again at its offset, in object id order.
+
+use std::collections::HashMap;
+
+use rayon::prelude::*;
+
+use crate::error::Result;
+use crate::input::goruntime::GoVersion;
+use crate::input::heapdump::{Field, FieldKind, Fields, HeapDumpFile, Record, StackFrame, text};
+use crate::model::{
+    Edges, EdgesBuilder, HeapModel, ObjectId, Objects, ObjectsBuilder, Root, RootKind, Roots,
+};
+
+/// Bytes of one heap page; every size class up to 512 bytes uses one-page spans.
+const PAGE: u64 = 8192;
+/// Largest object size (and size class) of a small-object span.
+const MAX_SMALL: u64 = 32768;
+/// Objects of at most this many bytes keep their pointer bitmap in the span
+/// (Go ≥1.22); larger pointerful small objects carry an allocation header.
+const HEAP_BITS_IN_SPAN: u64 = 512;
+/// Bytes reserved at the end of a one-page span for its pointer bitmap, and
+/// (Green Tea GC) for its inline mark bits.
+const SPAN_RESERVE: u64 = 128;
+
+/// Object ids per parallel work item when reading edges.
+const EDGE_CHUNK: usize = 1 << 14;
+
+/// The runtime's heap layout rules, from the dump's Go version.
+#[derive(Debug, Clone, Copy)]
+struct Layout {
+    /// Pointer size in bytes (4 or 8).
+    ptr: u64,
+    big_endian: bool,
+    /// Small pointerful objects over 512 bytes start with an `*abi.Type` word
+    /// (Go ≥1.22, `GOEXPERIMENT=allocheaders`).
+    headers: bool,
+    /// Spans of sizes ≤512 reserve 128 bytes for inline mark bits (Go ≥1.26,
+    /// Green Tea GC) when their size is at least 16.
+    inline_mark_bits: bool,
+}
+
+impl Layout {
+    fn new(dump: &HeapDumpFile, warnings: &mut Vec<String>) -> Layout {
+        let p = &dump.params;
+        let version = GoVersion::parse(&p.go_version);
+        let (headers, inline_mark_bits) = match version {
+            Some(v) => (
+                experiment(&p.go_version, "allocheaders").unwrap_or(v.at_least(22)),
+                experiment(&p.go_version, "greenteagc").unwrap_or(v.at_least(26)),
+            ),
+            None => {
+                warnings.push(format!(
+                    "unrecognised Go version {:?} in the dump: allocation headers and span \
+                     metadata slots are assumed as in Go 1.22-1.25",
+                    p.go_version
+                ));
+                (true, false)
+            }
+        };
+        Layout {
+            ptr: p.ptr_size,
+            big_endian: p.big_endian,
+            headers,
+            inline_mark_bits,
+        }
+    }
+
+    /// The pointer-sized word at `off` of `bytes`, if it lies inside.
+    #[inline]
+    fn word(&self, bytes: &[u8], off: u64) -> Option<u64> {
+        let start = usize::try_from(off).ok()?;
+        let w = bytes.get(start..start.checked_add(self.ptr as usize)?)?;
+        Some(match (self.ptr, self.big_endian) {
+            (8, false) => u64::from_le_bytes(w.try_into().ok()?),
+            (8, true) => u64::from_be_bytes(w.try_into().ok()?),
+            (_, false) => u64::from(u32::from_le_bytes(w.try_into().ok()?)),
+            (_, true) => u64::from(u32::from_be_bytes(w.try_into().ok()?)),
+        })
+    }
+
+    /// Offsets of the pointer words a field describes: one for a pointer,
+    /// the type/itab and data words of an interface (never written by the
+    /// runtime, read for completeness).
+    #[inline]
+    fn words(&self, f: Field) -> impl Iterator<Item = u64> {
+        let n = if f.kind == FieldKind::Ptr { 1 } else { 2 };
+        (0..n).map(move |i| f.offset + i * self.ptr)
+    }
+
+    /// Slots reserved at the end of a one-page span of `elem`-byte objects
+    /// for a scan span and for a noscan span.
+    fn reserve(&self, elem: u64) -> (u64, u64) {
+        if elem > HEAP_BITS_IN_SPAN {
+            return (0, 0);
+        }
+        let inline = if self.inline_mark_bits && elem >= 16 {
+            SPAN_RESERVE
+        } else {
+            0
+        };
+        let bitmap = if self.headers { PAGE / self.ptr / 8 } else { 0 };
+        (inline + bitmap, inline)
+    }
+}
+
+/// Whether `GOEXPERIMENT` (as `runtime.Version()` shows it: "go1.22.10
+/// X:a,nob" or "go1.26.6-X:a") turns `name` on (`Some(true)`) or off.
+fn experiment(version: &str, name: &str) -> Option<bool> {
+    let list = &version[version.find("X:")? + 2..];
+    let list = list.split_whitespace().next().unwrap_or("");
+    list.split(',').find_map(|e| {
+        if e == name {
+            Some(true)
+        } else if e.strip_prefix("no") == Some(name) {
+            Some(false)
+        } else {
+            None
+        }
+    })
+}
+
+/// One object record, compactly: enough to place it and to find it again.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    /// The record's address: the start of the allocation slot.
+    addr: u64,
+    /// Its contents length (the slot size).
+    len: u64,
+    /// File offset of the record's tag.
+    rec: u64,
+    flags: u8,
+}
+
+/// The record lists pointer fields.
+const HAS_FIELDS: u8 = 1;
+/// Its first field is at offset 0 (so the first word is no header).
+const FIELD_AT_ZERO: u8 = 2;
+/// The slot starts with an allocation header.
+const HEADER: u8 = 4;
+/// A 32 KiB pointerful slot whose header-ness the size cannot tell (a small
+/// object of the largest class has a header, a 4-page large object does not).
+const AMBIGUOUS: u8 = 8;
+/// Span metadata, not an object.
+const PHANTOM: u8 = 16;
+
+impl Slot {
+    fn header(&self, layout: &Layout) -> u64 {
+        if self.flags & HEADER != 0 {
+            layout.ptr
+        } else {
+            0
+        }
+    }
+}
+
+/// Root records, borrowed from the dump until the objects are known.
+#[derive(Default)]
+struct RootRecords<'a> {
+    /// (is bss, segment address, contents, fields).
+    segments: Vec<(bool, u64, &'a [u8], Fields<'a>)>,
+    /// (goroutine id, frame).
+    frames: Vec<(u64, StackFrame<'a>)>,
+    /// (goroutine id, sched.ctxt).
+    contexts: Vec<(u64, u64)>,
+    finalizers: Vec<crate::input::heapdump::Finalizer>,
+    queued: Vec<crate::input::heapdump::Finalizer>,
+    defers: Vec<crate::input::heapdump::Defer>,
+    panics: Vec<crate::input::heapdump::Panic>,
+    other: Vec<(&'a [u8], u64)>,
+    /// `g` address → goroutine id, for defers and panics.
+    goids: HashMap<u64, u64>,
+    /// Frames seen before any goroutine record.
+    orphan_frames: usize,
+    /// Alloc sample objects (only kept when some slot is ambiguous).
+    samples: Vec<u64>,
+}
+
+/// Builds the heap model of a validated heap dump.
+pub fn load(dump: &HeapDumpFile) -> Result<HeapModel> {
+    let mut warnings = Vec::new();
+    let layout = Layout::new(dump, &mut warnings);
+    let bytes = dump.bytes();
+
+    // Pass 1: every record once, in file order.
+    let mut slots: Vec<Slot> = Vec::with_capacity(dump.summary.objects as usize);
+    let mut rr = RootRecords::default();
+    let mut goid = None;
+    let mut ambiguous = 0usize;
+    for item in dump.records() {
+        let (offset, rec) = item?;
+        match rec {
+            Record::Object(o) => {
+                let mut flags = 0;
+                let first = o.fields.offsets().next();
+                if first.is_some() {
+                    flags |= HAS_FIELDS;
+                }
+                if first == Some(0) {
+                    flags |= FIELD_AT_ZERO;
+                }
+                let len = o.contents.len() as u64;
+                if layout.headers
+                    && flags == HAS_FIELDS
+                    && len > HEAP_BITS_IN_SPAN
+                    && len <= MAX_SMALL
+                {
+                    flags |= HEADER;
+                    if len == MAX_SMALL {
+                        // No sample says which: a header is a type pointer,
+                        // never zero and pointer-aligned.
+                        let w = layout.word(o.contents, 0).unwrap_or(0);
+                        if w == 0 || w % layout.ptr != 0 {
+                            flags &= !HEADER;
+                        }
+                        flags |= AMBIGUOUS;
+                        ambiguous += 1;
+                    }
+                }
+                slots.push(Slot {
+                    addr: o.addr,
+                    len,
+                    rec: offset,
+                    flags,
+                });
+            }
+            Record::Goroutine(g) => {
+                goid = Some(g.goid);
+                rr.goids.insert(g.addr, g.goid);
+                if g.ctxt != 0 {
+                    rr.contexts.push((g.goid, g.ctxt));
+                }
+            }
+            Record::StackFrame(f) => match goid {
+                Some(id) => rr.frames.push((id, f)),
+                None => rr.orphan_frames += 1,
+            },
+            Record::Data(s) => rr.segments.push((false, s.addr, s.contents, s.fields)),
+            Record::Bss(s) => rr.segments.push((true, s.addr, s.contents, s.fields)),
+            Record::Finalizer(f) => rr.finalizers.push(f),
+            Record::QueuedFinalizer(f) => rr.queued.push(f),
+            Record::Defer(d) => rr.defers.push(d),
+            Record::Panic(p) => rr.panics.push(p),
+            Record::OtherRoot(r) => rr.other.push((r.description, r.to)),
+            Record::AllocSample(s) if ambiguous > 0 => rr.samples.push(s.obj),
+            _ => {}
+        }
+    }
+    if rr.orphan_frames > 0 {
+        warnings.push(format!(
+            "{} stack frame records precede every goroutine record: they were skipped",
+            rr.orphan_frames
+        ));
+    }
+
+    slots.par_sort_unstable_by_key(|s| s.addr);
+    let before = slots.len();
+    slots.dedup_by_key(|s| s.addr);
+    if slots.len() < before {
+        warnings.push(format!(
+            "{} object records repeat an address already dumped: they were skipped",
+            before - slots.len()
+        ));
+    }
+    if ambiguous > 0 {
+        settle_ambiguous(&mut slots, &rr.samples, &layout);
+    }
+    let phantoms = mark_phantoms(&mut slots, &layout);
+    let odd_headers = slots
+        .iter()
+        .filter(|s| {
+            layout.headers
+                && s.flags & (FIELD_AT_ZERO | PHANTOM) == FIELD_AT_ZERO
+                && s.len > HEAP_BITS_IN_SPAN
+                && s.len < MAX_SMALL
+        })
+        .count();
+    if odd_headers > 0 {
+        warnings.push(format!(
+            "{odd_headers} objects of 512 B-32 KiB list a pointer where their allocation header \
+             should be: they were taken as header-less"
+        ));
+    }
+    slots.retain(|s| s.flags & PHANTOM == 0);
+    let _ = phantoms;
+
+    // Objects as Go sees them; overlapping ones (a corrupt dump) are dropped
+    // so that every address has at most one object.
+    let mut last_end = 0u64;
+    let mut overlapping = 0usize;
+    slots.retain(|s| {
+        let h = s.header(&layout);
+        let keep = s.addr + h >= last_end && s.len > h;
+        if keep {
+            last_end = s.addr + s.len;
+        } else {
+            overlapping += 1;
+        }
+        keep
+    });
+    if overlapping > 0 {
+        warnings.push(format!(
+            "{overlapping} object records overlap others: they were skipped"
+        ));
+    }
+    let mut builder = ObjectsBuilder::with_capacity(slots.len());
+    for s in &slots {
+        let h = s.header(&layout);
+        builder.push(s.addr + h, s.len - h);
+    }
+    let objects = builder.finish();
+    debug_assert_eq!(objects.len(), slots.len());
+
+    let (edges, far) = build_edges(bytes, &slots, &objects, &layout);
+    if far > 0 {
+        warnings.push(format!(
+            "{far} pointer fields sit more than 4 GiB into their object: they were skipped"
+        ));
+    }
+
+    let roots = build_roots(&rr, &objects, &edges, &layout, &mut warnings);
+    Ok(HeapModel {
+        objects,
+        edges,
+        roots,
+        warnings,
+    })
+}
+
+/// Decides the 32 KiB pointerful slots from alloc samples (their `obj` is
+/// what `mallocgc` returned: slot + header, or the slot itself), where the
+/// dump has them; the first-word guess stays for the rest.
+fn settle_ambiguous(slots: &mut [Slot], samples: &[u64], layout: &Layout) {
+    for &obj in samples {
+        for addr in [obj, obj.wrapping_sub(layout.ptr)] {
+            if let Ok(i) = slots.binary_search_by_key(&addr, |s| s.addr) {
+                let s = &mut slots[i];
+                if s.flags & AMBIGUOUS != 0 {
+                    if addr == obj {
+                        s.flags &= !HEADER;
+                    } else {
+                        s.flags |= HEADER;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Marks the slots the runtime dumps past the end of a small span's objects
+/// (its pointer bitmap and inline mark bits: `dumpobjs` walks the whole
+/// span, but only slots below `nelems` can be free). Whether a span holds
+/// pointers is not in the dump: a span in which some record lists pointer
+/// fields does; one whose only records are the whole candidate tail is
+/// taken to be an empty span with pointers. Returns how many were marked.
+fn mark_phantoms(slots: &mut [Slot], layout: &Layout) -> usize {
+    let mut marked = 0;
+    let mut i = 0;
+    while i < slots.len() {
+        let (page, len) = (slots[i].addr / PAGE, slots[i].len);
+        let mut j = i + 1;
+        while j < slots.len() && slots[j].addr / PAGE == page && slots[j].len == len {
+            j += 1;
+        }
+        let group = &mut slots[i..j];
+        i = j;
+        let (scan_reserve, noscan_reserve) = layout.reserve(len);
+        if scan_reserve == 0 || len == 0 {
+            continue;
+        }
+        let n = PAGE / len;
+        let nelems_scan = (PAGE - scan_reserve) / len;
+        let nelems_noscan = (PAGE - noscan_reserve) / len;
+        let index = |s: &Slot| (s.addr % PAGE) / len;
+        let scan = group.iter().any(|s| s.flags & HAS_FIELDS != 0) || {
+            let tail = group.iter().filter(|s| index(s) >= nelems_scan).count() as u64;
+            tail == n - nelems_scan && tail as usize == group.len()
+        };
+        let limit = if scan { nelems_scan } else { nelems_noscan };
+        for s in group.iter_mut() {
+            if index(s) >= limit {
+                s.flags |= PHANTOM;
+                marked += 1;
+            }
+        }
+    }
+    marked
+}
+
+/// Minimal decoding of an object record at a known offset (validated when
+/// the dump was parsed): its contents and the encoded field list.
+fn object_at(bytes: &[u8], rec: u64) -> Option<(&[u8], &[u8])> {
+    let mut pos = usize::try_from(rec).ok()?;
+    let tag = varint(bytes, &mut pos)?;
+    if tag != 1 {
+        return None;
+    }
+    varint(bytes, &mut pos)?; // address
+    let len = usize::try_from(varint(bytes, &mut pos)?).ok()?;
+    let contents = bytes.get(pos..pos.checked_add(len)?)?;
+    Some((contents, &bytes[pos + len..]))
+}
+
+#[inline]
+fn varint(bytes: &[u8], pos: &mut usize) -> Option<u64> {
+    let mut v = 0u64;
+    for i in 0..10 {
+        let b = *bytes.get(*pos)?;
+        *pos += 1;
+        v |= u64::from(b & 0x7f) << (7 * i);
+        if b < 0x80 {
+            return Some(v);
+        }
+    }
+    None
+}
+
+/// The `(kind, offset)` pairs of an encoded field list, up to its 0.
+fn fields_of(raw: &[u8]) -> impl Iterator<Item = Field> + '_ {
+    let mut pos = 0usize;
+    std::iter::from_fn(move || {
+        let kind = match varint(raw, &mut pos)? {
+            1 => FieldKind::Ptr,
+            2 => FieldKind::Iface,
+            3 => FieldKind::Eface,
+            _ => return None,
+        };
+        let offset = varint(raw, &mut pos)?;
+        Some(Field { kind, offset })
+    })
+}
+
+struct ChunkEdges {
+    counts: Vec<u32>,
+    targets: Vec<ObjectId>,
+    offsets: Vec<u32>,
+    far: usize,
+}
+
+/// Reads every object's pointer fields, in parallel chunks of object ids.
+fn build_edges(bytes: &[u8], slots: &[Slot], objects: &Objects, layout: &Layout) -> (Edges, usize) {
+    let chunks: Vec<ChunkEdges> = slots
+        .par_chunks(EDGE_CHUNK)
+        .map(|chunk| {
+            let mut out = ChunkEdges {
+                counts: Vec::with_capacity(chunk.len()),
+                targets: Vec::new(),
+                offsets: Vec::new(),
+                far: 0,
+            };
+            for s in chunk {
+                let before = out.targets.len();
+                if s.flags & HAS_FIELDS != 0
+                    && let Some((contents, raw)) = object_at(bytes, s.rec)
+                {
+                    let h = s.header(layout);
+                    let (base, size) = (s.addr + h, s.len - h);
+                    for f in fields_of(raw) {
+                        for off in layout.words(f) {
+                            // The header word is the type, not a reference.
+                            if off < h {
+                                continue;
+                            }
+                            let Some(value) = layout.word(contents, off) else {
+                                continue;
+                            };
+                            // Pointers into the object itself keep nothing else alive.
+                            if value.wrapping_sub(base) < size {
+                                continue;
+                            }
+                            let Some(target) = objects.find(value) else {
+                                continue;
+                            };
+                            match u32::try_from(off - h) {
+                                Ok(o) => {
+                                    out.targets.push(target);
+                                    out.offsets.push(o);
+                                }
+                                Err(_) => out.far += 1,
+                            }
+                        }
+                    }
+                }
+                out.counts.push((out.targets.len() - before) as u32);
+            }
+            out
+        })
+        .collect();
+    let total = chunks.iter().map(|c| c.targets.len()).sum();
+    let mut builder = EdgesBuilder::with_capacity(objects.len(), total);
+    let mut far = 0;
+    for c in &chunks {
+        builder.push_rows(&c.counts, &c.targets, &c.offsets);
+        far += c.far;
+    }
+    (builder.finish(), far)
+}
+
+fn build_roots(
+    rr: &RootRecords<'_>,
+    objects: &Objects,
+    edges: &Edges,
+    layout: &Layout,
+    warnings: &mut Vec<String>,
+) -> Roots {
+    let mut roots = Vec::new();
+    let find = |addr: u64| (addr != 0).then(|| objects.find(addr)).flatten();
+
+    // Globals: one root per pointer word that holds a heap address.
+    for &(bss, addr, contents, fields) in &rr.segments {
+        let section = if bss { "bss" } else { "data" };
+        for f in fields {
+            for off in layout.words(f) {
+                if let Some(t) = layout.word(contents, off).and_then(find) {
+                    roots.push(Root {
+                        kind: RootKind::Global,
+                        name: format!("{section}+{off:#x}"),
+                        addr: Some(addr + off),
+                        targets: vec![(t, 0)],
+                    });
+                }
+            }
+        }
+    }
+
+    // Stack frames: one root per frame, like the core loader, the pointer
+    // slots' offsets from the frame's sp.
+    let mut outside = 0usize;
+    let mut offs: Vec<u64> = Vec::new();
+    for (goid, frame) in &rr.frames {
+        offs.clear();
+        offs.extend(frame.fields.iter().flat_map(|f| layout.words(f)));
+        offs.sort_unstable();
+        offs.dedup();
+        let mut targets = Vec::new();
+        for &off in &offs {
+            match layout.word(frame.contents, off) {
+                Some(v) => {
+                    if let Some(t) = find(v) {
+                        targets.push((t, off));
+                    }
+                }
+                None => outside += 1,
+            }
+        }
+        if !targets.is_empty() {
+            roots.push(Root {
+                kind: RootKind::Stack,
+                name: format!("goroutine {goid} {}", text(frame.name)),
+                addr: Some(frame.sp),
+                targets,
+            });
+        }
+    }
+    if outside > 0 {
+        warnings.push(format!(
+            "{outside} stack pointer slots lie outside their frame's dumped contents: they were skipped"
+        ));
+    }
+    for &(goid, ctxt) in &rr.contexts {
+        if let Some(t) = find(ctxt) {
+            roots.push(Root {
+                kind: RootKind::Other,
+                name: format!("goroutine {goid} context register"),
+                addr: None,
+                targets: vec![(t, 0)],
+            });
+        }
+    }
+
+    // Finalizers waiting for their object: the closure is a root, and so is
+    // everything the object references (the GC scans it without marking it).
+    for f in &rr.finalizers {
+        if let Some(t) = find(f.fn_val) {
+            roots.push(Root {
+                kind: RootKind::Finalizer,
+                name: format!("finalizer of {:#x}", f.obj),
+                addr: None,
+                targets: vec![(t, 0)],
+            });
+        }
+        if let Some(obj) = find(f.obj) {
+            let targets: Vec<(ObjectId, u64)> =
+                edges.out(obj).map(|(t, off)| (t, u64::from(off))).collect();
+            if !targets.is_empty() {
+                roots.push(Root {
+                    kind: RootKind::Finalizer,
+                    name: format!("finalizer of {:#x}: referents", f.obj),
+                    addr: None,
+                    targets,
+                });
+            }
+        }
+    }
+    // Queued finalizers: the object and the closure (a finalizer's fn and
+    // arg words).
+    for f in &rr.queued {
+        let targets: Vec<(ObjectId, u64)> = [(f.fn_val, 0), (f.obj, layout.ptr)]
+            .into_iter()
+            .filter_map(|(a, off)| Some((find(a)?, off)))
+            .collect();
+        if !targets.is_empty() {
+            roots.push(Root {
+                kind: RootKind::QueuedFinalizer,
+                name: format!("queued finalizer of {:#x}", f.obj),
+                addr: None,
+                targets,
+            });
+        }
+    }
+
+    let goroutine = |g: u64| match rr.goids.get(&g) {
+        Some(id) => format!("goroutine {id}"),
+        None => format!("goroutine at {g:#x}"),
+    };
+    // Defers: the deferred closure (and the defer record, when it is a heap object).
+    for d in &rr.defers {
+        let targets: Vec<(ObjectId, u64)> = [find(d.fn_val), find(d.addr)]
+            .into_iter()
+            .flatten()
+            .map(|t| (t, 0))
+            .collect();
+        if !targets.is_empty() {
+            roots.push(Root {
+                kind: RootKind::Other,
+                name: format!("{} defer", goroutine(d.goroutine)),
+                addr: Some(d.addr),
+                targets,
+            });
+        }
+    }
+    // Panics: the panic value (an interface: type word, data word).
+    for p in &rr.panics {
+        let targets: Vec<(ObjectId, u64)> = [(p.arg_type, 0), (p.arg_data, layout.ptr)]
+            .into_iter()
+            .filter_map(|(a, off)| Some((find(a)?, off)))
+            .collect();
+        if !targets.is_empty() {
+            roots.push(Root {
+                kind: RootKind::Other,
+                name: format!("{} panic", goroutine(p.goroutine)),
+                addr: Some(p.addr),
+                targets,
+            });
+        }
+    }
+    for &(description, to) in &rr.other {
+        if let Some(t) = find(to) {
+            roots.push(Root {
+                kind: RootKind::Other,
+                name: text(description).into_owned(),
+                addr: None,
+                targets: vec![(t, 0)],
+            });
+        }
+    }
+    Roots { roots }
+}
