@@ -198,31 +198,46 @@ fn stacks_reach_what_they_hold() {
             if root["kind"] != "stack" || o["live"] != true {
                 continue;
             }
-            let name = format!(
-                "goroutine {} {}",
-                root["goroutine"].as_u64().expect("goroutine id"),
-                root["function"].as_str().expect("function")
-            );
-            let roots: Vec<_> = model.roots.named(&name).collect();
+            let goroutine = root["goroutine"].as_u64().expect("goroutine id");
+            let function = root["function"].as_str().expect("function");
+            let variable = root["variable"].as_str().expect("variable");
+            // The root is the named variable of that goroutine's frame of that function.
+            let roots: Vec<_> = model
+                .roots
+                .iter()
+                .filter(|r| {
+                    r.frame.as_ref().is_some_and(|fr| {
+                        fr.goroutine == goroutine
+                            && fr.function == function
+                            && fr.variable.as_deref() == Some(variable)
+                    })
+                })
+                .collect();
             assert!(
                 !roots.is_empty(),
-                "{}: no stack root {name} for {}; stack roots: {:?}",
+                "{}: no stack root for {} ({function} {variable} in goroutine {goroutine}); that goroutine has: {:?}",
                 f.version,
                 o["id"],
                 model
                     .roots
                     .iter()
-                    .filter(|r| r
-                        .name
-                        .starts_with(&format!("goroutine {} ", root["goroutine"])))
+                    .filter(|r| r.frame.as_ref().is_some_and(|fr| fr.goroutine == goroutine))
                     .map(|r| &r.name)
                     .collect::<Vec<_>>()
+            );
+            let frame = roots[0].frame.as_ref().expect("frame");
+            assert!(
+                frame.file.as_deref().is_some_and(|f| f.ends_with(".go"))
+                    && frame.line.is_some_and(|l| l > 0),
+                "{}: {} has no source position: {frame:?}",
+                f.version,
+                o["id"]
             );
             let seen = rootpath::analysis::reach::reachable(&model, roots);
             let id = model.objects.find(hex(&o["addr"])).expect("object exists");
             assert!(
                 seen[id.index()],
-                "{}: {} not reachable from {name}",
+                "{}: {} not reachable from {function} {variable}",
                 f.version,
                 o["id"]
             );

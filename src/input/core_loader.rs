@@ -15,10 +15,9 @@ use crate::input::goruntime::pclntab::FuncTable;
 use crate::input::goruntime::pointers::PointerMaps;
 use crate::input::goruntime::spans::{Span, Spans, read_spans};
 use crate::input::goruntime::specials::{SpecialRoots, queued_roots};
+use crate::input::goruntime::stack_roots::StackRootNamer;
 use crate::input::goruntime::stacks::{ThreadRegs, read_goroutines};
-use crate::model::{
-    EdgesBuilder, HeapModel, ObjectId, Objects, ObjectsBuilder, Root, RootKind, Roots,
-};
+use crate::model::{EdgesBuilder, HeapModel, ObjectId, Objects, ObjectsBuilder, Roots};
 
 pub fn load(dump: &CoreDump) -> Result<HeapModel> {
     let exe = dump.require_exe()?;
@@ -40,7 +39,7 @@ pub fn load(dump: &CoreDump) -> Result<HeapModel> {
             sp: t.sp(),
         })
         .collect();
-    load_heap(&space, &layouts, &index, version, &threads)
+    load_heap(&space, &layouts, &index, &dwarf, version, &threads)
 }
 
 /// Allocated objects of one span: (address as Go sees it, size).
@@ -65,6 +64,7 @@ fn load_heap(
     space: &AddressSpace<'_>,
     layouts: &Layouts<'_>,
     index: &DwarfIndex,
+    dwarf: &gimli::Dwarf<gimli::EndianSlice<'_, gimli::LittleEndian>>,
     version: GoVersion,
     threads: &[ThreadRegs],
 ) -> Result<HeapModel> {
@@ -129,56 +129,12 @@ fn load_heap(
     roots
         .roots
         .extend(queued_roots(space, layouts, &objects, &mut warnings));
+    let namer = StackRootNamer { index, dwarf };
     for g in read_goroutines(space, layouts, &funcs, threads)? {
-        for d in &g.defers {
-            let function = funcs
-                .find(d.pc)
-                .and_then(|f| funcs.name(f))
-                .unwrap_or_default();
-            let targets: Vec<(ObjectId, u64)> = [(d.closure, 0), (d.record, 0)]
-                .into_iter()
-                .filter_map(|(v, off)| Some((objects.find(v)?, off)))
-                .collect();
-            if !targets.is_empty() {
-                roots.roots.push(Root {
-                    kind: RootKind::Stack,
-                    name: format!("goroutine {} {function} (defer)", g.id),
-                    addr: Some(d.record),
-                    targets,
-                });
-            }
-        }
-        for &v in &g.panic_values {
-            if let Some(t) = objects.find(v) {
-                roots.roots.push(Root {
-                    kind: RootKind::Stack,
-                    name: format!("goroutine {} (panic value)", g.id),
-                    addr: None,
-                    targets: vec![(t, 0)],
-                });
-            }
-        }
         if let Some(problem) = &g.problem {
             warnings.push(format!("goroutine {}: {problem}", g.id));
         }
-        for frame in &g.frames {
-            let targets: Vec<(ObjectId, u64)> = frame
-                .pointer_slots
-                .iter()
-                .filter_map(|&slot| {
-                    let value = space.read_u64(slot)?;
-                    Some((objects.find(value)?, slot - frame.sp))
-                })
-                .collect();
-            if !targets.is_empty() {
-                roots.roots.push(Root {
-                    kind: RootKind::Stack,
-                    name: format!("goroutine {} {}", g.id, frame.function),
-                    addr: Some(frame.sp),
-                    targets,
-                });
-            }
-        }
+        roots.roots.extend(namer.roots(space, &funcs, &objects, &g));
     }
     Ok(HeapModel {
         objects,

@@ -525,6 +525,7 @@ fn build_roots(
                         name: format!("{section}+{off:#x}"),
                         addr: Some(addr + off),
                         targets: vec![(t, 0)],
+                        frame: None,
                     });
                 }
             }
@@ -557,6 +558,7 @@ fn build_roots(
                 name: format!("goroutine {goid} {}", text(frame.name)),
                 addr: Some(frame.sp),
                 targets,
+                frame: None,
             });
         }
     }
@@ -572,6 +574,7 @@ fn build_roots(
                 name: format!("goroutine {goid} context register"),
                 addr: None,
                 targets: vec![(t, 0)],
+                frame: None,
             });
         }
     }
@@ -585,6 +588,7 @@ fn build_roots(
                 name: format!("finalizer of {:#x}", f.obj),
                 addr: None,
                 targets: vec![(t, 0)],
+                frame: None,
             });
         }
         if let Some(obj) = find(f.obj) {
@@ -596,6 +600,7 @@ fn build_roots(
                     name: format!("finalizer of {:#x}: referents", f.obj),
                     addr: None,
                     targets,
+                    frame: None,
                 });
             }
         }
@@ -613,6 +618,7 @@ fn build_roots(
                 name: format!("queued finalizer of {:#x}", f.obj),
                 addr: None,
                 targets,
+                frame: None,
             });
         }
     }
@@ -634,6 +640,7 @@ fn build_roots(
                 name: format!("{} defer", goroutine(d.goroutine)),
                 addr: Some(d.addr),
                 targets,
+                frame: None,
             });
         }
     }
@@ -649,6 +656,7 @@ fn build_roots(
                 name: format!("{} panic", goroutine(p.goroutine)),
                 addr: Some(p.addr),
                 targets,
+                frame: None,
             });
         }
     }
@@ -659,6 +667,7 @@ fn build_roots(
                 name: text(description).into_owned(),
                 addr: None,
                 targets: vec![(t, 0)],
+                frame: None,
             });
         }
     }

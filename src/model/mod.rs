@@ -7,7 +7,7 @@ mod roots;
 
 pub use edges::{Edges, EdgesBuilder};
 pub use objects::{ObjectId, Objects, ObjectsBuilder};
-pub use roots::{Root, RootKind, Roots};
+pub use roots::{FrameRef, Root, RootKind, Roots, StackRootKind};
 
 /// Everything analyses know about a heap.
 pub struct HeapModel {

@@ -27,10 +27,53 @@ pub struct Root {
     pub kind: RootKind,
     /// "main.cache", "data+0x1a0", "goroutine 17 main.worker buf" …
     pub name: String,
-    /// Address of the root's storage, when it has one (globals, stack slots).
+    /// Address of the root's storage, when it has one (globals, stack slots),
+    /// or of the object a finalizer or cleanup is attached to.
     pub addr: Option<u64>,
     /// Objects pointed to, with the offset of the pointer inside the root.
     pub targets: Vec<(ObjectId, u64)>,
+    /// For roots on a goroutine's stack (slots, defers, panics).
+    pub frame: Option<FrameRef>,
+}
+
+/// Where on which goroutine's stack a root lives.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FrameRef {
+    pub goroutine: u64,
+    pub function: String,
+    /// The variable holding the pointer, when DWARF names it.
+    pub variable: Option<String>,
+    /// Source position of the frame's pc.
+    pub file: Option<String>,
+    pub line: Option<u32>,
+    /// What kind of stack root: a live slot, a deferred call, a panic value.
+    pub what: StackRootKind,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StackRootKind {
+    #[default]
+    Slot,
+    Defer,
+    Panic,
+}
+
+impl Root {
+    pub fn new(
+        kind: RootKind,
+        name: String,
+        addr: Option<u64>,
+        targets: Vec<(ObjectId, u64)>,
+    ) -> Root {
+        Root {
+            kind,
+            name,
+            addr,
+            targets,
+            frame: None,
+        }
+    }
 }
 
 #[derive(Default)]

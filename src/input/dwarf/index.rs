@@ -72,6 +72,8 @@ pub struct Function {
     pub high_pc: u64,
     /// Section offset of the subprogram DIE, to read its variables on demand.
     pub die: usize,
+    /// Section offset of its unit's header.
+    pub unit: usize,
 }
 
 #[derive(Default)]
@@ -83,6 +85,8 @@ pub struct DwarfIndex {
     pub globals: Vec<Global>,
     global_by_name: HashMap<String, usize>,
     constants: HashMap<String, Constant>,
+    /// DIE section offset → type, for types referenced by variables read later.
+    type_by_offset: HashMap<usize, TypeId>,
     /// Sorted by low_pc.
     pub functions: Vec<Function>,
 }
@@ -226,6 +230,7 @@ impl DwarfIndex {
                         low_pc,
                         high_pc,
                         die: offset,
+                        unit: unit.header.offset().0,
                     });
                 }
                 _ => {}
@@ -345,10 +350,15 @@ impl DwarfIndex {
         for (g, off) in pending.global_refs {
             self.globals[g].ty = pending.offset_to_type.get(&off).copied();
         }
+        self.type_by_offset = pending.offset_to_type;
     }
 
     pub fn ty(&self, id: TypeId) -> &TypeInfo {
         &self.types[id.0 as usize]
+    }
+
+    pub fn type_at_offset(&self, offset: usize) -> Option<TypeId> {
+        self.type_by_offset.get(&offset).copied()
     }
 
     pub fn type_named(&self, name: &str) -> Option<TypeId> {
@@ -477,7 +487,7 @@ fn section_offset(unit: &Unit<R<'_>>, entry: &DebuggingInformationEntry<R<'_>>) 
     entry.offset().to_unit_section_offset(unit).0
 }
 
-fn unit_ref(unit: &Unit<R<'_>>, value: AttributeValue<R<'_>>) -> Option<usize> {
+pub(crate) fn unit_ref(unit: &Unit<R<'_>>, value: AttributeValue<R<'_>>) -> Option<usize> {
     match value {
         AttributeValue::UnitRef(o) => Some(o.to_unit_section_offset(unit).0),
         AttributeValue::DebugInfoRef(o) => Some(o.0),
@@ -489,7 +499,7 @@ fn type_ref(unit: &Unit<R<'_>>, entry: &DebuggingInformationEntry<R<'_>>) -> Opt
     unit_ref(unit, entry.attr_value(dw::DW_AT_type)?)
 }
 
-fn name(
+pub(crate) fn name(
     dwarf: &gimli::Dwarf<R<'_>>,
     unit: &Unit<R<'_>>,
     entry: &DebuggingInformationEntry<R<'_>>,

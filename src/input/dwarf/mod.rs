@@ -2,10 +2,12 @@
 //! then one pass over all DIEs into compact tables of types, globals,
 //! constants and functions that the runtime layer queries by name.
 
+mod frames;
 mod index;
 mod sections;
 
-pub use index::{Constant, DwarfIndex, Field, Global, TypeId, TypeInfo, TypeKind};
+pub use frames::FrameVar;
+pub use index::{Constant, DwarfIndex, Field, Function, Global, TypeId, TypeInfo, TypeKind};
 pub use sections::DwarfSections;
 
 /// Go's DWARF extensions (cmd/internal/dwarf).

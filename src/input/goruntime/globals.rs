@@ -80,12 +80,7 @@ pub fn global_roots(
                 };
                 named
                     .entry(name.clone())
-                    .or_insert_with(|| Root {
-                        kind: RootKind::Global,
-                        name,
-                        addr: Some(base),
-                        targets: Vec::new(),
-                    })
+                    .or_insert_with(|| Root::new(RootKind::Global, name, Some(base), Vec::new()))
                     .targets
                     .push((target, at - base));
             }

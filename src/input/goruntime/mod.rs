@@ -7,6 +7,7 @@ pub mod pclntab;
 pub mod pointers;
 pub mod spans;
 pub mod specials;
+pub mod stack_roots;
 pub mod stacks;
 pub mod version;
 

@@ -16,6 +16,9 @@ struct FuncFields {
     name_off: FieldLoc,
     args: FieldLoc,
     pcsp: FieldLoc,
+    pcfile: FieldLoc,
+    pcln: FieldLoc,
+    cu_offset: FieldLoc,
     npcdata: FieldLoc,
     func_id: FieldLoc,
     nfuncdata: FieldLoc,
@@ -29,6 +32,8 @@ pub struct FuncTable<'a, 's> {
     text: u64,
     gofunc: u64,
     funcnametab: u64,
+    cutab: u64,
+    filetab: u64,
     pctab: u64,
     pclntable: u64,
     /// (entry offset, func offset) pairs, sorted by entry; last is a sentinel.
@@ -76,6 +81,9 @@ impl<'a, 's> FuncTable<'a, 's> {
             name_off: ff(&["nameOff", "nameoff"])?,
             args: ff(&["args"])?,
             pcsp: ff(&["pcsp"])?,
+            pcfile: ff(&["pcfile"])?,
+            pcln: ff(&["pcln"])?,
+            cu_offset: ff(&["cuOffset"])?,
             npcdata: ff(&["npcdata"])?,
             func_id: ff(&["funcID"])?,
             nfuncdata: ff(&["nfuncdata"])?,
@@ -86,6 +94,8 @@ impl<'a, 's> FuncTable<'a, 's> {
             text: read_ptr(mf("text")?),
             gofunc: read_ptr(mf("gofunc")?),
             funcnametab: read_ptr(mf("funcnametab")?),
+            cutab: read_ptr(mf("cutab")?),
+            filetab: read_ptr(mf("filetab")?),
             pctab: read_ptr(mf("pctab")?),
             pclntable: read_ptr(mf("pclntable")?),
             ftab,
@@ -124,15 +134,35 @@ impl<'a, 's> FuncTable<'a, 's> {
 
     pub fn name(&self, f: Func) -> Option<String> {
         let off = self.field(f, self.fields.name_off)?;
-        let start = self.funcnametab + off;
-        let mut name = Vec::new();
+        self.c_string(self.funcnametab + off)
+    }
+
+    fn c_string(&self, start: u64) -> Option<String> {
+        let mut s = Vec::new();
         for i in 0..4096 {
             match self.space.read(start + i, 1)?[0] {
                 0 => break,
-                b => name.push(b),
+                b => s.push(b),
             }
         }
-        Some(String::from_utf8_lossy(&name).into_owned())
+        Some(String::from_utf8_lossy(&s).into_owned())
+    }
+
+    /// Source file and line of `pc` in `f`.
+    pub fn file_line(&self, f: Func, pc: u64) -> Option<(String, u32)> {
+        let line = self.pc_value(f, self.field(f, self.fields.pcln)?, pc)?;
+        let file_index = self.pc_value(f, self.field(f, self.fields.pcfile)?, pc)?;
+        let cu = self.field(f, self.fields.cu_offset)?;
+        let file_off = self
+            .space
+            .read_uint(self.cutab + (cu + file_index as u64) * 4, 4)?;
+        if file_off == u64::from(u32::MAX) {
+            return None;
+        }
+        Some((
+            self.c_string(self.filetab + file_off)?,
+            u32::try_from(line).ok()?,
+        ))
     }
 
     pub fn func_id(&self, f: Func) -> u8 {

@@ -15,15 +15,6 @@ use crate::model::{Edges, ObjectId, Objects, Root, RootKind};
 const PTR: u64 = 8;
 const MAX_CHAIN: usize = 1 << 22;
 
-fn root(kind: RootKind, name: String, addr: Option<u64>, targets: Vec<(ObjectId, u64)>) -> Root {
-    Root {
-        kind,
-        name,
-        addr,
-        targets,
-    }
-}
-
 /// Resolves the pointer words at `offsets` inside the block at `base`.
 fn targets_at(
     space: &AddressSpace<'_>,
@@ -122,7 +113,7 @@ impl<'l> SpecialRoots<'l> {
                     if let Some(loc) = fin_fn {
                         targets.extend(targets_at(space, objects, sp, &[loc.offset]));
                     }
-                    roots.push(root(
+                    roots.push(Root::new(
                         RootKind::Finalizer,
                         format!("finalizer of {object_addr:#x}"),
                         Some(object_addr),
@@ -130,7 +121,7 @@ impl<'l> SpecialRoots<'l> {
                     ));
                 } else if Some(kind) == self.cleanup_kind {
                     let targets = targets_at(space, objects, sp, &cleanup_ptrs);
-                    roots.push(root(
+                    roots.push(Root::new(
                         RootKind::Cleanup,
                         format!("cleanup of {object_addr:#x}"),
                         Some(object_addr),
@@ -139,7 +130,7 @@ impl<'l> SpecialRoots<'l> {
                 } else if Some(kind) == self.weak_kind {
                     if let Some(loc) = weak_handle {
                         let targets = targets_at(space, objects, sp, &[loc.offset]);
-                        roots.push(root(
+                        roots.push(Root::new(
                             RootKind::Other,
                             format!("weak handle of {object_addr:#x}"),
                             Some(object_addr),
@@ -188,7 +179,7 @@ pub fn queued_roots(
                     let arg = space
                         .read_u64(entry + ptrs.get(1).copied().unwrap_or(PTR))
                         .unwrap_or(0);
-                    roots.push(root(
+                    roots.push(Root::new(
                         RootKind::QueuedFinalizer,
                         format!("queued finalizer of {arg:#x}"),
                         Some(arg),
@@ -225,7 +216,7 @@ pub fn queued_roots(
                 for i in 0..len.min(cleanups.size / fn_size.max(1)) {
                     let entry = block + cleanups.offset + i * fn_size;
                     let targets = targets_at(space, objects, entry, &ptrs);
-                    roots.push(root(
+                    roots.push(Root::new(
                         RootKind::Cleanup,
                         "queued cleanup".to_string(),
                         Some(entry),

@@ -1,0 +1,243 @@
+//! Variables of a function's frame from DWARF: where each lives relative to
+//! the frame's CFA at a given pc (Go describes stack slots as
+//! `DW_OP_call_frame_cfa` plus an offset, in plain expressions or, for
+//! optimised code, in location lists with pieces).
+
+use gimli::{AttributeValue, EndianSlice, LittleEndian, constants as dw};
+
+use super::TypeId;
+use super::index::{DwarfIndex, Function, name, unit_ref};
+
+type R<'a> = EndianSlice<'a, LittleEndian>;
+
+#[derive(Debug, Clone)]
+pub struct FrameVar {
+    pub name: String,
+    /// Offset from the CFA (the frame's top) of this piece.
+    pub cfa_offset: i64,
+    pub size: u64,
+    /// Offset of this piece within the variable.
+    pub piece_offset: u64,
+    pub ty: Option<TypeId>,
+    pub is_param: bool,
+    pub decl_line: Option<u64>,
+}
+
+impl DwarfIndex {
+    /// Stack-resident variables of `func` at `pc` (register-only ones are skipped).
+    pub fn frame_variables(
+        &self,
+        dwarf: &gimli::Dwarf<R<'_>>,
+        func: &Function,
+        pc: u64,
+    ) -> Vec<FrameVar> {
+        self.try_frame_variables(dwarf, func, pc)
+            .unwrap_or_default()
+    }
+
+    fn try_frame_variables(
+        &self,
+        dwarf: &gimli::Dwarf<R<'_>>,
+        func: &Function,
+        pc: u64,
+    ) -> gimli::Result<Vec<FrameVar>> {
+        let header = dwarf
+            .debug_info
+            .header_from_offset(gimli::DebugInfoOffset(func.unit))?;
+        let unit = dwarf.unit(header)?;
+        let Some(die) = gimli::DebugInfoOffset(func.die).to_unit_offset(&unit.header) else {
+            return Ok(Vec::new());
+        };
+        let mut entries = unit.entries_at_offset(die)?;
+        let mut out = Vec::new();
+        let mut start_depth = None;
+        while let Some(entry) = entries.next_dfs()? {
+            let depth = entry.depth();
+            match start_depth {
+                None => start_depth = Some(depth),
+                Some(d) if depth <= d => break,
+                _ => {}
+            }
+            let is_param = entry.tag() == dw::DW_TAG_formal_parameter;
+            if entry.tag() != dw::DW_TAG_variable && !is_param {
+                continue;
+            }
+            let Some(var_name) = name(dwarf, &unit, entry) else {
+                continue;
+            };
+            let ty = entry
+                .attr_value(dw::DW_AT_type)
+                .and_then(|v| unit_ref(&unit, v))
+                .and_then(|off| self.type_at_offset(off));
+            let size = ty.and_then(|t| self.size_of(t)).unwrap_or(8);
+            let decl_line = entry
+                .attr_value(dw::DW_AT_decl_line)
+                .and_then(|v| v.udata_value());
+            let Some(location) = entry.attr_value(dw::DW_AT_location) else {
+                continue;
+            };
+            let expr = match location {
+                AttributeValue::Exprloc(e) => Some(e.0.slice()),
+                other => match dwarf.attr_locations_offset(&unit, other)? {
+                    Some(offset) => {
+                        let mut list = dwarf.locations(&unit, offset)?;
+                        let mut found = None;
+                        while let Some(e) = list.next()? {
+                            if e.range.begin <= pc && pc < e.range.end {
+                                found = Some(e.data.0.slice());
+                                break;
+                            }
+                        }
+                        found
+                    }
+                    None => None,
+                },
+            };
+            let Some(expr) = expr else { continue };
+            for (cfa_offset, piece_offset, piece_size) in stack_pieces(expr, size) {
+                out.push(FrameVar {
+                    name: var_name.clone(),
+                    cfa_offset,
+                    size: piece_size,
+                    piece_offset,
+                    ty,
+                    is_param,
+                    decl_line,
+                });
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The stack-resident pieces of a location expression: (CFA offset, offset
+/// in the variable, size). Register pieces and anything unknown are skipped.
+fn stack_pieces(mut expr: &[u8], var_size: u64) -> Vec<(i64, u64, u64)> {
+    let mut pieces = Vec::new();
+    let mut piece_offset = 0u64;
+    // The location being described: Some(offset from CFA) when on the stack.
+    let mut at: Option<i64> = None;
+    let mut stack: Vec<i64> = Vec::new();
+    let mut described = false;
+    while let Some((&op, rest)) = expr.split_first() {
+        expr = rest;
+        match op {
+            0x9c => {
+                // DW_OP_call_frame_cfa
+                at = Some(0);
+                stack.clear();
+                described = true;
+            }
+            0x91 => {
+                // DW_OP_fbreg: Go's frame base is the CFA.
+                let Some(n) = sleb(&mut expr) else {
+                    return pieces;
+                };
+                at = Some(n);
+                described = true;
+            }
+            0x11 => {
+                let Some(n) = sleb(&mut expr) else {
+                    return pieces;
+                };
+                stack.push(n);
+            }
+            0x22 => {
+                if let (Some(base), Some(n)) = (at, stack.pop()) {
+                    at = Some(base + n);
+                }
+            }
+            0x23 => {
+                let Some(n) = uleb(&mut expr) else {
+                    return pieces;
+                };
+                at = at.map(|b| b + n as i64);
+            }
+            0x50..=0x6f => {
+                at = None;
+                described = true;
+            }
+            0x90 => {
+                if uleb(&mut expr).is_none() {
+                    return pieces;
+                }
+                at = None;
+                described = true;
+            }
+            0x93 => {
+                // DW_OP_piece
+                let Some(size) = uleb(&mut expr) else {
+                    return pieces;
+                };
+                if let Some(off) = at {
+                    pieces.push((off, piece_offset, size));
+                }
+                piece_offset += size;
+                at = None;
+                described = false;
+            }
+            _ => return pieces, // an operation Go does not emit for stack slots
+        }
+    }
+    if described {
+        if let Some(off) = at {
+            pieces.push((off, piece_offset, var_size.saturating_sub(piece_offset)));
+        }
+    }
+    pieces
+}
+
+fn uleb(data: &mut &[u8]) -> Option<u64> {
+    let mut v = 0u64;
+    for i in 0..10 {
+        let (&b, rest) = data.split_first()?;
+        *data = rest;
+        v |= u64::from(b & 0x7f) << (7 * i);
+        if b & 0x80 == 0 {
+            return Some(v);
+        }
+    }
+    None
+}
+
+fn sleb(data: &mut &[u8]) -> Option<i64> {
+    let mut v = 0i64;
+    let mut shift = 0;
+    loop {
+        let (&b, rest) = data.split_first()?;
+        *data = rest;
+        v |= i64::from(b & 0x7f) << shift;
+        shift += 7;
+        if b & 0x80 == 0 {
+            if shift < 64 && b & 0x40 != 0 {
+                v |= -1 << shift;
+            }
+            return Some(v);
+        }
+        if shift >= 64 {
+            return None;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_stack_locations() {
+        // DW_OP_call_frame_cfa; DW_OP_consts -24; DW_OP_plus
+        assert_eq!(
+            stack_pieces(&[0x9c, 0x11, 0x68, 0x22], 8),
+            vec![(-24, 0, 8)]
+        );
+        // a slice: pointer in a register, len and cap on the stack
+        let expr = [
+            0x50, 0x93, 8, 0x9c, 0x11, 0x70, 0x22, 0x93, 8, 0x9c, 0x11, 0x78, 0x22, 0x93, 8,
+        ];
+        assert_eq!(stack_pieces(&expr, 24), vec![(-16, 8, 8), (-8, 16, 8)]);
+        // DW_OP_fbreg 16
+        assert_eq!(stack_pieces(&[0x91, 0x10], 16), vec![(16, 0, 16)]);
+        assert!(stack_pieces(&[0x50], 8).is_empty());
+    }
+}

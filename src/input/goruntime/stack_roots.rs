@@ -1,0 +1,157 @@
+//! Turns unwound goroutines into named roots: each live pointer slot is
+//! attributed to the DWARF variable that owns it (or to its offset in the
+//! frame when none does), with the frame's source line; deferred closures
+//! and panic values become roots of their goroutine too.
+
+use std::collections::BTreeMap;
+
+use gimli::{EndianSlice, LittleEndian};
+
+use crate::input::dwarf::{DwarfIndex, FrameVar};
+use crate::input::elf::AddressSpace;
+use crate::input::goruntime::pclntab::FuncTable;
+use crate::input::goruntime::stacks::{Frame, Goroutine};
+use crate::model::{FrameRef, ObjectId, Objects, Root, RootKind, StackRootKind};
+
+pub struct StackRootNamer<'a, 'd> {
+    pub index: &'a DwarfIndex,
+    pub dwarf: &'a gimli::Dwarf<EndianSlice<'d, LittleEndian>>,
+}
+
+impl StackRootNamer<'_, '_> {
+    pub fn roots(
+        &self,
+        space: &AddressSpace<'_>,
+        funcs: &FuncTable<'_, '_>,
+        objects: &Objects,
+        g: &Goroutine,
+    ) -> Vec<Root> {
+        let mut out = Vec::new();
+        for frame in &g.frames {
+            self.frame_roots(space, funcs, objects, g, frame, &mut out);
+        }
+        for d in &g.defers {
+            let function = funcs
+                .find(d.pc)
+                .and_then(|f| funcs.name(f))
+                .unwrap_or_default();
+            let targets: Vec<(ObjectId, u64)> = [d.closure, d.record]
+                .into_iter()
+                .filter_map(|v| Some((objects.find(v)?, 0)))
+                .collect();
+            if !targets.is_empty() {
+                let mut root = Root::new(
+                    RootKind::Stack,
+                    format!("goroutine {} {function} (defer)", g.id),
+                    Some(d.record),
+                    targets,
+                );
+                root.frame = Some(FrameRef {
+                    goroutine: g.id,
+                    function,
+                    what: StackRootKind::Defer,
+                    ..FrameRef::default()
+                });
+                out.push(root);
+            }
+        }
+        for &v in &g.panic_values {
+            if let Some(t) = objects.find(v) {
+                let mut root = Root::new(
+                    RootKind::Stack,
+                    format!("goroutine {} (panic value)", g.id),
+                    None,
+                    vec![(t, 0)],
+                );
+                root.frame = Some(FrameRef {
+                    goroutine: g.id,
+                    what: StackRootKind::Panic,
+                    ..FrameRef::default()
+                });
+                out.push(root);
+            }
+        }
+        out
+    }
+
+    fn frame_roots(
+        &self,
+        space: &AddressSpace<'_>,
+        funcs: &FuncTable<'_, '_>,
+        objects: &Objects,
+        g: &Goroutine,
+        frame: &Frame,
+        out: &mut Vec<Root>,
+    ) {
+        let targets: Vec<(u64, ObjectId)> = frame
+            .pointer_slots
+            .iter()
+            .filter_map(|&slot| Some((slot, objects.find(space.read_u64(slot)?)?)))
+            .collect();
+        if targets.is_empty() {
+            return;
+        }
+        let vars: Vec<FrameVar> = self
+            .index
+            .function_at(frame.pc)
+            .map(|f| self.index.frame_variables(self.dwarf, f, frame.pc))
+            .unwrap_or_default();
+        let (file, line) = funcs
+            .find(frame.pc)
+            .and_then(|f| {
+                funcs.file_line(
+                    f,
+                    if frame.pc > f.entry {
+                        frame.pc - 1
+                    } else {
+                        frame.pc
+                    },
+                )
+            })
+            .map_or((None, None), |(f, l)| (Some(f), Some(l)));
+        // Group slots by the variable that owns them.
+        let mut by_var: BTreeMap<Option<String>, (u64, Vec<(ObjectId, u64)>)> = BTreeMap::new();
+        for (slot, target) in targets {
+            let rel = slot as i64 - frame.fp as i64;
+            let var = vars
+                .iter()
+                .find(|v| v.cfa_offset <= rel && rel < v.cfa_offset + v.size as i64);
+            let (key, base, offset) = match var {
+                Some(v) => {
+                    let base = (frame.fp as i64 + v.cfa_offset) as u64 - v.piece_offset;
+                    // Go 1.27 names the parts of a split aggregate "buf.ptr", "buf.len":
+                    // the root is the source variable.
+                    let source = v.name.split('.').next().unwrap_or(&v.name);
+                    (Some(source.to_string()), base, slot - base)
+                }
+                None => (None, frame.sp, slot - frame.sp),
+            };
+            by_var
+                .entry(key)
+                .or_insert_with(|| (base, Vec::new()))
+                .1
+                .push((target, offset));
+        }
+        for (variable, (base, targets)) in by_var {
+            let label = match &variable {
+                Some(v) => v.clone(),
+                None => "(unnamed slots)".to_string(),
+            };
+            let mut root = Root::new(
+                RootKind::Stack,
+                format!("goroutine {} {} {label}", g.id, frame.function),
+                Some(base),
+                targets,
+            );
+            root.frame = Some(FrameRef {
+                goroutine: g.id,
+                function: frame.function.clone(),
+                variable,
+                file: file.clone(),
+                line,
+                what: StackRootKind::Slot,
+            });
+            out.push(root);
+        }
+    }
+}
