@@ -355,3 +355,72 @@ fn runtime_roots_reach_what_they_hold() {
         }
     }
 }
+
+/// Objects whose type no core can reveal: nothing typed refers to them, and
+/// the runtime keeps no type for small objects. rootpath must leave them
+/// untyped rather than guess.
+fn untypeable(id: &str, version: GoVersion) -> Option<&'static str> {
+    match id {
+        "unsafe_pointer" | "interior_struct" | "interior_struct_p" | "interior_bytes" => {
+            Some("reached only through unsafe.Pointer or interior pointers")
+        }
+        // The closure reads only len(s): its DWARF does not describe s.
+        "closure_s_array" | "closure_s_elem1" => Some("captured variable absent from DWARF"),
+        "cleanup_arg" => Some("captured by the runtime's generic AddCleanup closure"),
+        "global_func_captured"
+        | "closure_p"
+        | "any_closure_q"
+        | "defer_p"
+        | "finalizer_captured"
+            if !version.at_least(23) =>
+        {
+            Some("closure captures have DWARF offsets only from Go 1.23")
+        }
+        _ => None,
+    }
+}
+
+/// Every recorded live object carries the type the program gave it
+/// (closures as "closure <function>"), except those no core can type, which
+/// stay untyped: a wrong type is never acceptable.
+#[test]
+fn recorded_objects_have_their_types() {
+    let mut failures = Vec::new();
+    for f in common::all() {
+        let options = OpenOptions { exe: Some(f.exe()) };
+        let Dump::Core(core) = Dump::open(&f.core(), &options).expect("open core") else {
+            panic!("not a core")
+        };
+        let version = core.go_version().expect("version");
+        let model = rootpath::input::core_loader::load(&core).expect("load model");
+        let mut typed = 0;
+        for o in f.truth["objects"].as_array().expect("objects") {
+            if o["live"] != true {
+                continue;
+            }
+            let addr = hex(&o["addr"]);
+            let id = model.objects.find(addr).expect("object exists");
+            if model.objects.addr(id) != addr {
+                continue; // tiny allocations share a block; the block has no single type
+            }
+            let name = o["id"].as_str().expect("id");
+            let want = o["type"].as_str().expect("type");
+            let got = model.type_name(id);
+            let right = match got {
+                Some(g) if want == "closure" => g.starts_with("closure "),
+                Some(g) => g == want,
+                None => false,
+            };
+            match (untypeable(name, version), right, got) {
+                (None, true, _) => typed += 1,
+                (Some(_), _, None) => {}
+                (why, _, got) => failures.push(format!(
+                    "{}: {name} want {want} got {got:?} ({why:?})",
+                    f.version
+                )),
+            }
+        }
+        assert!(typed >= 100, "{}: only {typed} objects typed", f.version);
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}

@@ -17,7 +17,8 @@ use crate::input::goruntime::spans::{Span, Spans, read_spans};
 use crate::input::goruntime::specials::{SpecialRoots, queued_roots};
 use crate::input::goruntime::stack_roots::StackRootNamer;
 use crate::input::goruntime::stacks::{ThreadRegs, read_goroutines};
-use crate::model::{EdgesBuilder, HeapModel, ObjectId, Objects, ObjectsBuilder, Roots};
+use crate::input::goruntime::typing::Typer;
+use crate::model::{EdgesBuilder, HeapModel, ObjectId, Objects, ObjectsBuilder, RootKind, Roots};
 
 pub fn load(dump: &CoreDump) -> Result<HeapModel> {
     let exe = dump.require_exe()?;
@@ -123,25 +124,80 @@ fn load_heap(
     };
     let funcs = FuncTable::new(space, layouts)?;
     let specials = SpecialRoots::new(layouts)?;
-    roots
-        .roots
-        .extend(specials.collect(space, &spans.spans, &objects, &edges, &mut warnings));
-    roots
-        .roots
-        .extend(queued_roots(space, layouts, &objects, &mut warnings));
+    // (object, *ptrtype) pairs from finalizer records, for typing.
+    let mut finalized_types = Vec::new();
+    let special_roots = specials.collect(
+        space,
+        &spans.spans,
+        &objects,
+        &edges,
+        &mut warnings,
+        &mut finalized_types,
+    );
+    roots.roots.extend(special_roots);
+    let queued = queued_roots(
+        space,
+        layouts,
+        &objects,
+        &mut warnings,
+        &mut finalized_types,
+    );
+    roots.roots.extend(queued);
     let namer = StackRootNamer { index, dwarf };
+    let mut stack_seeds = Vec::new();
     for g in read_goroutines(space, layouts, &funcs, threads)? {
         if let Some(problem) = &g.problem {
             warnings.push(format!("goroutine {}: {problem}", g.id));
         }
-        roots.roots.extend(namer.roots(space, &funcs, &objects, &g));
+        roots
+            .roots
+            .extend(namer.roots(space, &funcs, &objects, &g, &mut stack_seeds));
     }
-    Ok(HeapModel {
-        objects,
-        edges,
-        roots,
-        warnings,
-    })
+
+    let mut typer = Typer::new(space, layouts, index, dwarf, &funcs, &objects);
+    // Exact types first: allocation headers and large spans (Go ≥1.22).
+    for (span, (objs, _)) in spans.spans.iter().zip(&per_span) {
+        if span.has_header {
+            for &(addr, _) in objs {
+                if let (Some(rtype), Some(id)) = (space.read_u64(addr - 8), objects.find(addr)) {
+                    typer.seed_runtime_type(id, rtype);
+                }
+            }
+        } else if span.large_type != 0 {
+            if let Some(id) = objs.first().and_then(|&(a, _)| objects.find(a)) {
+                typer.seed_runtime_type(id, span.large_type);
+            }
+        }
+    }
+    typer.drain();
+    // Then what typed roots point at.
+    for g in &index.globals {
+        if let Some(ty) = g.ty {
+            typer.seed_root(g.addr, ty);
+        }
+    }
+    for seed in &stack_seeds {
+        typer.seed_pieces(seed);
+    }
+    for (ptr, ot) in finalized_types {
+        typer.seed_pointer_type(ptr, ot);
+    }
+    // Finalizer and cleanup closures.
+    for r in roots.iter().filter(|r| {
+        matches!(
+            r.kind,
+            RootKind::Finalizer | RootKind::Cleanup | RootKind::QueuedFinalizer
+        )
+    }) {
+        for &(t, _) in &r.targets {
+            typer.seed_closure(objects.addr(t));
+        }
+    }
+    let (types, object_types) = (typer.names, typer.object_types);
+    let mut model = HeapModel::new(objects, edges, roots, warnings);
+    model.types = types;
+    model.object_types = object_types;
+    Ok(model)
 }
 
 struct SpanEdges {

@@ -17,16 +17,16 @@ use crate::error::Result;
 use crate::input::goruntime::GoVersion;
 use crate::input::heapdump::{Field, FieldKind, Fields, HeapDumpFile, Record, StackFrame, text};
 use crate::model::{
-    Edges, EdgesBuilder, HeapModel, ObjectId, Objects, ObjectsBuilder, Root, RootKind, Roots,
+    Edges, EdgesBuilder, FrameRef, HeapModel, ObjectId, Objects, ObjectsBuilder, Root, RootKind,
+    Roots, StackRootKind,
 };
 
 /// Bytes of one heap page; every size class up to 512 bytes uses one-page spans.
 const PAGE: u64 = 8192;
 /// Largest object size (and size class) of a small-object span.
 const MAX_SMALL: u64 = 32768;
-/// Objects of at most this many bytes keep their pointer bitmap in the span
-/// (Go ≥1.22); larger pointerful small objects carry an allocation header.
-const HEAP_BITS_IN_SPAN: u64 = 512;
+/// Bytes of an allocation header (`mallocHeaderSize`, on every architecture).
+const HEADER_SIZE: u64 = 8;
 /// Bytes reserved at the end of a one-page span for its pointer bitmap, and
 /// (Green Tea GC) for its inline mark bits.
 const SPAN_RESERVE: u64 = 128;
@@ -40,9 +40,12 @@ struct Layout {
     /// Pointer size in bytes (4 or 8).
     ptr: u64,
     big_endian: bool,
-    /// Small pointerful objects over 512 bytes start with an `*abi.Type` word
-    /// (Go ≥1.22, `GOEXPERIMENT=allocheaders`).
+    /// Small pointerful objects over `heap_bits_max` bytes start with an
+    /// `*abi.Type` word (Go ≥1.22, `GOEXPERIMENT=allocheaders`).
     headers: bool,
+    /// Objects of at most this many bytes keep their pointer bitmap at the
+    /// end of their span (`minSizeForMallocHeader`: 512 on 64-bit).
+    heap_bits_max: u64,
     /// Spans of sizes ≤512 reserve 128 bytes for inline mark bits (Go ≥1.26,
     /// Green Tea GC) when their size is at least 16.
     inline_mark_bits: bool,
@@ -70,6 +73,7 @@ impl Layout {
             ptr: p.ptr_size,
             big_endian: p.big_endian,
             headers,
+            heap_bits_max: p.ptr_size * p.ptr_size * 8,
             inline_mark_bits,
         }
     }
@@ -99,7 +103,7 @@ impl Layout {
     /// Slots reserved at the end of a one-page span of `elem`-byte objects
     /// for a scan span and for a noscan span.
     fn reserve(&self, elem: u64) -> (u64, u64) {
-        if elem > HEAP_BITS_IN_SPAN {
+        if elem > self.heap_bits_max {
             return (0, 0);
         }
         let inline = if self.inline_mark_bits && elem >= 16 {
@@ -128,17 +132,21 @@ fn experiment(version: &str, name: &str) -> Option<bool> {
     })
 }
 
-/// One object record, compactly: enough to place it and to find it again.
+/// One object record, compactly (24 bytes): enough to place it and to
+/// find it again.
 #[derive(Debug, Clone, Copy)]
 struct Slot {
     /// The record's address: the start of the allocation slot.
     addr: u64,
-    /// Its contents length (the slot size).
-    len: u64,
     /// File offset of the record's tag.
     rec: u64,
+    /// Its contents length (the slot size), see [`Slot::encode_len`].
+    len: u32,
     flags: u8,
 }
+
+/// Marks a slot length stored in pages.
+const LEN_IN_PAGES: u32 = 1 << 31;
 
 /// The record lists pointer fields.
 const HAS_FIELDS: u8 = 1;
@@ -153,9 +161,32 @@ const AMBIGUOUS: u8 = 8;
 const PHANTOM: u8 = 16;
 
 impl Slot {
-    fn header(&self, layout: &Layout) -> u64 {
+    /// Slot sizes below 2 GiB as they are, larger ones (large objects: whole
+    /// spans) in pages, up to 16 TiB; `None` for anything else.
+    fn encode_len(len: u64) -> Option<u32> {
+        match u32::try_from(len) {
+            Ok(l) if l < LEN_IN_PAGES => Some(l),
+            _ if len % PAGE == 0 => u32::try_from(len / PAGE)
+                .ok()
+                .filter(|&p| p < LEN_IN_PAGES)
+                .map(|p| p | LEN_IN_PAGES),
+            _ => None,
+        }
+    }
+
+    /// The slot size.
+    fn len(&self) -> u64 {
+        if self.len & LEN_IN_PAGES != 0 {
+            u64::from(self.len & !LEN_IN_PAGES) * PAGE
+        } else {
+            u64::from(self.len)
+        }
+    }
+
+    /// Bytes of allocation header at the start of the slot.
+    fn header(&self) -> u64 {
         if self.flags & HEADER != 0 {
-            layout.ptr
+            HEADER_SIZE
         } else {
             0
         }
@@ -195,6 +226,7 @@ pub fn load(dump: &HeapDumpFile) -> Result<HeapModel> {
     let mut rr = RootRecords::default();
     let mut goid = None;
     let mut ambiguous = 0usize;
+    let mut oversized = 0usize;
     for item in dump.records() {
         let (offset, rec) = item?;
         match rec {
@@ -210,7 +242,7 @@ pub fn load(dump: &HeapDumpFile) -> Result<HeapModel> {
                 let len = o.contents.len() as u64;
                 if layout.headers
                     && flags == HAS_FIELDS
-                    && len > HEAP_BITS_IN_SPAN
+                    && len > layout.heap_bits_max
                     && len <= MAX_SMALL
                 {
                     flags |= HEADER;
@@ -225,12 +257,15 @@ pub fn load(dump: &HeapDumpFile) -> Result<HeapModel> {
                         ambiguous += 1;
                     }
                 }
-                slots.push(Slot {
-                    addr: o.addr,
-                    len,
-                    rec: offset,
-                    flags,
-                });
+                match Slot::encode_len(len) {
+                    Some(len) => slots.push(Slot {
+                        addr: o.addr,
+                        rec: offset,
+                        len,
+                        flags,
+                    }),
+                    None => oversized += 1,
+                }
             }
             Record::Goroutine(g) => {
                 goid = Some(g.goid);
@@ -254,6 +289,12 @@ pub fn load(dump: &HeapDumpFile) -> Result<HeapModel> {
             _ => {}
         }
     }
+    if oversized > 0 {
+        warnings.push(format!(
+            "{oversized} object records of 2 GiB or more are not a whole number of pages: \
+             they were skipped"
+        ));
+    }
     if rr.orphan_frames > 0 {
         warnings.push(format!(
             "{} stack frame records precede every goroutine record: they were skipped",
@@ -271,16 +312,22 @@ pub fn load(dump: &HeapDumpFile) -> Result<HeapModel> {
         ));
     }
     if ambiguous > 0 {
-        settle_ambiguous(&mut slots, &rr.samples, &layout);
+        let unsettled = settle_ambiguous(&mut slots, &rr.samples);
+        if unsettled > 0 {
+            warnings.push(format!(
+                "{unsettled} pointerful 32 KiB objects may or may not start with an allocation \
+                 header (no allocation sample says): guessed from their first word"
+            ));
+        }
     }
-    let phantoms = mark_phantoms(&mut slots, &layout);
+    mark_phantoms(&mut slots, &layout);
     let odd_headers = slots
         .iter()
         .filter(|s| {
             layout.headers
                 && s.flags & (FIELD_AT_ZERO | PHANTOM) == FIELD_AT_ZERO
-                && s.len > HEAP_BITS_IN_SPAN
-                && s.len < MAX_SMALL
+                && s.len() > layout.heap_bits_max
+                && s.len() < MAX_SMALL
         })
         .count();
     if odd_headers > 0 {
@@ -290,17 +337,16 @@ pub fn load(dump: &HeapDumpFile) -> Result<HeapModel> {
         ));
     }
     slots.retain(|s| s.flags & PHANTOM == 0);
-    let _ = phantoms;
 
     // Objects as Go sees them; overlapping ones (a corrupt dump) are dropped
     // so that every address has at most one object.
     let mut last_end = 0u64;
     let mut overlapping = 0usize;
     slots.retain(|s| {
-        let h = s.header(&layout);
-        let keep = s.addr + h >= last_end && s.len > h;
+        let h = s.header();
+        let keep = s.addr + h >= last_end && s.len() > h;
         if keep {
-            last_end = s.addr + s.len;
+            last_end = s.addr.saturating_add(s.len());
         } else {
             overlapping += 1;
         }
@@ -308,13 +354,13 @@ pub fn load(dump: &HeapDumpFile) -> Result<HeapModel> {
     });
     if overlapping > 0 {
         warnings.push(format!(
-            "{overlapping} object records overlap others: they were skipped"
+            "{overlapping} object records overlap others or are empty: they were skipped"
         ));
     }
     let mut builder = ObjectsBuilder::with_capacity(slots.len());
     for s in &slots {
-        let h = s.header(&layout);
-        builder.push(s.addr + h, s.len - h);
+        let h = s.header();
+        builder.push(s.addr + h, s.len() - h);
     }
     let objects = builder.finish();
     debug_assert_eq!(objects.len(), slots.len());
@@ -327,20 +373,16 @@ pub fn load(dump: &HeapDumpFile) -> Result<HeapModel> {
     }
 
     let roots = build_roots(&rr, &objects, &edges, &layout, &mut warnings);
-    Ok(HeapModel {
-        objects,
-        edges,
-        roots,
-        warnings,
-    })
+    Ok(HeapModel::new(objects, edges, roots, warnings))
 }
 
 /// Decides the 32 KiB pointerful slots from alloc samples (their `obj` is
 /// what `mallocgc` returned: slot + header, or the slot itself), where the
-/// dump has them; the first-word guess stays for the rest.
-fn settle_ambiguous(slots: &mut [Slot], samples: &[u64], layout: &Layout) {
+/// dump has them; the first-word guess stays for the rest, whose number is
+/// returned.
+fn settle_ambiguous(slots: &mut [Slot], samples: &[u64]) -> usize {
     for &obj in samples {
-        for addr in [obj, obj.wrapping_sub(layout.ptr)] {
+        for addr in [obj, obj.wrapping_sub(HEADER_SIZE)] {
             if let Ok(i) = slots.binary_search_by_key(&addr, |s| s.addr) {
                 let s = &mut slots[i];
                 if s.flags & AMBIGUOUS != 0 {
@@ -349,10 +391,12 @@ fn settle_ambiguous(slots: &mut [Slot], samples: &[u64], layout: &Layout) {
                     } else {
                         s.flags |= HEADER;
                     }
+                    s.flags &= !AMBIGUOUS;
                 }
             }
         }
     }
+    slots.iter().filter(|s| s.flags & AMBIGUOUS != 0).count()
 }
 
 /// Marks the slots the runtime dumps past the end of a small span's objects
@@ -365,9 +409,9 @@ fn mark_phantoms(slots: &mut [Slot], layout: &Layout) -> usize {
     let mut marked = 0;
     let mut i = 0;
     while i < slots.len() {
-        let (page, len) = (slots[i].addr / PAGE, slots[i].len);
+        let (page, len) = (slots[i].addr / PAGE, slots[i].len());
         let mut j = i + 1;
-        while j < slots.len() && slots[j].addr / PAGE == page && slots[j].len == len {
+        while j < slots.len() && slots[j].addr / PAGE == page && slots[j].len() == len {
             j += 1;
         }
         let group = &mut slots[i..j];
@@ -461,8 +505,8 @@ fn build_edges(bytes: &[u8], slots: &[Slot], objects: &Objects, layout: &Layout)
                 if s.flags & HAS_FIELDS != 0
                     && let Some((contents, raw)) = object_at(bytes, s.rec)
                 {
-                    let h = s.header(layout);
-                    let (base, size) = (s.addr + h, s.len - h);
+                    let h = s.header();
+                    let (base, size) = (s.addr + h, s.len() - h);
                     for f in fields_of(raw) {
                         for off in layout.words(f) {
                             // The header word is the type, not a reference.
@@ -513,27 +557,33 @@ fn build_roots(
 ) -> Roots {
     let mut roots = Vec::new();
     let find = |addr: u64| (addr != 0).then(|| objects.find(addr)).flatten();
+    let on_stack = |goroutine: u64, function: &str, what: StackRootKind| FrameRef {
+        goroutine,
+        function: function.to_string(),
+        what,
+        ..FrameRef::default()
+    };
 
-    // Globals: one root per pointer word that holds a heap address.
+    // Globals: one root per pointer word that holds a heap address (the
+    // dump does not say which variable is where).
     for &(bss, addr, contents, fields) in &rr.segments {
         let section = if bss { "bss" } else { "data" };
         for f in fields {
             for off in layout.words(f) {
                 if let Some(t) = layout.word(contents, off).and_then(find) {
-                    roots.push(Root {
-                        kind: RootKind::Global,
-                        name: format!("{section}+{off:#x}"),
-                        addr: Some(addr + off),
-                        targets: vec![(t, 0)],
-                        frame: None,
-                    });
+                    roots.push(Root::new(
+                        RootKind::Global,
+                        format!("{section}+{off:#x}"),
+                        Some(addr + off),
+                        vec![(t, 0)],
+                    ));
                 }
             }
         }
     }
 
-    // Stack frames: one root per frame, like the core loader, the pointer
-    // slots' offsets from the frame's sp.
+    // Stack frames: one root per frame (no DWARF here to split it by
+    // variable), the pointer slots' offsets from the frame's sp.
     let mut outside = 0usize;
     let mut offs: Vec<u64> = Vec::new();
     for (goid, frame) in &rr.frames {
@@ -553,13 +603,15 @@ fn build_roots(
             }
         }
         if !targets.is_empty() {
-            roots.push(Root {
-                kind: RootKind::Stack,
-                name: format!("goroutine {goid} {}", text(frame.name)),
-                addr: Some(frame.sp),
+            let function = text(frame.name);
+            let mut root = Root::new(
+                RootKind::Stack,
+                format!("goroutine {goid} {function}"),
+                Some(frame.sp),
                 targets,
-                frame: None,
-            });
+            );
+            root.frame = Some(on_stack(*goid, &function, StackRootKind::Slot));
+            roots.push(root);
         }
     }
     if outside > 0 {
@@ -567,109 +619,345 @@ fn build_roots(
             "{outside} stack pointer slots lie outside their frame's dumped contents: they were skipped"
         ));
     }
+    // The saved context register of a parked goroutine (scanstack scans it).
     for &(goid, ctxt) in &rr.contexts {
         if let Some(t) = find(ctxt) {
-            roots.push(Root {
-                kind: RootKind::Other,
-                name: format!("goroutine {goid} context register"),
-                addr: None,
-                targets: vec![(t, 0)],
-                frame: None,
-            });
+            let mut root = Root::new(
+                RootKind::Other,
+                format!("goroutine {goid} (context register)"),
+                None,
+                vec![(t, 0)],
+            );
+            root.frame = Some(on_stack(goid, "", StackRootKind::Slot));
+            roots.push(root);
         }
     }
 
-    // Finalizers waiting for their object: the closure is a root, and so is
-    // everything the object references (the GC scans it without marking it).
-    for f in &rr.finalizers {
-        if let Some(t) = find(f.fn_val) {
-            roots.push(Root {
-                kind: RootKind::Finalizer,
-                name: format!("finalizer of {:#x}", f.obj),
-                addr: None,
-                targets: vec![(t, 0)],
-                frame: None,
-            });
-        }
-        if let Some(obj) = find(f.obj) {
-            let targets: Vec<(ObjectId, u64)> =
-                edges.out(obj).map(|(t, off)| (t, u64::from(off))).collect();
-            if !targets.is_empty() {
-                roots.push(Root {
-                    kind: RootKind::Finalizer,
-                    name: format!("finalizer of {:#x}: referents", f.obj),
-                    addr: None,
-                    targets,
-                    frame: None,
-                });
-            }
-        }
-    }
-    // Queued finalizers: the object and the closure (a finalizer's fn and
-    // arg words).
-    for f in &rr.queued {
-        let targets: Vec<(ObjectId, u64)> = [(f.fn_val, 0), (f.obj, layout.ptr)]
-            .into_iter()
-            .filter_map(|(a, off)| Some((find(a)?, off)))
-            .collect();
-        if !targets.is_empty() {
-            roots.push(Root {
-                kind: RootKind::QueuedFinalizer,
-                name: format!("queued finalizer of {:#x}", f.obj),
-                addr: None,
-                targets,
-                frame: None,
-            });
-        }
-    }
-
-    let goroutine = |g: u64| match rr.goids.get(&g) {
-        Some(id) => format!("goroutine {id}"),
-        None => format!("goroutine at {g:#x}"),
+    // Goroutine id, and the function whose frame has this sp, for defers.
+    let goid = |g: u64| rr.goids.get(&g).copied();
+    let frame_at = |goid: u64, sp: u64| {
+        rr.frames
+            .iter()
+            .find(|(g, f)| *g == goid && f.sp == sp)
+            .map(|(_, f)| text(f.name).into_owned())
+            .unwrap_or_default()
     };
-    // Defers: the deferred closure (and the defer record, when it is a heap object).
+    let mut unknown_goroutine = 0usize;
+    // Defers on the chain: the deferred closure, and the defer record when
+    // it is a heap object.
     for d in &rr.defers {
         let targets: Vec<(ObjectId, u64)> = [find(d.fn_val), find(d.addr)]
             .into_iter()
             .flatten()
             .map(|t| (t, 0))
             .collect();
-        if !targets.is_empty() {
-            roots.push(Root {
-                kind: RootKind::Other,
-                name: format!("{} defer", goroutine(d.goroutine)),
-                addr: Some(d.addr),
-                targets,
-                frame: None,
-            });
+        if targets.is_empty() {
+            continue;
         }
+        let Some(g) = goid(d.goroutine) else {
+            unknown_goroutine += 1;
+            continue;
+        };
+        let function = frame_at(g, d.sp);
+        let mut root = Root::new(
+            RootKind::Stack,
+            format!("goroutine {g} {function} (defer)"),
+            Some(d.addr),
+            targets,
+        );
+        root.frame = Some(on_stack(g, &function, StackRootKind::Defer));
+        roots.push(root);
     }
-    // Panics: the panic value (an interface: type word, data word).
+    // Panic values (an interface: type word, data word).
     for p in &rr.panics {
         let targets: Vec<(ObjectId, u64)> = [(p.arg_type, 0), (p.arg_data, layout.ptr)]
             .into_iter()
             .filter_map(|(a, off)| Some((find(a)?, off)))
             .collect();
+        if targets.is_empty() {
+            continue;
+        }
+        let Some(g) = goid(p.goroutine) else {
+            unknown_goroutine += 1;
+            continue;
+        };
+        let mut root = Root::new(
+            RootKind::Stack,
+            format!("goroutine {g} (panic value)"),
+            Some(p.addr),
+            targets,
+        );
+        root.frame = Some(on_stack(g, "", StackRootKind::Panic));
+        roots.push(root);
+    }
+    if unknown_goroutine > 0 {
+        warnings.push(format!(
+            "{unknown_goroutine} defer or panic records name a goroutine the dump does not have: \
+             they were skipped"
+        ));
+    }
+
+    // Finalizers waiting for their object: the object's referents are roots
+    // (the collector scans it without marking it), and so is the closure.
+    for f in &rr.finalizers {
+        let object = find(f.obj);
+        let object_addr = object.map_or(f.obj, |o| objects.addr(o));
+        let mut targets: Vec<(ObjectId, u64)> = Vec::new();
+        if let Some(obj) = object {
+            targets.extend(edges.out(obj).map(|(t, off)| (t, u64::from(off))));
+        }
+        targets.extend(find(f.fn_val).map(|t| (t, 0)));
         if !targets.is_empty() {
-            roots.push(Root {
-                kind: RootKind::Other,
-                name: format!("{} panic", goroutine(p.goroutine)),
-                addr: Some(p.addr),
+            roots.push(Root::new(
+                RootKind::Finalizer,
+                format!("finalizer of {object_addr:#x}"),
+                Some(object_addr),
                 targets,
-                frame: None,
-            });
+            ));
         }
     }
+    // Queued finalizers: the closure and the object (a runtime.finalizer's
+    // fn and arg words) keep both alive until the finalizer has run.
+    for f in &rr.queued {
+        let targets: Vec<(ObjectId, u64)> = [(f.fn_val, 0), (f.obj, layout.ptr)]
+            .into_iter()
+            .filter_map(|(a, off)| Some((find(a)?, off)))
+            .collect();
+        if !targets.is_empty() {
+            roots.push(Root::new(
+                RootKind::QueuedFinalizer,
+                format!("queued finalizer of {:#x}", f.obj),
+                Some(f.obj),
+                targets,
+            ));
+        }
+    }
+    // Never written by the runtime; kept for other writers.
     for &(description, to) in &rr.other {
         if let Some(t) = find(to) {
-            roots.push(Root {
-                kind: RootKind::Other,
-                name: text(description).into_owned(),
-                addr: None,
-                targets: vec![(t, 0)],
-                frame: None,
-            });
+            roots.push(Root::new(
+                RootKind::Other,
+                text(description).into_owned(),
+                None,
+                vec![(t, 0)],
+            ));
         }
     }
     Roots { roots }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+    use crate::input::Source;
+
+    #[test]
+    fn experiments_from_version_strings() {
+        assert_eq!(experiment("go1.22.10", "allocheaders"), None);
+        assert_eq!(
+            experiment("go1.22.10 X:noallocheaders", "allocheaders"),
+            Some(false)
+        );
+        assert_eq!(
+            experiment("go1.26.6-X:nogreenteagc,foo", "greenteagc"),
+            Some(false)
+        );
+        assert_eq!(
+            experiment("go1.25.5 X:greenteagc", "greenteagc"),
+            Some(true)
+        );
+        assert_eq!(
+            experiment("go1.22.10 X:nocoverageredesign", "allocheaders"),
+            None
+        );
+    }
+
+    #[test]
+    fn slot_lengths_round_trip() {
+        for len in [8, 32768, 40960, (1 << 31) - 1, 1 << 31, 5 << 30, 1 << 40] {
+            let s = Slot {
+                addr: 0,
+                rec: 0,
+                len: Slot::encode_len(len).expect("encodable"),
+                flags: 0,
+            };
+            assert_eq!(s.len(), len);
+        }
+        assert_eq!(Slot::encode_len((1 << 31) + 1), None);
+    }
+
+    /// A heap dump writer for tests: uvarints, strings, field lists.
+    struct W(Vec<u8>);
+
+    impl W {
+        fn uv(&mut self, mut v: u64) -> &mut Self {
+            while v >= 0x80 {
+                self.0.push(v as u8 | 0x80);
+                v >>= 7;
+            }
+            self.0.push(v as u8);
+            self
+        }
+        fn bytes(&mut self, b: &[u8]) -> &mut Self {
+            self.uv(b.len() as u64);
+            self.0.extend_from_slice(b);
+            self
+        }
+        fn fields(&mut self, offsets: &[u64]) -> &mut Self {
+            for &o in offsets {
+                self.uv(1).uv(o);
+            }
+            self.uv(0)
+        }
+        fn object(&mut self, addr: u64, words: &[u64], len: usize, fields: &[u64]) -> &mut Self {
+            let mut c: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+            c.resize(len, 0);
+            self.uv(1).uv(addr).bytes(&c).fields(fields)
+        }
+    }
+
+    const P0: u64 = 0xc000000000;
+    const P1: u64 = P0 + PAGE;
+    const P2: u64 = P0 + 2 * PAGE;
+    const P3: u64 = P0 + 3 * PAGE;
+    /// The 1 KiB object of the synthetic dump: its header, a pointer into
+    /// the middle of B, a pointer into itself.
+    const A: u64 = P1;
+
+    fn synthetic(version: &str) -> (tempfile::NamedTempFile, HeapDumpFile) {
+        let mut w = W(b"go1.7 heap dump\n".to_vec());
+        w.uv(6).uv(0).uv(8).uv(P0).uv(P0 + (64 << 20));
+        w.bytes(b"amd64").bytes(version.as_bytes()).uv(4);
+        // B: a 32-byte scan span's first object, and the span's bitmap tail.
+        w.object(P0, &[0], 32, &[0]);
+        for slot in 252..256 {
+            w.object(P0 + slot * 32, &[], 32, &[]);
+        }
+        w.object(A, &[0x4a1000, P0 + 8, A + 8 + 40], 1024, &[8, 16, 24]);
+        // A noscan 16-byte span: a tiny block and the span's last slot.
+        w.object(P2, &[], 16, &[]);
+        w.object(P2 + 508 * 16, &[], 16, &[]);
+        // C: a closure (its code pointer is not a heap pointer).
+        w.object(P3, &[0x401000], 16, &[0]);
+        // A goroutine whose frame holds a pointer into the tiny block.
+        w.uv(4).uv(0xc000100000).uv(0x7000).uv(7).uv(0x401000).uv(4);
+        w.uv(0)
+            .uv(0)
+            .uv(0)
+            .bytes(b"chan receive")
+            .uv(0)
+            .uv(0)
+            .uv(0)
+            .uv(0);
+        let frame: Vec<u8> = [0u64, P2 + 4]
+            .iter()
+            .flat_map(|w| w.to_le_bytes())
+            .collect();
+        w.uv(5)
+            .uv(0x7000)
+            .uv(0)
+            .uv(0)
+            .bytes(&frame)
+            .uv(0x401000)
+            .uv(0x401010);
+        w.uv(0x401010).bytes(b"main.f").fields(&[8]);
+        // A global holding A, a finalizer on A whose closure is C.
+        let data: Vec<u8> = [0u64, A + 8].iter().flat_map(|w| w.to_le_bytes()).collect();
+        w.uv(12).uv(0x500000).bytes(&data).fields(&[8]);
+        w.uv(7)
+            .uv(A + 8)
+            .uv(P3)
+            .uv(0x401000)
+            .uv(0x4a2000)
+            .uv(0x4a3000);
+        w.uv(0);
+        let mut file = tempfile::NamedTempFile::new().expect("temp file");
+        file.write_all(&w.0).expect("write dump");
+        let dump = HeapDumpFile::parse(Source::open(file.path()).expect("open")).expect("parse");
+        (file, dump)
+    }
+
+    fn objects(m: &HeapModel) -> Vec<(u64, u64)> {
+        m.objects
+            .ids()
+            .map(|id| (m.objects.addr(id), m.objects.size(id)))
+            .collect()
+    }
+
+    #[test]
+    fn headers_phantoms_edges_and_roots_1_22() {
+        let (_file, dump) = synthetic("go1.22.10");
+        let m = load(&dump).expect("load");
+        assert!(m.warnings.is_empty(), "{:?}", m.warnings);
+        // The bitmap slots are gone, A starts after its header, the noscan
+        // span's last slot is an object (1.22 reserves nothing there).
+        assert_eq!(
+            objects(&m),
+            vec![
+                (P0, 32),
+                (A + 8, 1016),
+                (P2, 16),
+                (P2 + 508 * 16, 16),
+                (P3, 16)
+            ]
+        );
+        let a = m.objects.find(A + 8).unwrap();
+        let b = m.objects.find(P0).unwrap();
+        // A's interior pointer into B counts; its pointer into itself does not.
+        assert_eq!(m.edges.out(a).collect::<Vec<_>>(), vec![(b, 0)]);
+        assert_eq!(m.edges.len(), 1);
+
+        let roots: Vec<_> = m
+            .roots
+            .iter()
+            .map(|r| (r.kind, r.name.as_str(), r.addr, r.targets.clone()))
+            .collect();
+        let tiny = m.objects.find(P2).unwrap();
+        let c = m.objects.find(P3).unwrap();
+        assert_eq!(
+            roots,
+            vec![
+                (RootKind::Global, "data+0x8", Some(0x500008), vec![(a, 0)]),
+                (
+                    RootKind::Stack,
+                    "goroutine 7 main.f",
+                    Some(0x7000),
+                    vec![(tiny, 8)]
+                ),
+                (
+                    RootKind::Finalizer,
+                    "finalizer of 0xc000002008",
+                    Some(A + 8),
+                    vec![(b, 0), (c, 0)]
+                ),
+            ]
+        );
+        let frame = m.roots.roots[1].frame.as_ref().expect("frame");
+        assert_eq!((frame.goroutine, frame.function.as_str()), (7, "main.f"));
+    }
+
+    #[test]
+    fn green_tea_spans_reserve_mark_bits() {
+        let (_file, dump) = synthetic("go1.26.6");
+        let m = load(&dump).expect("load");
+        assert!(m.warnings.is_empty(), "{:?}", m.warnings);
+        // From 1.26 the noscan span's last 128 bytes are inline mark bits.
+        assert_eq!(
+            objects(&m),
+            vec![(P0, 32), (A + 8, 1016), (P2, 16), (P3, 16)]
+        );
+    }
+
+    #[test]
+    fn no_headers_or_phantoms_before_1_22() {
+        let (_file, dump) = synthetic("go1.21.13");
+        let m = load(&dump).expect("load");
+        assert_eq!(m.objects.len(), 9);
+        let a = m.objects.find(A).unwrap();
+        assert_eq!((m.objects.addr(a), m.objects.size(a)), (A, 1024));
+        let b = m.objects.find(P0).unwrap();
+        assert_eq!(m.edges.out(a).collect::<Vec<_>>(), vec![(b, 8)]);
+    }
 }

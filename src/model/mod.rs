@@ -4,16 +4,40 @@
 mod edges;
 mod objects;
 mod roots;
+mod types;
 
 pub use edges::{Edges, EdgesBuilder};
 pub use objects::{ObjectId, Objects, ObjectsBuilder};
 pub use roots::{FrameRef, Root, RootKind, Roots, StackRootKind};
+pub use types::{TypeNames, UNKNOWN_TYPE};
 
 /// Everything analyses know about a heap.
 pub struct HeapModel {
     pub objects: Objects,
     pub edges: Edges,
     pub roots: Roots,
+    /// Interned type names and each object's type (UNKNOWN_TYPE when unknown).
+    pub types: TypeNames,
+    pub object_types: Vec<u32>,
     /// What could not be read: answers built on this model are partial.
     pub warnings: Vec<String>,
+}
+
+impl HeapModel {
+    /// A model whose objects are not typed yet.
+    pub fn new(objects: Objects, edges: Edges, roots: Roots, warnings: Vec<String>) -> HeapModel {
+        let object_types = vec![UNKNOWN_TYPE; objects.len()];
+        HeapModel {
+            objects,
+            edges,
+            roots,
+            types: TypeNames::default(),
+            object_types,
+            warnings,
+        }
+    }
+
+    pub fn type_name(&self, id: ObjectId) -> Option<&str> {
+        self.types.name(*self.object_types.get(id.index())?)
+    }
 }

@@ -110,6 +110,56 @@ impl DwarfIndex {
     }
 }
 
+impl DwarfIndex {
+    /// Variables a closure function captured, with their offsets in the
+    /// closure context (DW_AT_go_closure_offset, Go ≥1.23). By-reference
+    /// captures are named "&x" and typed *T.
+    pub fn closure_variables(
+        &self,
+        dwarf: &gimli::Dwarf<R<'_>>,
+        func: &Function,
+    ) -> Vec<(String, u64, TypeId)> {
+        let run = || -> gimli::Result<Vec<(String, u64, TypeId)>> {
+            let header = dwarf
+                .debug_info
+                .header_from_offset(gimli::DebugInfoOffset(func.unit))?;
+            let unit = dwarf.unit(header)?;
+            let Some(die) = gimli::DebugInfoOffset(func.die).to_unit_offset(&unit.header) else {
+                return Ok(Vec::new());
+            };
+            let mut entries = unit.entries_at_offset(die)?;
+            let mut out = Vec::new();
+            let mut start_depth = None;
+            while let Some(entry) = entries.next_dfs()? {
+                let depth = entry.depth();
+                match start_depth {
+                    None => start_depth = Some(depth),
+                    Some(d) if depth <= d => break,
+                    _ => {}
+                }
+                if entry.tag() != dw::DW_TAG_variable {
+                    continue;
+                }
+                let Some(offset) = entry
+                    .attr_value(super::go_attrs::GO_CLOSURE_OFFSET)
+                    .and_then(|v| v.udata_value())
+                else {
+                    continue;
+                };
+                let ty = entry
+                    .attr_value(dw::DW_AT_type)
+                    .and_then(|v| unit_ref(&unit, v))
+                    .and_then(|off| self.type_at_offset(off));
+                if let (Some(n), Some(ty)) = (name(dwarf, &unit, entry), ty) {
+                    out.push((n, offset, ty));
+                }
+            }
+            Ok(out)
+        };
+        run().unwrap_or_default()
+    }
+}
+
 /// The stack-resident pieces of a location expression: (CFA offset, offset
 /// in the variable, size). Register pieces and anything unknown are skipped.
 fn stack_pieces(mut expr: &[u8], var_size: u64) -> Vec<(i64, u64, u64)> {

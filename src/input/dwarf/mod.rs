@@ -18,4 +18,5 @@ pub(crate) mod go_attrs {
     pub const GO_ELEM: DwAt = DwAt(0x2902);
     pub const GO_EMBEDDED_FIELD: DwAt = DwAt(0x2903);
     pub const GO_RUNTIME_TYPE: DwAt = DwAt(0x2904);
+    pub const GO_CLOSURE_OFFSET: DwAt = DwAt(0x2907);
 }

@@ -9,6 +9,7 @@ pub mod spans;
 pub mod specials;
 pub mod stack_roots;
 pub mod stacks;
+pub mod typing;
 pub mod version;
 
 pub use version::{GoVersion, Support};

@@ -76,9 +76,11 @@ impl<'l> SpecialRoots<'l> {
         objects: &Objects,
         edges: &Edges,
         warnings: &mut Vec<String>,
+        typed: &mut Vec<(u64, u64)>,
     ) -> Vec<Root> {
         let index = self.layouts.index;
         let fin_fn = self.layouts.field("runtime.specialfinalizer", "fn");
+        let fin_ot = self.layouts.field("runtime.specialfinalizer", "ot");
         let cleanup_ptrs = field_pointers(index, "runtime.specialCleanup", "cleanup")
             .or_else(|| field_pointers(index, "runtime.specialCleanup", "fn"))
             .unwrap_or_default();
@@ -112,6 +114,10 @@ impl<'l> SpecialRoots<'l> {
                     }
                     if let Some(loc) = fin_fn {
                         targets.extend(targets_at(space, objects, sp, &[loc.offset]));
+                    }
+                    // SetFinalizer recorded the object's pointer type.
+                    if let Some(ot) = fin_ot.and_then(|l| space.read_u64(sp + l.offset)) {
+                        typed.push((object_addr, ot));
                     }
                     roots.push(Root::new(
                         RootKind::Finalizer,
@@ -155,8 +161,10 @@ pub fn queued_roots(
     layouts: &Layouts<'_>,
     objects: &Objects,
     warnings: &mut Vec<String>,
+    typed: &mut Vec<(u64, u64)>,
 ) -> Vec<Root> {
     let index = layouts.index;
+    let ot_field = layouts.field("runtime.finalizer", "ot");
     let mut roots = Vec::new();
     let block_type = ["runtime.finBlock", "runtime.finblock"]
         .into_iter()
@@ -179,6 +187,9 @@ pub fn queued_roots(
                     let arg = space
                         .read_u64(entry + ptrs.get(1).copied().unwrap_or(PTR))
                         .unwrap_or(0);
+                    if let Some(ot) = ot_field.and_then(|l| space.read_u64(entry + l.offset)) {
+                        typed.push((arg, ot));
+                    }
                     roots.push(Root::new(
                         RootKind::QueuedFinalizer,
                         format!("queued finalizer of {arg:#x}"),

@@ -7,10 +7,11 @@ use std::collections::BTreeMap;
 
 use gimli::{EndianSlice, LittleEndian};
 
-use crate::input::dwarf::{DwarfIndex, FrameVar};
+use crate::input::dwarf::{DwarfIndex, FrameVar, TypeId};
 use crate::input::elf::AddressSpace;
 use crate::input::goruntime::pclntab::FuncTable;
 use crate::input::goruntime::stacks::{Frame, Goroutine};
+use crate::input::goruntime::typing::PieceSeed;
 use crate::model::{FrameRef, ObjectId, Objects, Root, RootKind, StackRootKind};
 
 pub struct StackRootNamer<'a, 'd> {
@@ -25,10 +26,11 @@ impl StackRootNamer<'_, '_> {
         funcs: &FuncTable<'_, '_>,
         objects: &Objects,
         g: &Goroutine,
+        seeds: &mut Vec<PieceSeed>,
     ) -> Vec<Root> {
         let mut out = Vec::new();
         for frame in &g.frames {
-            self.frame_roots(space, funcs, objects, g, frame, &mut out);
+            self.frame_roots(space, funcs, objects, g, frame, &mut out, seeds);
         }
         for d in &g.defers {
             let function = funcs
@@ -82,6 +84,7 @@ impl StackRootNamer<'_, '_> {
         g: &Goroutine,
         frame: &Frame,
         out: &mut Vec<Root>,
+        seeds: &mut Vec<PieceSeed>,
     ) {
         let targets: Vec<(u64, ObjectId)> = frame
             .pointer_slots
@@ -109,6 +112,23 @@ impl StackRootNamer<'_, '_> {
                 )
             })
             .map_or((None, None), |(f, l)| (Some(f), Some(l)));
+        // Each typed variable, with where its stack-resident pieces are, seeds typing.
+        let mut pieces: BTreeMap<(&str, TypeId), Vec<(u64, u64, u64)>> = BTreeMap::new();
+        for v in &vars {
+            if let Some(ty) = v.ty {
+                let addr = (frame.fp as i64 + v.cfa_offset) as u64;
+                pieces.entry((v.name.as_str(), ty)).or_default().push((
+                    v.piece_offset,
+                    v.size,
+                    addr,
+                ));
+            }
+        }
+        seeds.extend(
+            pieces
+                .into_iter()
+                .map(|((_, ty), pieces)| PieceSeed { ty, pieces }),
+        );
         // Group slots by the variable that owns them.
         let mut by_var: BTreeMap<Option<String>, (u64, Vec<(ObjectId, u64)>)> = BTreeMap::new();
         for (slot, target) in targets {

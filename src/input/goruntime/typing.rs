@@ -1,0 +1,769 @@
+//! Object types. Exact where the runtime records them (Go ≥1.22 allocation
+//! headers and `mspan.largeType`, interface type words), and propagated from
+//! typed roots (DWARF globals and stack variables) through every typed
+//! pointer: struct fields, arrays, slices (backing arrays sized by capacity),
+//! strings, interfaces, maps (classic buckets and swiss tables), channel
+//! buffers, and closures (captured variables from DW_AT_go_closure_offset).
+
+use std::collections::{HashMap, VecDeque};
+use std::rc::Rc;
+
+use gimli::{EndianSlice, LittleEndian};
+
+use crate::input::dwarf::{DwarfIndex, TypeId, TypeKind};
+use crate::input::elf::AddressSpace;
+use crate::input::goruntime::layout::{FieldLoc, Layouts};
+use crate::input::goruntime::pclntab::FuncTable;
+use crate::model::{ObjectId, Objects, TypeNames, UNKNOWN_TYPE};
+
+const PTR: u64 = 8;
+/// Bound on pointer words listed for one type (huge arrays are walked lazily).
+const MAX_SHAPES: usize = 1 << 16;
+
+mod kind {
+    pub const CHAN: u8 = 18;
+    pub const FUNC: u8 = 19;
+    pub const INTERFACE: u8 = 20;
+    pub const MAP: u8 = 21;
+    pub const PTR: u8 = 22;
+    pub const SLICE: u8 = 23;
+    pub const STRING: u8 = 24;
+    pub const UNSAFE_POINTER: u8 = 26;
+}
+
+/// What a pointer-holding word (or word pair) of a typed value means.
+#[derive(Debug, Clone)]
+enum Shape {
+    /// A pointer to one value of the type.
+    Ptr(TypeId),
+    /// Slice header {ptr, len, cap} of elements of the type.
+    Slice(TypeId),
+    /// String header {ptr, len}.
+    Str,
+    /// `interface{}` {type, data}.
+    Eface,
+    /// Non-empty interface {itab, data}.
+    Iface,
+    /// A func value: pointer to a funcval (closure context).
+    Func,
+    /// A channel of the element type (pointer to hchan).
+    Chan(TypeId),
+    /// A swiss map (pointer to the map<K,V> header).
+    SwissMap(TypeId),
+    /// Classic map header field `buckets`/`oldbuckets`: 2^B buckets, B at
+    /// `b_at` relative to this word; `old` halves the count.
+    Buckets {
+        bucket: TypeId,
+        b_at: i64,
+        old: bool,
+    },
+    /// Swiss table `groups` reference {data, lengthMask}.
+    Groups(TypeId),
+    /// An array of `count` elements laid out from this word.
+    Repeat { elem: TypeId, count: u64, size: u64 },
+}
+
+struct RuntimeTypeLayout {
+    str_off: FieldLoc,
+    tflag: FieldLoc,
+    types_base: u64,
+    itab_type: u64,
+    hchan_buf: u64,
+    hchan_dataqsiz: u64,
+}
+
+/// A typed variable whose value may be split into pieces (optimised code
+/// keeps some parts of a slice in registers): (offset in the variable, size,
+/// stack address) for each piece that is on the stack.
+#[derive(Debug, Clone)]
+pub struct PieceSeed {
+    pub ty: TypeId,
+    pub pieces: Vec<(u64, u64, u64)>,
+}
+
+/// Strength of what typed an object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Evidence {
+    None,
+    /// A reference to a part of the object (a pointer to a smaller type, a substring).
+    Partial,
+    /// The element type is right but the count was inferred from the object's size.
+    Inferred,
+    /// A reference that describes the whole object.
+    Exact,
+}
+
+pub struct Typer<'a, 'd, 's> {
+    space: &'s AddressSpace<'a>,
+    index: &'s DwarfIndex,
+    dwarf: &'s gimli::Dwarf<EndianSlice<'d, LittleEndian>>,
+    funcs: &'s FuncTable<'a, 's>,
+    objects: &'s Objects,
+    pub names: TypeNames,
+    pub object_types: Vec<u32>,
+    /// How sure each object's type is (see `Evidence`); stronger evidence
+    /// replaces weaker, never the reverse.
+    evidence: Vec<Evidence>,
+    queue: VecDeque<(ObjectId, TypeId, u64)>,
+    shapes: HashMap<TypeId, Rc<Vec<(u64, Shape)>>>,
+    rt: Option<RuntimeTypeLayout>,
+    uint8: Option<TypeId>,
+}
+
+impl<'a, 'd, 's> Typer<'a, 'd, 's> {
+    pub fn new(
+        space: &'s AddressSpace<'a>,
+        layouts: &Layouts<'_>,
+        index: &'s DwarfIndex,
+        dwarf: &'s gimli::Dwarf<EndianSlice<'d, LittleEndian>>,
+        funcs: &'s FuncTable<'a, 's>,
+        objects: &'s Objects,
+    ) -> Self {
+        let str_off = layouts
+            .field("internal/abi.Type", "Str")
+            .or_else(|| layouts.field("runtime._type", "str"));
+        let tflag = layouts
+            .field("internal/abi.Type", "TFlag")
+            .or_else(|| layouts.field("runtime._type", "tflag"));
+        let types_field = layouts.field("runtime.moduledata", "types");
+        let md = index.global("runtime.firstmoduledata").map(|g| g.addr);
+        let types_base = match (md, types_field) {
+            (Some(md), Some(f)) => space.read_u64(md + f.offset),
+            _ => None,
+        };
+        let itab_type = layouts
+            .field("internal/abi.ITab", "Type")
+            .or_else(|| layouts.field("runtime.itab", "_type"))
+            .map(|f| f.offset);
+        let hchan_buf = layouts.field("runtime.hchan", "buf").map(|f| f.offset);
+        let hchan_dataqsiz = layouts.field("runtime.hchan", "dataqsiz").map(|f| f.offset);
+        let rt = match (
+            str_off,
+            tflag,
+            types_base,
+            itab_type,
+            hchan_buf,
+            hchan_dataqsiz,
+        ) {
+            (
+                Some(str_off),
+                Some(tflag),
+                Some(types_base),
+                Some(itab_type),
+                Some(hchan_buf),
+                Some(hchan_dataqsiz),
+            ) => Some(RuntimeTypeLayout {
+                str_off,
+                tflag,
+                types_base,
+                itab_type,
+                hchan_buf,
+                hchan_dataqsiz,
+            }),
+            _ => None,
+        };
+        Typer {
+            space,
+            index,
+            dwarf,
+            funcs,
+            objects,
+            names: TypeNames::default(),
+            object_types: vec![UNKNOWN_TYPE; objects.len()],
+            evidence: vec![Evidence::None; objects.len()],
+            queue: VecDeque::new(),
+            shapes: HashMap::new(),
+            rt,
+            uint8: index.type_named("uint8"),
+        }
+    }
+
+    /// Types an object from the runtime type its allocation header or span
+    /// records (Go ≥1.22); the element count follows from the object size.
+    pub fn seed_runtime_type(&mut self, obj: ObjectId, rtype: u64) {
+        if rtype == 0 {
+            return;
+        }
+        let size = self.objects.size(obj);
+        match self.dwarf_type_of(rtype) {
+            Some(ty) => {
+                let elem = self.index.size_of(ty).unwrap_or(0);
+                let count = if elem > 0 && elem < size {
+                    size / elem
+                } else {
+                    1
+                };
+                let evidence = if count > 1 {
+                    Evidence::Inferred
+                } else {
+                    Evidence::Exact
+                };
+                self.assign(obj, ty, count, evidence);
+            }
+            None => {
+                if let Some(name) = self.runtime_type_name(rtype) {
+                    // A DWARF-typed reference may still say more (and lets us walk it).
+                    self.assign_name(obj, &name, Evidence::Inferred);
+                }
+            }
+        }
+    }
+
+    /// Types whatever a typed root storage of type `ty` at `addr` points to.
+    pub fn seed_root(&mut self, addr: u64, ty: TypeId) {
+        self.walk_value(addr, ty, 1);
+        self.drain();
+    }
+
+    /// Types what a (possibly split) stack variable points at: each pointer
+    /// word of its type is used only where a stack piece holds it.
+    pub fn seed_pieces(&mut self, seed: &PieceSeed) {
+        let addr_of = |off: u64, len: u64| {
+            seed.pieces
+                .iter()
+                .find(|&&(p, size, _)| p <= off && off + len <= p + size)
+                .map(|&(p, _, addr)| addr + (off - p))
+        };
+        let shapes = self.shapes_of(seed.ty);
+        for (off, shape) in shapes.iter() {
+            let need = match shape {
+                Shape::Slice(_) => 24,
+                Shape::Str | Shape::Eface | Shape::Iface => 16,
+                _ => 8,
+            };
+            if let Some(at) = addr_of(*off, need) {
+                self.apply(at, shape);
+            } else if let (Shape::Slice(elem), Some(at)) = (shape, addr_of(*off, 8)) {
+                // Only the data pointer survived: the element type still holds.
+                if let Some(ptr) = self.space.read_u64(at) {
+                    self.slice_backing(ptr, *elem, 0);
+                }
+            }
+        }
+        self.drain();
+    }
+
+    /// Types a closure context and what it captured (finalizer and cleanup functions).
+    pub fn seed_closure(&mut self, ctx: u64) {
+        self.closure(ctx);
+        self.drain();
+    }
+
+    /// Runs propagation until nothing changes.
+    pub fn drain(&mut self) {
+        while let Some((obj, ty, count)) = self.queue.pop_front() {
+            let addr = self.objects.addr(obj);
+            let size = self.objects.size(obj);
+            let elem = self.index.size_of(ty).unwrap_or(0);
+            let count = if elem == 0 {
+                1
+            } else {
+                count.min(size / elem).max(1)
+            };
+            self.walk_value(addr, ty, count);
+        }
+    }
+
+    fn type_name(&self, ty: TypeId, count: u64) -> String {
+        let name = &self.index.ty(ty).name;
+        if count == 1 {
+            name.clone()
+        } else {
+            format!("[{count}]{name}")
+        }
+    }
+
+    /// Records that `obj` is `count` values of `ty`, if that is better
+    /// evidence than what typed it before, and queues its contents.
+    fn assign(&mut self, obj: ObjectId, ty: TypeId, count: u64, evidence: Evidence) {
+        let i = obj.index();
+        if evidence <= self.evidence[i] {
+            return;
+        }
+        let name = self.type_name(ty, count);
+        self.object_types[i] = self.names.intern(&name);
+        self.evidence[i] = evidence;
+        self.queue.push_back((obj, ty, count));
+    }
+
+    fn assign_name(&mut self, obj: ObjectId, name: &str, evidence: Evidence) {
+        let i = obj.index();
+        if evidence > self.evidence[i] {
+            self.object_types[i] = self.names.intern(name);
+            self.evidence[i] = evidence;
+        }
+    }
+
+    /// Evidence from a pointer of type *pointee to the start of `obj`.
+    fn pointer_evidence(&self, obj: ObjectId, pointee_size: u64) -> Evidence {
+        if pointee_size * 2 > self.objects.size(obj) {
+            Evidence::Exact
+        } else {
+            Evidence::Partial
+        }
+    }
+
+    /// The object that starts exactly at `addr`.
+    fn object_at(&self, addr: u64) -> Option<ObjectId> {
+        let o = self.objects.find(addr)?;
+        (self.objects.addr(o) == addr).then_some(o)
+    }
+
+    fn walk_value(&mut self, addr: u64, ty: TypeId, count: u64) {
+        let shapes = self.shapes_of(ty);
+        if shapes.is_empty() {
+            return;
+        }
+        let size = self.index.size_of(ty).unwrap_or(0);
+        for i in 0..count {
+            let base = addr + i * size;
+            for (off, shape) in shapes.iter() {
+                self.apply(base + off, shape);
+            }
+            if size == 0 {
+                break;
+            }
+        }
+    }
+
+    fn apply(&mut self, at: u64, shape: &Shape) {
+        let space = self.space;
+        let Some(word) = space.read_u64(at) else {
+            return;
+        };
+        if word == 0 {
+            return;
+        }
+        match *shape {
+            Shape::Ptr(pointee) => {
+                if let Some(o) = self.object_at(word) {
+                    let pointee = self.index.underlying(pointee);
+                    let ev = self.pointer_evidence(o, self.index.size_of(pointee).unwrap_or(0));
+                    match self.index.ty(pointee).kind {
+                        TypeKind::Array { count } if count > 0 => {
+                            if let Some(elem) = self.index.ty(pointee).target {
+                                self.assign(o, elem, count, ev);
+                            }
+                        }
+                        _ => self.assign(o, pointee, 1, ev),
+                    }
+                }
+            }
+            Shape::Slice(elem) => {
+                let cap = space.read_u64(at + 16).unwrap_or(0);
+                self.slice_backing(word, elem, cap);
+            }
+            Shape::Str => {
+                let len = space.read_u64(at + 8).unwrap_or(0);
+                if let (Some(o), Some(u8t)) = (self.objects.find(word), self.uint8) {
+                    let start = self.objects.addr(o);
+                    let size = self.objects.size(o);
+                    // A string from the object's start knows its length; a
+                    // substring only proves the bytes exist: name the whole object.
+                    if word == start && len > 0 && len <= size {
+                        self.assign(o, u8t, len, Evidence::Inferred);
+                    } else {
+                        self.assign(o, u8t, size, Evidence::Partial);
+                    }
+                }
+            }
+            Shape::Eface => {
+                let data = space.read_u64(at + 8).unwrap_or(0);
+                self.interface_value(word, at + 8, data);
+            }
+            Shape::Iface => {
+                let Some(rt) = &self.rt else { return };
+                let Some(tword) = space.read_u64(word + rt.itab_type) else {
+                    return;
+                };
+                let data = space.read_u64(at + 8).unwrap_or(0);
+                self.interface_value(tword, at + 8, data);
+            }
+            Shape::Func => self.closure(word),
+            Shape::Chan(elem) => {
+                let Some(h) = self.object_at(word) else {
+                    return;
+                };
+                let Some(rt) = &self.rt else { return };
+                let (buf_off, q_off) = (rt.hchan_buf, rt.hchan_dataqsiz);
+                let hchan_name = format!("hchan<{}>", self.index.ty(elem).name);
+                match self.index.type_named(&hchan_name) {
+                    Some(t) => self.assign(h, t, 1, Evidence::Exact),
+                    None => self.assign_name(h, &hchan_name, Evidence::Exact),
+                }
+                let buf = space.read_u64(word + buf_off).unwrap_or(0);
+                let qsize = space.read_u64(word + q_off).unwrap_or(0);
+                if let Some(b) = self.object_at(buf) {
+                    if b != h && qsize > 0 {
+                        self.assign(b, elem, qsize, Evidence::Exact);
+                    }
+                }
+            }
+            Shape::SwissMap(map_struct) => self.swiss_map(word, map_struct),
+            Shape::Buckets { bucket, b_at, old } => {
+                let Some(b) = space.read_uint((at as i64 + b_at) as u64, 1) else {
+                    return;
+                };
+                let log2 = if old { b.saturating_sub(1) } else { b };
+                if let Some(o) = self.object_at(word) {
+                    self.assign(o, bucket, 1u64 << log2.min(40), Evidence::Exact);
+                }
+            }
+            Shape::Groups(group) => {
+                let mask = space.read_u64(at + 8).unwrap_or(0);
+                if let Some(o) = self.object_at(word) {
+                    self.assign(
+                        o,
+                        group,
+                        mask.saturating_add(1).min(1 << 40),
+                        Evidence::Exact,
+                    );
+                }
+            }
+            Shape::Repeat { elem, count, size } => {
+                let shapes = self.shapes_of(elem);
+                for i in 0..count {
+                    for (off, s) in shapes.iter() {
+                        self.apply(at + i * size + off, s);
+                    }
+                }
+            }
+        }
+    }
+
+    fn slice_backing(&mut self, ptr: u64, elem: TypeId, cap: u64) {
+        let Some(o) = self.objects.find(ptr) else {
+            return;
+        };
+        let esize = self.index.size_of(elem).unwrap_or(0);
+        if esize == 0 {
+            return;
+        }
+        let start = self.objects.addr(o);
+        if (ptr - start) % esize != 0 {
+            return;
+        }
+        // A subslice starting inside the array still proves its full length.
+        let count = (ptr - start) / esize + cap;
+        let size = self.objects.size(o);
+        if cap > 0 && count.saturating_mul(esize) <= size {
+            self.assign(o, elem, count, Evidence::Exact);
+        } else {
+            // The capacity was not readable (a dead register, say): the
+            // element type still holds; count what fits.
+            self.assign(o, elem, size / esize, Evidence::Inferred);
+        }
+    }
+
+    /// An interface's dynamic value: pointer-shaped types are stored in the
+    /// data word itself; others are boxed in the object it points to.
+    fn interface_value(&mut self, rtype: u64, data_at: u64, data: u64) {
+        if data == 0 || rtype == 0 {
+            return;
+        }
+        match self.dwarf_type_of(rtype) {
+            Some(ty) => {
+                if self.is_direct(ty) {
+                    let shapes = self.shapes_of(ty);
+                    for (off, s) in shapes.iter() {
+                        self.apply(data_at + off, s);
+                    }
+                } else if let Some(o) = self.object_at(data) {
+                    self.assign(o, ty, 1, Evidence::Exact);
+                }
+            }
+            None => {
+                if let (Some(o), Some(name)) = (self.object_at(data), self.runtime_type_name(rtype))
+                {
+                    if !name.starts_with('*') {
+                        self.assign_name(o, &name, Evidence::Exact);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A value stored directly in an interface's data word: one pointer.
+    fn is_direct(&mut self, ty: TypeId) -> bool {
+        self.index.size_of(ty) == Some(PTR) && {
+            let shapes = self.shapes_of(ty);
+            shapes.len() == 1
+                && shapes[0].0 == 0
+                && matches!(
+                    shapes[0].1,
+                    Shape::Ptr(_) | Shape::Func | Shape::Chan(_) | Shape::SwissMap(_)
+                )
+        } || matches!(
+            self.index.ty(self.index.underlying(ty)).go_kind,
+            Some(kind::PTR | kind::UNSAFE_POINTER | kind::MAP | kind::CHAN | kind::FUNC)
+        )
+    }
+
+    /// A closure context: named by its function; captured variables typed
+    /// from the closure function's DWARF (Go ≥1.23).
+    fn closure(&mut self, ctx: u64) {
+        let Some(o) = self.object_at(ctx) else { return };
+        if self.evidence[o.index()] == Evidence::Exact {
+            return;
+        }
+        let Some(pc) = self.space.read_u64(ctx) else {
+            return;
+        };
+        let Some(func) = self.funcs.find(pc) else {
+            return;
+        };
+        let name = self.funcs.name(func).unwrap_or_default();
+        self.assign_name(o, &format!("closure {name}"), Evidence::Exact);
+        // A method value (`x.M` as a func) captures its receiver right after the code pointer.
+        if let Some(method) = name.strip_suffix("-fm") {
+            if let Some(recv) = self.receiver_type(method) {
+                self.walk_value(ctx + PTR, recv, 1);
+            }
+            return;
+        }
+        // Generic instantiations describe captures with shape types, not the real ones.
+        if name.contains('[') {
+            return;
+        }
+        let Some(dfunc) = self.index.function_at(pc) else {
+            return;
+        };
+        let dfunc = dfunc.clone();
+        for (_, offset, ty) in self.index.closure_variables(self.dwarf, &dfunc) {
+            self.walk_value(ctx + offset, ty, 1);
+        }
+    }
+
+    /// The receiver type of method `pkg.T.M` or `pkg.(*T).M`, from DWARF.
+    fn receiver_type(&self, method: &str) -> Option<TypeId> {
+        let (recv, _) = method.rsplit_once('.')?;
+        let (pkg, ty) = recv.rsplit_once('.').map_or(("", recv), |(p, t)| (p, t));
+        let name = match ty.strip_prefix("(*").and_then(|t| t.strip_suffix(')')) {
+            Some(t) => format!("*{pkg}.{t}"),
+            None => format!("{pkg}.{ty}"),
+        };
+        self.index.type_named(&name)
+    }
+
+    /// Types the object of a finalizer from the finalizer's own record of
+    /// the pointer type it was set with (`ot`, a *ptrtype).
+    pub fn seed_pointer_type(&mut self, ptr: u64, ptrtype: u64) {
+        let Some(ty) = self.dwarf_type_of(ptrtype) else {
+            return;
+        };
+        let Some(pointee) = self.index.ty(self.index.underlying(ty)).target else {
+            return;
+        };
+        if let Some(o) = self.object_at(ptr) {
+            self.assign(o, pointee, 1, Evidence::Exact);
+            self.drain();
+        }
+    }
+
+    fn swiss_map(&mut self, m: u64, map_struct: TypeId) {
+        let Some(o) = self.object_at(m) else { return };
+        self.assign(o, map_struct, 1, Evidence::Exact);
+        let t = self.index.ty(map_struct);
+        let field = |n: &str| t.fields.iter().find(|f| f.name == n).cloned();
+        let (Some(dir_ptr), Some(dir_len)) = (field("dirPtr"), field("dirLen")) else {
+            return;
+        };
+        // dirPtr is typed **table<K,V>; the group type hangs off table.groups.data.
+        let Some(table_ptr) = dir_ptr
+            .ty
+            .and_then(|t| self.index.ty(self.index.underlying(t)).target)
+        else {
+            return;
+        };
+        let Some(table) = self.index.ty(self.index.underlying(table_ptr)).target else {
+            return;
+        };
+        let group = self
+            .index
+            .ty(self.index.underlying(table))
+            .fields
+            .iter()
+            .find(|f| f.name == "groups")
+            .and_then(|f| f.ty)
+            .and_then(|gr| {
+                let gr = self.index.ty(self.index.underlying(gr));
+                gr.fields
+                    .iter()
+                    .find(|f| f.name == "data")
+                    .and_then(|f| f.ty)
+            })
+            .and_then(|p| self.index.ty(self.index.underlying(p)).target);
+        let dir = self.space.read_u64(m + dir_ptr.offset).unwrap_or(0);
+        let len = self.space.read_u64(m + dir_len.offset).unwrap_or(0);
+        if len == 0 {
+            // A small map: dirPtr points at its single group.
+            if let (Some(g), Some(group)) = (self.object_at(dir), group) {
+                self.assign(g, group, 1, Evidence::Exact);
+            }
+        } else if let Some(d) = self.object_at(dir) {
+            self.assign(d, table_ptr, len, Evidence::Exact);
+        }
+    }
+
+    /// The DWARF type of a runtime type descriptor. DW_AT_go_runtime_type
+    /// holds the descriptor's offset from `moduledata.types`.
+    fn dwarf_type_of(&self, rtype: u64) -> Option<TypeId> {
+        let base = self.rt.as_ref().map_or(0, |rt| rt.types_base);
+        rtype
+            .checked_sub(base)
+            .and_then(|off| self.index.type_of_runtime_type(off))
+            .or_else(|| self.index.type_of_runtime_type(rtype))
+    }
+
+    /// The runtime's own name for a type descriptor (for types DWARF lacks).
+    fn runtime_type_name(&self, rtype: u64) -> Option<String> {
+        let rt = self.rt.as_ref()?;
+        let off = self.space.read_uint(rtype + rt.str_off.offset, 4)?;
+        let name_addr = rt.types_base + off;
+        let tflag = self
+            .space
+            .read_uint(rtype + rt.tflag.offset, 1)
+            .unwrap_or(0);
+        let mut p = name_addr + 1;
+        let mut len = 0u64;
+        for i in 0..4 {
+            let b = self.space.read(p, 1)?[0];
+            p += 1;
+            len |= u64::from(b & 0x7f) << (7 * i);
+            if b & 0x80 == 0 {
+                break;
+            }
+        }
+        let bytes = self.space.read(p, len.min(4096) as usize)?;
+        let name = String::from_utf8_lossy(bytes).into_owned();
+        // TFlagExtraStar: the name is stored with a leading '*'.
+        Some(if tflag & 2 != 0 {
+            name.strip_prefix('*').unwrap_or(&name).to_string()
+        } else {
+            name
+        })
+    }
+
+    fn shapes_of(&mut self, ty: TypeId) -> Rc<Vec<(u64, Shape)>> {
+        if let Some(s) = self.shapes.get(&ty) {
+            return s.clone();
+        }
+        let mut out = Vec::new();
+        self.collect_shapes(ty, 0, &mut out, 0);
+        let rc = Rc::new(out);
+        self.shapes.insert(ty, rc.clone());
+        rc
+    }
+
+    fn collect_shapes(&self, ty: TypeId, base: u64, out: &mut Vec<(u64, Shape)>, depth: u32) {
+        if depth > 24 || out.len() > MAX_SHAPES {
+            return;
+        }
+        let index = self.index;
+        let t = index.ty(ty);
+        match t.go_kind {
+            Some(kind::STRING) => return out.push((base, Shape::Str)),
+            Some(kind::SLICE) => {
+                if let Some(elem) = t.go_elem.or_else(|| slice_elem(index, ty)) {
+                    out.push((base, Shape::Slice(elem)));
+                }
+                return;
+            }
+            Some(kind::INTERFACE) => {
+                let u = index.ty(index.underlying(ty));
+                let empty = u.name == "runtime.eface"
+                    || u.fields.first().is_some_and(|f| f.name == "_type");
+                return out.push((base, if empty { Shape::Eface } else { Shape::Iface }));
+            }
+            Some(kind::FUNC) => return out.push((base, Shape::Func)),
+            Some(kind::CHAN) => {
+                if let Some(elem) = t.go_elem {
+                    out.push((base, Shape::Chan(elem)));
+                }
+                return;
+            }
+            Some(kind::MAP) => {
+                // map[K]V is a typedef of a pointer to its header struct.
+                let Some(hdr) = t.target.and_then(|p| index.ty(index.underlying(p)).target) else {
+                    return;
+                };
+                let hdr_t = index.ty(index.underlying(hdr));
+                if hdr_t.fields.iter().any(|f| f.name == "dirPtr") {
+                    out.push((base, Shape::SwissMap(index.underlying(hdr))));
+                } else {
+                    out.push((base, Shape::Ptr(hdr)));
+                }
+                return;
+            }
+            Some(kind::UNSAFE_POINTER) => return,
+            _ => {}
+        }
+        match t.kind {
+            TypeKind::Pointer => {
+                if let Some(p) = t.target {
+                    out.push((base, Shape::Ptr(p)));
+                }
+            }
+            TypeKind::Typedef => {
+                if let Some(next) = t.target {
+                    self.collect_shapes(next, base, out, depth + 1);
+                }
+            }
+            TypeKind::Struct => {
+                let classic_hdr = t.name.starts_with("hash<");
+                let b_field = t.fields.iter().find(|f| f.name == "B").map(|f| f.offset);
+                let groups_ref = t.name.starts_with("groupReference<");
+                for f in &t.fields {
+                    let Some(ft) = f.ty else { continue };
+                    let at = base + f.offset;
+                    if classic_hdr && (f.name == "buckets" || f.name == "oldbuckets") {
+                        if let (Some(b), Some(bucket)) =
+                            (b_field, index.ty(index.underlying(ft)).target)
+                        {
+                            out.push((
+                                at,
+                                Shape::Buckets {
+                                    bucket,
+                                    b_at: b as i64 - f.offset as i64,
+                                    old: f.name == "oldbuckets",
+                                },
+                            ));
+                            continue;
+                        }
+                    }
+                    if groups_ref && f.name == "data" {
+                        if let Some(group) = index.ty(index.underlying(ft)).target {
+                            out.push((at, Shape::Groups(group)));
+                            continue;
+                        }
+                    }
+                    self.collect_shapes(ft, at, out, depth + 1);
+                }
+            }
+            TypeKind::Array { count } => {
+                let Some(elem) = t.target else { return };
+                let size = index.size_of(elem).unwrap_or(0);
+                let mut inner = Vec::new();
+                self.collect_shapes(elem, 0, &mut inner, depth + 1);
+                if inner.is_empty() || size == 0 {
+                    return;
+                }
+                if (count as usize).saturating_mul(inner.len()) <= 4096 {
+                    for i in 0..count {
+                        out.extend(inner.iter().map(|(o, s)| (base + i * size + o, s.clone())));
+                    }
+                } else {
+                    out.push((base, Shape::Repeat { elem, count, size }));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Element type of a slice struct without DW_AT_go_elem: its `array` field's pointee.
+fn slice_elem(index: &DwarfIndex, ty: TypeId) -> Option<TypeId> {
+    let u = index.ty(index.underlying(ty));
+    let array = u.fields.iter().find(|f| f.name == "array")?.ty?;
+    index.ty(index.underlying(array)).target
+}
