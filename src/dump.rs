@@ -79,6 +79,14 @@ impl Dump {
         }
     }
 
+    /// Builds the heap model (objects, edges, roots, types, goroutines).
+    pub fn load_model(&self) -> Result<crate::model::HeapModel> {
+        match self {
+            Dump::Core(core) => crate::input::core_loader::load(core),
+            Dump::HeapDump(h) => crate::input::heapdump_loader::load(&h.dump),
+        }
+    }
+
     /// The Go version that wrote the dump, if known.
     pub fn go_version(&self) -> Option<GoVersion> {
         match self {

@@ -79,6 +79,9 @@ pub enum Error {
     )]
     RuntimeLayout { what: String },
 
+    #[error("cannot write the output: {0}")]
+    Output(#[source] std::io::Error),
+
     #[error("'{command}' is not available yet: {reason}")]
     NotYetAvailable {
         command: &'static str,
@@ -87,6 +90,11 @@ pub enum Error {
 }
 
 impl Error {
+    /// A reader of our output went away (`rootpath … | head`): not a failure.
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, Error::Output(e) if e.kind() == std::io::ErrorKind::BrokenPipe)
+    }
+
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),

@@ -11,9 +11,10 @@ fn main() -> ExitCode {
     let mut out = std::io::BufWriter::new(stdout.lock());
     let result = rootpath::cli::run(&cli, &mut out);
     let flushed = out.flush();
-    match result {
-        Ok(()) if flushed.is_ok() => ExitCode::SUCCESS,
-        Ok(()) => ExitCode::FAILURE,
+    let flushed = flushed.map_err(rootpath::Error::Output);
+    match result.and(flushed) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
         Err(e) => {
             // Every message already carries its cause; print it once.
             eprintln!("rootpath: {e}");

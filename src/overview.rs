@@ -21,6 +21,9 @@ pub struct Overview {
     pub executable: Option<ExeSummary>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub heap_dump: Option<crate::input::heapdump::Summary>,
+    /// Heap totals, when the heap model could be built.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub heap: Option<crate::analysis::summary::HeapTotals>,
     pub warnings: Vec<String>,
 }
 
@@ -245,6 +248,7 @@ fn core_overview(c: &CoreDump) -> Overview {
             )
         }),
         heap_dump: None,
+        heap: None,
         warnings,
     }
 }
@@ -288,6 +292,7 @@ fn heap_dump_overview(h: &HeapDumpInput) -> Overview {
             .as_ref()
             .map(|e| exe_summary(e, Some(ExeOrigin::Given), None, None)),
         heap_dump: Some(h.dump.summary.clone()),
+        heap: None,
         warnings,
     }
 }

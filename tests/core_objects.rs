@@ -424,3 +424,72 @@ fn recorded_objects_have_their_types() {
     }
     assert!(failures.is_empty(), "{failures:#?}");
 }
+
+/// Goroutines: each recorded goroutine is found with its state and wait
+/// reason, its user frames in order, and the function of its `go` statement.
+#[test]
+fn goroutines_match_the_program() {
+    for f in common::all() {
+        let options = OpenOptions { exe: Some(f.exe()) };
+        let Dump::Core(core) = Dump::open(&f.core(), &options).expect("open core") else {
+            panic!("not a core")
+        };
+        let model = rootpath::input::core_loader::load(&core).expect("load model");
+        for want in f.truth["goroutines"].as_array().expect("goroutines") {
+            let id = want["id"].as_u64().expect("id");
+            let g = model
+                .goroutines
+                .iter()
+                .find(|g| g.id == id)
+                .unwrap_or_else(|| panic!("{}: goroutine {id} missing", f.version));
+            assert!(
+                g.problem.is_none(),
+                "{}: goroutine {id}: {:?}",
+                f.version,
+                g.problem
+            );
+            let wait = want["wait"].as_str().expect("wait");
+            if wait == "running" {
+                assert_eq!(g.state, "running", "{}: goroutine {id}", f.version);
+            } else {
+                assert_eq!(g.state, "waiting", "{}: goroutine {id}", f.version);
+                let reason = g.wait_reason.as_deref().unwrap_or_default();
+                assert!(
+                    reason.starts_with(wait),
+                    "{}: goroutine {id} waits for {reason:?}, not {wait}",
+                    f.version
+                );
+            }
+            // The recorded user frames appear in this order among all frames.
+            let functions: Vec<&str> = g.frames.iter().map(|fr| fr.function.as_str()).collect();
+            let mut rest = functions.iter();
+            for frame in want["frames"].as_array().expect("frames") {
+                let name = frame.as_str().expect("frame");
+                let name = if name == "panic" {
+                    "runtime.gopanic"
+                } else {
+                    name
+                };
+                assert!(
+                    rest.any(|f| *f == name),
+                    "{}: goroutine {id} lacks frame {name} in order: {functions:?}",
+                    f.version
+                );
+            }
+            assert!(
+                g.frames.iter().all(|fr| fr.line.is_some_and(|l| l > 0)),
+                "{}: goroutine {id} has frames without lines",
+                f.version
+            );
+            let created_by = want["created_by"].as_str().expect("created_by");
+            if !created_by.is_empty() {
+                assert_eq!(
+                    g.created_by.as_ref().map(|c| c.function.as_str()),
+                    Some(created_by),
+                    "{}: goroutine {id}",
+                    f.version
+                );
+            }
+        }
+    }
+}

@@ -361,13 +361,11 @@ struct Agreement {
 }
 
 fn agreement(
-    dump: &HeapDumpFile,
     model: &HeapModel,
     core: &HeapModel,
     dump_roots: impl Fn(&Root) -> bool,
     core_roots: impl Fn(&Root) -> bool,
 ) -> Agreement {
-    let _ = dump;
     let d = reachable(model, model.roots.iter().filter(|r| dump_roots(r)));
     let c = reachable(core, core.roots.iter().filter(|r| core_roots(r)));
     let in_dump: HashSet<u64> = model
@@ -406,11 +404,11 @@ fn agreement(
 #[test]
 fn dump_and_core_agree_on_live_objects() {
     for f in common::all() {
-        let (dump, model) = load_dump(&f);
+        let (_, model) = load_dump(&f);
         let core = load_core(&f);
         let global = |r: &Root| r.kind == RootKind::Global;
-        let g = agreement(&dump, &model, &core, global, global);
-        let all = agreement(&dump, &model, &core, |_| true, |_| true);
+        let g = agreement(&model, &core, global, global);
+        let all = agreement(&model, &core, |_| true, |_| true);
         println!(
             "{}: dump model {} objects, {} edges, {} roots ({} global); core model {} objects",
             f.version,

@@ -1,6 +1,7 @@
 //! The command line: clap definitions and dispatch. Each command renders
 //! through `output`; errors come back to `main`, which prints them once.
 
+mod heap;
 mod overview;
 
 use std::io::Write;
@@ -100,9 +101,12 @@ pub enum Command {
     Histogram,
     /// List heap objects.
     Objects {
-        /// Only objects of this type.
+        /// Only objects of this type (exact name, or else names containing it).
         #[arg(long = "type", value_name = "TYPE")]
         type_name: Option<String>,
+        /// Show at most this many.
+        #[arg(short = 'n', long, default_value_t = 1000)]
+        limit: usize,
     },
     /// GC roots: globals, goroutine stacks, finalizers, cleanups.
     Roots,
@@ -139,18 +143,30 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<()> {
     let dump = Dump::open(&cli.dump, &options)?;
     let not_yet = |command: &'static str| Error::NotYetAvailable {
         command,
-        reason: "it needs the heap model, which this build of rootpath does not construct yet; \
-                 'overview' works",
+        reason: "retention analysis (paths, dominators, allocation sites) is not built yet; \
+                 'overview', 'histogram', 'objects', 'roots' and 'goroutines' work",
     };
-    match cli.command.as_ref().unwrap_or(&Command::Report) {
-        Command::Overview => overview::run(&dump, cli.json, out),
-        Command::Report => Err(not_yet("report")),
-        Command::Why { .. } => Err(not_yet("why")),
-        Command::Top { .. } => Err(not_yet("top")),
-        Command::Histogram => Err(not_yet("histogram")),
-        Command::Objects { .. } => Err(not_yet("objects")),
-        Command::Roots => Err(not_yet("roots")),
-        Command::Goroutines => Err(not_yet("goroutines")),
-        Command::Sites => Err(not_yet("sites")),
+    let command = cli.command.as_ref().unwrap_or(&Command::Report);
+    if let Command::Overview = command {
+        return overview::run(&dump, cli.json, out);
+    }
+    let model = match command {
+        Command::Histogram | Command::Objects { .. } | Command::Roots | Command::Goroutines => {
+            heap::load(&dump, cli.quiet)?
+        }
+        Command::Report => return Err(not_yet("report")),
+        Command::Why { .. } => return Err(not_yet("why")),
+        Command::Top { .. } => return Err(not_yet("top")),
+        Command::Sites => return Err(not_yet("sites")),
+        Command::Overview => unreachable!("handled above"),
+    };
+    match command {
+        Command::Histogram => heap::histogram(&model, cli.json, out),
+        Command::Objects { type_name, limit } => {
+            heap::objects(&model, type_name.as_deref(), *limit, cli.json, out)
+        }
+        Command::Roots => heap::roots(&model, cli.json, out),
+        Command::Goroutines => heap::goroutines(&model, cli.json, out),
+        _ => unreachable!("commands without a model returned above"),
     }
 }

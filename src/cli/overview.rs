@@ -1,14 +1,24 @@
-//! `rootpath DUMP overview`.
+//! `rootpath DUMP overview`: the dump's metadata and, when the heap can be
+//! read, its totals (objects, live, garbage since the last GC).
 
 use std::io::Write;
 
+use crate::analysis::summary;
 use crate::dump::Dump;
 use crate::error::Result;
 use crate::output;
 use crate::overview::overview;
 
 pub fn run(dump: &Dump, json: bool, out: &mut dyn Write) -> Result<()> {
-    let report = overview(dump);
+    let mut report = overview(dump);
+    match super::heap::load(dump, true) {
+        Ok(model) => {
+            let live = super::heap::live_set(&model);
+            report.heap = Some(summary::totals(&model, &live));
+            report.warnings.extend(model.warnings.iter().cloned());
+        }
+        Err(e) => report.warnings.push(format!("heap not read: {e}")),
+    }
     if json {
         output::json::write(out, &report)
     } else {

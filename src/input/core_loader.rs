@@ -16,9 +16,14 @@ use crate::input::goruntime::pointers::PointerMaps;
 use crate::input::goruntime::spans::{Span, Spans, read_spans};
 use crate::input::goruntime::specials::{SpecialRoots, queued_roots};
 use crate::input::goruntime::stack_roots::StackRootNamer;
-use crate::input::goruntime::stacks::{ThreadRegs, read_goroutines};
+use crate::input::goruntime::stacks::{
+    Goroutine as StackGoroutine, ThreadRegs, read_goroutines, status_name, wait_reasons,
+};
 use crate::input::goruntime::typing::Typer;
-use crate::model::{EdgesBuilder, HeapModel, ObjectId, Objects, ObjectsBuilder, RootKind, Roots};
+use crate::model::{
+    EdgesBuilder, Goroutine, HeapModel, ObjectId, Objects, ObjectsBuilder, RootKind, Roots,
+    SourceFrame,
+};
 
 pub fn load(dump: &CoreDump) -> Result<HeapModel> {
     let exe = dump.require_exe()?;
@@ -145,6 +150,8 @@ fn load_heap(
     roots.roots.extend(queued);
     let namer = StackRootNamer { index, dwarf };
     let mut stack_seeds = Vec::new();
+    let reasons = wait_reasons(space, layouts);
+    let mut goroutines = Vec::new();
     for g in read_goroutines(space, layouts, &funcs, threads)? {
         if let Some(problem) = &g.problem {
             warnings.push(format!("goroutine {}: {problem}", g.id));
@@ -152,6 +159,7 @@ fn load_heap(
         roots
             .roots
             .extend(namer.roots(space, &funcs, &objects, &g, &mut stack_seeds));
+        goroutines.push(describe_goroutine(&funcs, &reasons, &g));
     }
 
     let mut typer = Typer::new(space, layouts, index, dwarf, &funcs, &objects);
@@ -197,6 +205,7 @@ fn load_heap(
     let mut model = HeapModel::new(objects, edges, roots, warnings);
     model.types = types;
     model.object_types = object_types;
+    model.goroutines = goroutines;
     Ok(model)
 }
 
@@ -256,4 +265,50 @@ fn build_edges(
         unreadable += r.unreadable;
     }
     (builder.finish(), unreadable)
+}
+
+/// Source position of a pc: for return addresses the call is at pc−1.
+fn source_frame(funcs: &FuncTable<'_, '_>, pc: u64, is_return: bool) -> Option<SourceFrame> {
+    let f = funcs.find(pc)?;
+    let lookup = if is_return && pc > f.entry {
+        pc - 1
+    } else {
+        pc
+    };
+    let (file, line) = funcs
+        .file_line(f, lookup)
+        .map_or((None, None), |(f, l)| (Some(f), Some(l)));
+    Some(SourceFrame {
+        function: funcs.name(f)?,
+        file,
+        line,
+    })
+}
+
+fn describe_goroutine(
+    funcs: &FuncTable<'_, '_>,
+    reasons: &[String],
+    g: &StackGoroutine,
+) -> Goroutine {
+    let state = status_name(g.status).to_string();
+    let wait_reason = (state == "waiting")
+        .then(|| reasons.get(g.wait_reason as usize).cloned())
+        .flatten()
+        .filter(|r| !r.is_empty());
+    Goroutine {
+        id: g.id,
+        state,
+        wait_reason,
+        frames: g
+            .frames
+            .iter()
+            .enumerate()
+            .filter_map(|(i, f)| source_frame(funcs, f.pc, i > 0))
+            .collect(),
+        // The main goroutine is started by the runtime's assembly, not a `go` statement.
+        created_by: (g.creation_pc != 0 && g.id != 1)
+            .then(|| source_frame(funcs, g.creation_pc, true))
+            .flatten(),
+        problem: g.problem.clone(),
+    }
 }

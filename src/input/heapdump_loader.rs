@@ -100,8 +100,8 @@ impl Layout {
         (0..n).map(move |i| f.offset + i * self.ptr)
     }
 
-    /// Slots reserved at the end of a one-page span of `elem`-byte objects
-    /// for a scan span and for a noscan span.
+    /// Bytes reserved at the end of a one-page span of `elem`-byte objects,
+    /// for a span with pointers and for one without.
     fn reserve(&self, elem: u64) -> (u64, u64) {
         if elem > self.heap_bits_max {
             return (0, 0);
@@ -247,8 +247,10 @@ pub fn load(dump: &HeapDumpFile) -> Result<HeapModel> {
                 {
                     flags |= HEADER;
                     if len == MAX_SMALL {
-                        // No sample says which: a header is a type pointer,
-                        // never zero and pointer-aligned.
+                        // The largest small class and a 4-page large
+                        // object (no header) look alike: guess from the
+                        // first word (a type pointer is never zero and is
+                        // aligned); alloc samples settle it below.
                         let w = layout.word(o.contents, 0).unwrap_or(0);
                         if w == 0 || w % layout.ptr != 0 {
                             flags &= !HEADER;
@@ -404,9 +406,8 @@ fn settle_ambiguous(slots: &mut [Slot], samples: &[u64]) -> usize {
 /// span, but only slots below `nelems` can be free). Whether a span holds
 /// pointers is not in the dump: a span in which some record lists pointer
 /// fields does; one whose only records are the whole candidate tail is
-/// taken to be an empty span with pointers. Returns how many were marked.
-fn mark_phantoms(slots: &mut [Slot], layout: &Layout) -> usize {
-    let mut marked = 0;
+/// taken to be an empty span with pointers.
+fn mark_phantoms(slots: &mut [Slot], layout: &Layout) {
     let mut i = 0;
     while i < slots.len() {
         let (page, len) = (slots[i].addr / PAGE, slots[i].len());
@@ -432,11 +433,9 @@ fn mark_phantoms(slots: &mut [Slot], layout: &Layout) -> usize {
         for s in group.iter_mut() {
             if index(s) >= limit {
                 s.flags |= PHANTOM;
-                marked += 1;
             }
         }
     }
-    marked
 }
 
 /// Minimal decoding of an object record at a known offset (validated when

@@ -2,11 +2,13 @@
 //! objects with dense ids, and (growing) their types, edges and roots.
 
 mod edges;
+mod goroutines;
 mod objects;
 mod roots;
 mod types;
 
 pub use edges::{Edges, EdgesBuilder};
+pub use goroutines::{Goroutine, SourceFrame};
 pub use objects::{ObjectId, Objects, ObjectsBuilder};
 pub use roots::{FrameRef, Root, RootKind, Roots, StackRootKind};
 pub use types::{TypeNames, UNKNOWN_TYPE};
@@ -19,6 +21,7 @@ pub struct HeapModel {
     /// Interned type names and each object's type (UNKNOWN_TYPE when unknown).
     pub types: TypeNames,
     pub object_types: Vec<u32>,
+    pub goroutines: Vec<Goroutine>,
     /// What could not be read: answers built on this model are partial.
     pub warnings: Vec<String>,
 }
@@ -33,6 +36,7 @@ impl HeapModel {
             roots,
             types: TypeNames::default(),
             object_types,
+            goroutines: Vec::new(),
             warnings,
         }
     }

@@ -10,5 +10,5 @@ pub fn write<T: Serialize>(out: &mut dyn Write, value: &T) -> Result<()> {
     serde_json::to_writer_pretty(&mut *out, value)
         .map_err(std::io::Error::from)
         .and_then(|_| writeln!(out))
-        .map_err(|e| Error::io("<stdout>", e))
+        .map_err(|e| Error::Output(e))
 }

@@ -2,8 +2,12 @@
 
 use std::io::{self, Write};
 
+use crate::analysis::histogram::HistogramRow;
+use crate::analysis::listing::{ObjectRow, RootRow};
+use crate::analysis::summary::HeapTotals;
 use crate::dump::BuildMatch;
 use crate::error::{Error, Result};
+use crate::model::Goroutine;
 use crate::overview::Overview;
 
 /// Bytes as a short human figure: 1.5 MiB.
@@ -23,7 +27,7 @@ pub fn bytes(n: u64) -> String {
 }
 
 fn io_err(e: io::Error) -> Error {
-    Error::io("<stdout>", e)
+    Error::Output(e)
 }
 
 pub fn overview(out: &mut dyn Write, o: &Overview) -> Result<()> {
@@ -141,7 +145,10 @@ fn write_overview(out: &mut dyn Write, o: &Overview) -> io::Result<()> {
         }
     }
     if let Some(h) = &o.heap_dump {
-        crate::output::text::heap_dump_summary(out, h)?;
+        heap_dump_summary(out, h)?;
+    }
+    if let Some(t) = &o.heap {
+        heap_totals(out, t)?;
     }
     for w in &o.warnings {
         writeln!(out, "warning: {w}")?;
@@ -172,6 +179,134 @@ fn heap_dump_summary(out: &mut dyn Write, h: &crate::input::heapdump::Summary) -
         "Threads:   {}; profile: {} buckets, {} sampled objects",
         h.os_threads, h.memprof_buckets, h.alloc_samples
     )
+}
+
+fn heap_totals(out: &mut dyn Write, t: &HeapTotals) -> io::Result<()> {
+    writeln!(
+        out,
+        "Heap:      {} objects, {} in use; live {} objects, {}; garbage since the last GC {} objects, {}",
+        t.objects,
+        bytes(t.bytes),
+        t.live_objects,
+        bytes(t.live_bytes),
+        t.garbage_objects,
+        bytes(t.garbage_bytes)
+    )?;
+    writeln!(
+        out,
+        "           {} pointer edges, {} of {} objects typed, {} goroutines",
+        t.pointer_edges, t.typed_objects, t.objects, t.goroutines
+    )?;
+    let r = &t.roots;
+    writeln!(
+        out,
+        "Roots:     {} globals, {} stack, {} finalizer, {} cleanup, {} queued finalizer, {} other",
+        r.global, r.stack, r.finalizer, r.cleanup, r.queued_finalizer, r.other
+    )
+}
+
+pub fn histogram(out: &mut dyn Write, totals: &HeapTotals, rows: &[HistogramRow]) -> Result<()> {
+    (|| -> io::Result<()> {
+        heap_totals(out, totals)?;
+        writeln!(out)?;
+        writeln!(
+            out,
+            "{:>10} {:>11} {:>10} {:>11}  type",
+            "live objs", "live bytes", "objects", "bytes"
+        )?;
+        for r in rows {
+            writeln!(
+                out,
+                "{:>10} {:>11} {:>10} {:>11}  {}",
+                r.live_objects,
+                bytes(r.live_bytes),
+                r.objects,
+                bytes(r.bytes),
+                r.type_name
+            )?;
+        }
+        Ok(())
+    })()
+    .map_err(io_err)
+}
+
+pub fn objects(out: &mut dyn Write, rows: &[ObjectRow], matched: u64) -> Result<()> {
+    (|| -> io::Result<()> {
+        writeln!(out, "{:>18} {:>10}  {:<7} type", "address", "size", "state")?;
+        for r in rows {
+            writeln!(
+                out,
+                "{:>18} {:>10}  {:<7} {}",
+                r.address,
+                r.size,
+                if r.live { "live" } else { "garbage" },
+                r.type_name.as_deref().unwrap_or("?")
+            )?;
+        }
+        if matched > rows.len() as u64 {
+            writeln!(
+                out,
+                "… {} more (raise -n to see them)",
+                matched - rows.len() as u64
+            )?;
+        }
+        Ok(())
+    })()
+    .map_err(io_err)
+}
+
+pub fn roots(out: &mut dyn Write, rows: &[RootRow]) -> Result<()> {
+    (|| -> io::Result<()> {
+        for r in rows {
+            let kind = serde_json::to_value(r.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            write!(out, "{kind:<16} {}", r.name)?;
+            if let (Some(file), Some(line)) = (&r.file, r.line) {
+                write!(out, " at {file}:{line}")?;
+            }
+            if let Some(a) = &r.address {
+                write!(out, " [{a}]")?;
+            }
+            let shown: Vec<&str> = r.points_to.iter().take(4).map(String::as_str).collect();
+            write!(out, " → {}", shown.join(", "))?;
+            if r.points_to.len() > shown.len() {
+                write!(out, " … ({} objects)", r.points_to.len())?;
+            }
+            writeln!(out)?;
+        }
+        Ok(())
+    })()
+    .map_err(io_err)
+}
+
+pub fn goroutines(out: &mut dyn Write, gs: &[Goroutine]) -> Result<()> {
+    (|| -> io::Result<()> {
+        for g in gs {
+            write!(out, "goroutine {} [{}", g.id, g.state)?;
+            if let Some(r) = &g.wait_reason {
+                write!(out, ": {r}")?;
+            }
+            writeln!(out, "]")?;
+            for f in g
+                .frames
+                .iter()
+                .filter(|f| !f.function.starts_with("runtime."))
+                .take(5)
+            {
+                writeln!(out, "    {}", f.display())?;
+            }
+            if let Some(c) = &g.created_by {
+                writeln!(out, "    created by {}", c.display())?;
+            }
+            if let Some(p) = &g.problem {
+                writeln!(out, "    (partial: {p})")?;
+            }
+        }
+        Ok(())
+    })()
+    .map_err(io_err)
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use crate::input::goruntime::layout::{FieldLoc, Layouts};
 pub const PCDATA_STACK_MAP_INDEX: u32 = 1;
 pub const FUNCDATA_ARGS_POINTER_MAPS: u32 = 0;
 pub const FUNCDATA_LOCALS_POINTER_MAPS: u32 = 1;
+pub const FUNCDATA_STACK_OBJECTS: u32 = 2;
 
 struct FuncFields {
     entry_off: FieldLoc,
@@ -31,6 +32,8 @@ pub struct FuncTable<'a, 's> {
     space: &'s AddressSpace<'a>,
     text: u64,
     gofunc: u64,
+    /// Base of `gcdataoff` in stack object records.
+    pub rodata: u64,
     funcnametab: u64,
     cutab: u64,
     filetab: u64,
@@ -93,6 +96,7 @@ impl<'a, 's> FuncTable<'a, 's> {
             space,
             text: read_ptr(mf("text")?),
             gofunc: read_ptr(mf("gofunc")?),
+            rodata: read_ptr(mf("rodata")?),
             funcnametab: read_ptr(mf("funcnametab")?),
             cutab: read_ptr(mf("cutab")?),
             filetab: read_ptr(mf("filetab")?),

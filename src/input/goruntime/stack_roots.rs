@@ -57,6 +57,7 @@ impl StackRootNamer<'_, '_> {
                 out.push(root);
             }
         }
+        self.stack_object_roots(space, objects, g, &mut out);
         for &v in &g.panic_values {
             if let Some(t) = objects.find(v) {
                 let mut root = Root::new(
@@ -74,6 +75,95 @@ impl StackRootNamer<'_, '_> {
             }
         }
         out
+    }
+
+    /// Address-taken locals are scanned when a live pointer (a slot, the
+    /// panic chain, another scanned stack object) points into them.
+    fn stack_object_roots(
+        &self,
+        space: &AddressSpace<'_>,
+        objects: &Objects,
+        g: &Goroutine,
+        out: &mut Vec<Root>,
+    ) {
+        let (lo, hi) = g.stack;
+        let on_stack = |v: u64| lo <= v && v < hi;
+        let all: Vec<(usize, &crate::input::goruntime::stacks::StackObject)> = g
+            .frames
+            .iter()
+            .enumerate()
+            .flat_map(|(i, f)| f.stack_objects.iter().map(move |o| (i, o)))
+            .collect();
+        if all.is_empty() {
+            return;
+        }
+        let mut work: Vec<u64> = g.stack_pointers.clone();
+        for f in &g.frames {
+            work.extend(
+                f.pointer_slots
+                    .iter()
+                    .filter_map(|&s| space.read_u64(s))
+                    .filter(|&v| on_stack(v)),
+            );
+        }
+        let mut scanned = vec![false; all.len()];
+        let mut found: BTreeMap<usize, Vec<(ObjectId, u64)>> = BTreeMap::new();
+        while let Some(p) = work.pop() {
+            let Some(k) = all
+                .iter()
+                .position(|(_, o)| o.addr <= p && p < o.addr + o.size.max(1))
+            else {
+                continue;
+            };
+            if std::mem::replace(&mut scanned[k], true) {
+                continue;
+            }
+            let obj = all[k].1;
+            for &off in &obj.pointers {
+                let Some(v) = space.read_u64(obj.addr + off) else {
+                    continue;
+                };
+                if on_stack(v) {
+                    work.push(v);
+                } else if let Some(t) = objects.find(v) {
+                    found.entry(k).or_default().push((t, off));
+                }
+            }
+        }
+        for (k, targets) in found {
+            let (fi, obj) = all[k];
+            let frame = &g.frames[fi];
+            let vars = self
+                .index
+                .function_at(frame.pc)
+                .map(|f| self.index.frame_variables(self.dwarf, f, frame.pc))
+                .unwrap_or_default();
+            let rel = obj.addr as i64 - frame.fp as i64;
+            let variable = vars
+                .iter()
+                .find(|v| {
+                    v.cfa_offset - v.piece_offset as i64 <= rel
+                        && rel < v.cfa_offset + v.size as i64
+                })
+                .map(|v| v.name.split('.').next().unwrap_or(&v.name).to_string());
+            let label = variable
+                .clone()
+                .unwrap_or_else(|| "(stack object)".to_string());
+            let mut root = Root::new(
+                RootKind::Stack,
+                format!("goroutine {} {} {label}", g.id, frame.function),
+                Some(obj.addr),
+                targets,
+            );
+            root.frame = Some(FrameRef {
+                goroutine: g.id,
+                function: frame.function.clone(),
+                variable,
+                what: StackRootKind::Slot,
+                ..FrameRef::default()
+            });
+            out.push(root);
+        }
     }
 
     fn frame_roots(

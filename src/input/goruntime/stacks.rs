@@ -8,12 +8,40 @@ use crate::error::Result;
 use crate::input::elf::AddressSpace;
 use crate::input::goruntime::layout::{FieldLoc, Layouts};
 use crate::input::goruntime::pclntab::{
-    FUNCDATA_ARGS_POINTER_MAPS, FUNCDATA_LOCALS_POINTER_MAPS, FuncTable, PCDATA_STACK_MAP_INDEX,
+    FUNCDATA_ARGS_POINTER_MAPS, FUNCDATA_LOCALS_POINTER_MAPS, FUNCDATA_STACK_OBJECTS, FuncTable,
+    PCDATA_STACK_MAP_INDEX,
 };
 
 const PTR: u64 = 8;
 const MAX_FRAMES: usize = 100_000;
 const G_SCAN: u64 = 0x1000;
+
+/// The runtime's wait reason strings (`runtime.waitReasonStrings`), read
+/// from the target's memory: the enum's order changes between versions.
+pub fn wait_reasons(space: &AddressSpace<'_>, layouts: &Layouts<'_>) -> Vec<String> {
+    let index = layouts.index;
+    let Some(g) = index.global("runtime.waitReasonStrings") else {
+        return Vec::new();
+    };
+    let len =
+        g.ty.and_then(|t| match index.ty(index.underlying(t)).kind {
+            crate::input::dwarf::TypeKind::Array { count } => Some(count),
+            _ => None,
+        })
+        .unwrap_or(0)
+        .min(1024);
+    (0..len)
+        .map(|i| {
+            let at = g.addr + i * 16;
+            let text = space
+                .read_u64(at)
+                .zip(space.read_u64(at + 8))
+                .and_then(|(p, n)| space.read(p, n.min(256) as usize));
+            text.map(|b| String::from_utf8_lossy(b).into_owned())
+                .unwrap_or_default()
+        })
+        .collect()
+}
 
 /// `runtime._G*` status values (stable since Go 1.x).
 pub fn status_name(status: u64) -> &'static str {
@@ -41,6 +69,17 @@ pub struct Frame {
     pub fp: u64,
     /// Stack addresses of live pointer slots.
     pub pointer_slots: Vec<u64>,
+    /// Address-taken locals (FUNCDATA_StackObjects): scanned only when
+    /// something live points into them, as the GC does.
+    pub stack_objects: Vec<StackObject>,
+}
+
+#[derive(Debug, Clone)]
+pub struct StackObject {
+    pub addr: u64,
+    pub size: u64,
+    /// Offsets of its pointer words.
+    pub pointers: Vec<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -56,6 +95,11 @@ pub struct Goroutine {
     pub defers: Vec<Defer>,
     /// Values of panics in progress (the `any` data word).
     pub panic_values: Vec<u64>,
+    /// Stack bounds [lo, hi).
+    pub stack: (u64, u64),
+    /// Pointers into the stack the GC starts stack-object scanning from
+    /// besides live slots (the `_panic` chain head).
+    pub stack_pointers: Vec<u64>,
     /// Why unwinding stopped early, if it did.
     pub problem: Option<String>,
 }
@@ -189,6 +233,8 @@ pub fn read_goroutines(
             frames: Vec::new(),
             defers: Vec::new(),
             panic_values: Vec::new(),
+            stack,
+            stack_pointers: Vec::new(),
             problem: None,
         };
         let mut d = rd(defer_fields.head).unwrap_or(0);
@@ -205,6 +251,9 @@ pub fn read_goroutines(
             d = rdd(defer_fields.link).unwrap_or(0);
         }
         let mut p = rd(panic_fields.head).unwrap_or(0);
+        if p != 0 {
+            goroutine.stack_pointers.push(p);
+        }
         for _ in 0..MAX_CHAIN {
             if p == 0 {
                 break;
@@ -258,6 +307,7 @@ fn unwind(
             sp,
             fp,
             pointer_slots: Vec::new(),
+            stack_objects: Vec::new(),
         };
         // Stack maps are indexed at the call instruction, not the return address.
         let target = if innermost || pc == func.entry {
@@ -289,6 +339,9 @@ fn unwind(
             if let Some(map) = funcs.funcdata(func, FUNCDATA_ARGS_POINTER_MAPS) {
                 scan_map(space, map, index, |_| fp, &mut frame.pointer_slots);
             }
+        }
+        if let Some(records) = funcs.funcdata(func, FUNCDATA_STACK_OBJECTS) {
+            frame.stack_objects = stack_objects(space, funcs.rodata, records, varp, fp, sp);
         }
         let on_own_stack = stack.0 <= sp && sp < stack.1;
         if !on_own_stack {
@@ -332,6 +385,55 @@ fn unwind(
         sp = fp;
     }
     g.problem = Some("too many frames".into());
+}
+
+/// Reads a frame's stack object records: a count, then {off, size,
+/// ptrdata int32; gcdataoff uint32} each; `off` is from varp when negative,
+/// from argp (= fp on amd64) otherwise; the pointer mask is at rodata+gcdataoff.
+fn stack_objects(
+    space: &AddressSpace<'_>,
+    rodata: u64,
+    records: u64,
+    varp: u64,
+    argp: u64,
+    sp: u64,
+) -> Vec<StackObject> {
+    let n = space.read_u64(records).unwrap_or(0).min(4096);
+    let mut out = Vec::new();
+    for i in 0..n {
+        let r = records + 8 + i * 16;
+        let (Some(off), Some(size), Some(ptrdata), Some(gcdataoff)) = (
+            space.read_uint(r, 4),
+            space.read_uint(r + 4, 4),
+            space.read_uint(r + 8, 4),
+            space.read_uint(r + 12, 4),
+        ) else {
+            break;
+        };
+        let off = off as u32 as i32 as i64;
+        let base = if off >= 0 { argp } else { varp };
+        let addr = (base as i64 + off) as u64;
+        if addr < sp {
+            continue;
+        }
+        let words = (ptrdata as u32 as u64) / PTR;
+        let mask = space
+            .read(rodata + gcdataoff, words.div_ceil(8) as usize)
+            .unwrap_or(&[]);
+        let pointers = (0..words)
+            .filter(|w| {
+                mask.get((w / 8) as usize)
+                    .is_some_and(|b| (b >> (w % 8)) & 1 != 0)
+            })
+            .map(|w| w * PTR)
+            .collect();
+        out.push(StackObject {
+            addr,
+            size: size as u32 as u64,
+            pointers,
+        });
+    }
+    out
 }
 
 /// Reads a `runtime.stackmap` {n, nbit int32; bytedata} and records the

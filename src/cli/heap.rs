@@ -1,0 +1,143 @@
+//! Commands over the heap model: histogram, objects, roots, goroutines.
+
+use std::io::{IsTerminal, Write};
+
+use serde::Serialize;
+
+use crate::analysis::listing::{ObjectRow, RootRow, root_row};
+use crate::analysis::{histogram, reach, summary};
+use crate::dump::Dump;
+use crate::error::Result;
+use crate::model::HeapModel;
+use crate::output;
+
+/// Loads the model, with a spinner on an interactive stderr.
+pub fn load(dump: &Dump, quiet: bool) -> Result<HeapModel> {
+    let spinner = (!quiet && std::io::stderr().is_terminal()).then(|| {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_message("reading the heap (spans, pointer maps, roots, types)…");
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        bar
+    });
+    let model = dump.load_model();
+    if let Some(bar) = spinner {
+        bar.finish_and_clear();
+    }
+    let model = model?;
+    if !quiet {
+        for w in &model.warnings {
+            eprintln!("warning: {w}");
+        }
+    }
+    Ok(model)
+}
+
+pub fn live_set(model: &HeapModel) -> Vec<bool> {
+    reach::reachable(model, model.roots.iter())
+}
+
+#[derive(Serialize)]
+struct HistogramDoc<'a> {
+    totals: summary::HeapTotals,
+    types: &'a [histogram::HistogramRow],
+}
+
+pub fn histogram(model: &HeapModel, json: bool, out: &mut dyn Write) -> Result<()> {
+    let live = live_set(model);
+    let rows = histogram::histogram(model, &live);
+    let totals = summary::totals(model, &live);
+    if json {
+        output::json::write(
+            out,
+            &HistogramDoc {
+                totals,
+                types: &rows,
+            },
+        )
+    } else {
+        output::text::histogram(out, &totals, &rows)
+    }
+}
+
+#[derive(Serialize)]
+struct ObjectsDoc {
+    matched: u64,
+    shown: u64,
+    objects: Vec<ObjectRow>,
+}
+
+/// Objects of a type (exact name; if none has it, names containing it).
+pub fn objects(
+    model: &HeapModel,
+    type_filter: Option<&str>,
+    limit: usize,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let live = live_set(model);
+    let exact = type_filter.and_then(|t| model.types.get(t));
+    let matches = |id: crate::model::ObjectId| -> bool {
+        let Some(filter) = type_filter else {
+            return true;
+        };
+        match exact {
+            Some(t) => model.object_types[id.index()] == t,
+            None => model.type_name(id).is_some_and(|n| n.contains(filter)),
+        }
+    };
+    let mut matched = 0u64;
+    let mut rows = Vec::new();
+    for id in model.objects.ids().filter(|&id| matches(id)) {
+        matched += 1;
+        if rows.len() < limit {
+            rows.push(ObjectRow {
+                address: format!("{:#x}", model.objects.addr(id)),
+                size: model.objects.size(id),
+                type_name: model.type_name(id).map(str::to_string),
+                live: live[id.index()],
+            });
+        }
+    }
+    let doc = ObjectsDoc {
+        matched,
+        shown: rows.len() as u64,
+        objects: rows,
+    };
+    if json {
+        output::json::write(out, &doc)
+    } else {
+        output::text::objects(out, &doc.objects, matched)
+    }
+}
+
+#[derive(Serialize)]
+struct RootsDoc {
+    roots: Vec<RootRow>,
+}
+
+pub fn roots(model: &HeapModel, json: bool, out: &mut dyn Write) -> Result<()> {
+    let rows: Vec<RootRow> = model.roots.iter().map(|r| root_row(model, r)).collect();
+    if json {
+        output::json::write(out, &RootsDoc { roots: rows })
+    } else {
+        output::text::roots(out, &rows)
+    }
+}
+
+#[derive(Serialize)]
+struct GoroutinesDoc<'a> {
+    goroutines: &'a [crate::model::Goroutine],
+}
+
+pub fn goroutines(model: &HeapModel, json: bool, out: &mut dyn Write) -> Result<()> {
+    if json {
+        output::json::write(
+            out,
+            &GoroutinesDoc {
+                goroutines: &model.goroutines,
+            },
+        )
+    } else {
+        output::text::goroutines(out, &model.goroutines)
+    }
+}
