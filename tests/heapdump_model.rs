@@ -4,7 +4,6 @@
 mod common;
 
 use std::collections::HashSet;
-use std::time::Instant;
 
 use common::Fixture;
 use rootpath::analysis::reach::reachable;
@@ -453,109 +452,4 @@ fn dump_and_core_agree_on_live_objects() {
             );
         }
     }
-}
-
-#[test]
-fn load_time() {
-    let fixtures = common::all();
-    let f = fixtures
-        .iter()
-        .max_by_key(|f| {
-            std::fs::metadata(f.heap_dump())
-                .map(|m| m.len())
-                .unwrap_or(0)
-        })
-        .expect("fixtures");
-    let dump = open_dump(f);
-    let start = Instant::now();
-    let model = rootpath::input::heapdump_loader::load(&dump).expect("load");
-    let took = start.elapsed();
-    println!(
-        "{}: {} bytes, {} objects, {} edges, {} roots loaded in {took:?}",
-        f.version,
-        dump.bytes().len(),
-        model.objects.len(),
-        model.edges.len(),
-        model.roots.len()
-    );
-}
-
-/// Load time and memory on a synthetic dump of millions of objects (a
-/// linked list of 32-byte objects in Go 1.22 scan spans, bitmap slots
-/// included). `cargo test --release --test heapdump_model -- --ignored`.
-#[test]
-#[ignore]
-fn large_synthetic_dump() {
-    use std::io::Write;
-    fn uv(out: &mut Vec<u8>, mut v: u64) {
-        while v >= 0x80 {
-            out.push(v as u8 | 0x80);
-            v >>= 7;
-        }
-        out.push(v as u8);
-    }
-    let n: u64 = std::env::var("OBJECTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(4_000_000);
-    let base = 0xc000000000u64;
-    let per_page = (PAGE - 128) / 32;
-    let addr = |i: u64| base + i / per_page * PAGE + i % per_page * 32;
-    let mut out = b"go1.7 heap dump\n".to_vec();
-    uv(&mut out, 6);
-    for v in [0, 8, base, base + (1 << 40)] {
-        uv(&mut out, v);
-    }
-    for s in [&b"amd64"[..], b"go1.22.10"] {
-        uv(&mut out, s.len() as u64);
-        out.extend_from_slice(s);
-    }
-    uv(&mut out, 8);
-    for i in 0..n {
-        let next = if i + 1 < n { addr(i + 1) + 8 } else { 0 };
-        uv(&mut out, 1);
-        uv(&mut out, addr(i));
-        uv(&mut out, 32);
-        out.extend_from_slice(&[0; 8]);
-        out.extend_from_slice(&next.to_le_bytes());
-        out.extend_from_slice(&[0; 16]);
-        for v in [1, 8, 0] {
-            uv(&mut out, v);
-        }
-        if i % per_page == per_page - 1 || i + 1 == n {
-            // The page's bitmap slots.
-            let page = addr(i) / PAGE * PAGE;
-            for slot in per_page..PAGE / 32 {
-                uv(&mut out, 1);
-                uv(&mut out, page + slot * 32);
-                uv(&mut out, 32);
-                out.extend_from_slice(&[0; 32]);
-                uv(&mut out, 0);
-            }
-        }
-    }
-    uv(&mut out, 12);
-    uv(&mut out, 0x500000);
-    uv(&mut out, 8);
-    out.extend_from_slice(&addr(0).to_le_bytes());
-    for v in [1, 0, 0, 0] {
-        uv(&mut out, v);
-    }
-    let mut file = tempfile::NamedTempFile::new().expect("temp file");
-    file.write_all(&out).expect("write");
-    drop(out);
-    let dump = HeapDumpFile::parse(Source::open(file.path()).expect("open")).expect("parse");
-    let start = Instant::now();
-    let model = rootpath::input::heapdump_loader::load(&dump).expect("load");
-    let took = start.elapsed();
-    assert_eq!(model.objects.len() as u64, n);
-    assert_eq!(model.edges.len() as u64, n - 1);
-    let seen = reachable(&model, model.roots.iter());
-    assert!(seen.iter().all(|&s| s));
-    println!(
-        "{} bytes, {} records, {n} objects, {} edges: loaded in {took:?}",
-        dump.bytes().len(),
-        dump.summary.objects,
-        model.edges.len()
-    );
 }
