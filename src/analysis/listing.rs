@@ -17,6 +17,8 @@ pub struct ObjectRow {
 pub struct RootRow {
     pub kind: RootKind,
     pub name: String,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -38,6 +40,7 @@ pub fn root_row(model: &HeapModel, r: &Root) -> RootRow {
     RootRow {
         kind: r.kind,
         name: r.name.clone(),
+        type_name: r.type_name.clone(),
         address: r.addr.map(|a| format!("{a:#x}")),
         goroutine: frame.map(|f| f.goroutine),
         function: frame.map(|f| f.function.clone()).filter(|f| !f.is_empty()),

@@ -34,6 +34,8 @@ pub struct Root {
     pub targets: Vec<(ObjectId, u64)>,
     /// For roots on a goroutine's stack (slots, defers, panics).
     pub frame: Option<FrameRef>,
+    /// The declared type of the root's storage (a global's or variable's type).
+    pub type_name: Option<String>,
 }
 
 /// Where on which goroutine's stack a root lives.
@@ -72,6 +74,7 @@ impl Root {
             addr,
             targets,
             frame: None,
+            type_name: None,
         }
     }
 }

@@ -263,6 +263,9 @@ pub fn roots(out: &mut dyn Write, rows: &[RootRow]) -> Result<()> {
                 .and_then(|v| v.as_str().map(str::to_string))
                 .unwrap_or_default();
             write!(out, "{kind:<16} {}", r.name)?;
+            if let Some(t) = &r.type_name {
+                write!(out, " ({t})")?;
+            }
             if let (Some(file), Some(line)) = (&r.file, r.line) {
                 write!(out, " at {file}:{line}")?;
             }

@@ -73,14 +73,22 @@ pub fn global_roots(
                 let Some(target) = objects.find(value) else {
                     continue;
                 };
-                let (name, base) = match index.global_at(at) {
-                    Some(g) => (g.name.clone(), g.addr),
+                let (name, base, ty) = match index.global_at(at) {
+                    Some(g) => (
+                        g.name.clone(),
+                        g.addr,
+                        g.ty.map(|t| index.ty(t).name.clone()),
+                    ),
                     // A pointer word no DWARF variable claims: label it by place.
-                    None => (format!("{section}+{:#x}", at - start), at),
+                    None => (format!("{section}+{:#x}", at - start), at, None),
                 };
                 named
                     .entry(name.clone())
-                    .or_insert_with(|| Root::new(RootKind::Global, name, Some(base), Vec::new()))
+                    .or_insert_with(|| {
+                        let mut root = Root::new(RootKind::Global, name, Some(base), Vec::new());
+                        root.type_name = ty;
+                        root
+                    })
                     .targets
                     .push((target, at - base));
             }

@@ -221,6 +221,7 @@ impl StackRootNamer<'_, '_> {
         );
         // Group slots by the variable that owns them.
         let mut by_var: BTreeMap<Option<String>, (u64, Vec<(ObjectId, u64)>)> = BTreeMap::new();
+        let mut var_types: BTreeMap<String, String> = BTreeMap::new();
         for (slot, target) in targets {
             let rel = slot as i64 - frame.fp as i64;
             let var = vars
@@ -232,6 +233,11 @@ impl StackRootNamer<'_, '_> {
                     // Go 1.27 names the parts of a split aggregate "buf.ptr", "buf.len":
                     // the root is the source variable.
                     let source = v.name.split('.').next().unwrap_or(&v.name);
+                    if source == v.name {
+                        if let Some(t) = v.ty {
+                            var_types.insert(source.to_string(), self.index.ty(t).name.clone());
+                        }
+                    }
                     (Some(source.to_string()), base, slot - base)
                 }
                 None => (None, frame.sp, slot - frame.sp),
@@ -253,6 +259,7 @@ impl StackRootNamer<'_, '_> {
                 Some(base),
                 targets,
             );
+            root.type_name = variable.as_ref().and_then(|v| var_types.get(v).cloned());
             root.frame = Some(FrameRef {
                 goroutine: g.id,
                 function: frame.function.clone(),
