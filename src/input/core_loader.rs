@@ -27,9 +27,30 @@ use crate::model::{
 
 pub fn load(dump: &CoreDump) -> Result<HeapModel> {
     let exe = dump.require_exe()?;
+    // Reading a core through another build's DWARF would give confident nonsense.
+    if let crate::dump::BuildMatch::Differs { address, detail } = &dump.build_match {
+        return Err(Error::ExeMismatch {
+            exe: exe.path().to_path_buf(),
+            detail: format!("{detail} (first difference at {address})"),
+        });
+    }
     let version = dump.go_version().ok_or_else(|| {
         Error::malformed(exe.path(), "no Go build information: is this a Go program?")
     })?;
+    let mut version_warning = None;
+    match version.support() {
+        crate::input::goruntime::Support::Tested => {}
+        crate::input::goruntime::Support::Untested => {
+            version_warning = Some(format!(
+                "{version} is outside the tested matrix (Go 1.19, 1.21–1.27): the answer may be partial"
+            ))
+        }
+        crate::input::goruntime::Support::Unsupported => {
+            return Err(Error::UnsupportedGoVersion {
+                version: version.to_string(),
+            });
+        }
+    }
     let sections = DwarfSections::load(exe)?;
     let dwarf = sections.dwarf();
     let index = DwarfIndex::build(exe, &dwarf)?;
@@ -45,7 +66,9 @@ pub fn load(dump: &CoreDump) -> Result<HeapModel> {
             sp: t.sp(),
         })
         .collect();
-    load_heap(&space, &layouts, &index, &dwarf, version, &threads)
+    let mut model = load_heap(&space, &layouts, &index, &dwarf, version, &threads)?;
+    model.warnings.extend(version_warning);
+    Ok(model)
 }
 
 /// Allocated objects of one span: (address as Go sees it, size).
