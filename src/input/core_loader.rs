@@ -53,7 +53,8 @@ pub fn load(dump: &CoreDump) -> Result<HeapModel> {
     }
     let sections = DwarfSections::load(exe)?;
     let dwarf = sections.dwarf();
-    let index = DwarfIndex::build(exe, &dwarf)?;
+    let mut index = DwarfIndex::build(exe, &dwarf)?;
+    index.rebase(dump.exe_bias);
     let layouts = Layouts::new(&index);
     let space = dump.address_space();
     let threads: Vec<ThreadRegs> = dump

@@ -124,6 +124,18 @@ pub fn all() -> Vec<Fixture> {
     MATRIX.iter().map(|v| Fixture::load(v)).collect()
 }
 
+/// Builds beyond the version matrix: a position-independent executable.
+pub const VARIANTS: &[&str] = &["go1.25-pie"];
+
+/// The matrix and the variant builds.
+pub fn all_builds() -> Vec<Fixture> {
+    MATRIX
+        .iter()
+        .chain(VARIANTS)
+        .map(|v| Fixture::load(v))
+        .collect()
+}
+
 pub fn rootpath(args: &[&std::ffi::OsStr]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_rootpath"))
         .args(args)

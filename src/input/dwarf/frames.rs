@@ -41,6 +41,8 @@ impl DwarfIndex {
         func: &Function,
         pc: u64,
     ) -> gimli::Result<Vec<FrameVar>> {
+        // Location lists are at link addresses.
+        let pc = pc.wrapping_sub(self.bias);
         let header = dwarf
             .debug_info
             .header_from_offset(gimli::DebugInfoOffset(func.unit))?;

@@ -89,6 +89,8 @@ pub struct DwarfIndex {
     type_by_offset: HashMap<usize, TypeId>,
     /// Sorted by low_pc.
     pub functions: Vec<Function>,
+    /// Load bias applied by `rebase` (DWARF's own ranges stay at link addresses).
+    pub bias: u64,
 }
 
 /// References seen during the walk, resolved once every type has an id.
@@ -351,6 +353,22 @@ impl DwarfIndex {
             self.globals[g].ty = pending.offset_to_type.get(&off).copied();
         }
         self.type_by_offset = pending.offset_to_type;
+    }
+
+    /// Moves every code and data address by `bias`: a position-independent
+    /// executable runs at its link addresses plus the load bias.
+    pub fn rebase(&mut self, bias: u64) {
+        if bias == 0 {
+            return;
+        }
+        self.bias = self.bias.wrapping_add(bias);
+        for g in &mut self.globals {
+            g.addr = g.addr.wrapping_add(bias);
+        }
+        for f in &mut self.functions {
+            f.low_pc = f.low_pc.wrapping_add(bias);
+            f.high_pc = f.high_pc.wrapping_add(bias);
+        }
     }
 
     pub fn ty(&self, id: TypeId) -> &TypeInfo {
