@@ -6,37 +6,6 @@ mod common;
 use rootpath::dump::{Dump, OpenOptions};
 use rootpath::input::goruntime::GoVersion;
 
-/// Go's size classes (runtime/sizeclasses.go, identical in 1.19–1.27).
-const SIZE_CLASSES: [u64; 68] = [
-    0, 8, 16, 24, 32, 48, 64, 80, 96, 112, 128, 144, 160, 176, 192, 208, 224, 240, 256, 288, 320,
-    352, 384, 416, 448, 480, 512, 576, 640, 704, 768, 896, 1024, 1152, 1280, 1408, 1536, 1792,
-    2048, 2304, 2688, 3072, 3200, 3456, 4096, 4864, 5376, 6144, 6528, 6784, 6912, 8192, 9472, 9728,
-    10240, 10880, 12288, 13568, 14336, 16384, 18432, 19072, 20480, 21760, 24576, 27264, 28672,
-    32768,
-];
-const PAGE: u64 = 8192;
-
-/// The size Go reports for an object of `requested` bytes: its slot less the
-/// allocation header that Go ≥1.22 puts before pointerful objects over 512 bytes.
-fn expected_size(version: GoVersion, requested: u64, has_pointers: bool) -> u64 {
-    const MAX_SMALL: u64 = 32768;
-    let header = if version.at_least(22) && has_pointers && requested > 512 {
-        8
-    } else {
-        0
-    };
-    if requested > MAX_SMALL - header {
-        // Large objects have a span of their own and no header (mallocgc).
-        return requested.div_ceil(PAGE) * PAGE;
-    }
-    let need = requested.max(1) + header;
-    *SIZE_CLASSES
-        .iter()
-        .find(|&&c| c >= need)
-        .unwrap_or(&MAX_SMALL)
-        - header
-}
-
 #[test]
 fn every_recorded_live_object_is_found() {
     for f in common::all_builds() {
@@ -79,7 +48,7 @@ fn every_recorded_live_object_is_found() {
                 );
                 assert_eq!(
                     objects.size(id),
-                    expected_size(version, size, ptrs),
+                    common::expected_size(version, size, ptrs),
                     "{}: {} ({} of {} bytes)",
                     f.version,
                     o["id"],

@@ -1,5 +1,7 @@
 //! Analyses over the heap model. They never ask which input the model came from.
 
+pub mod dominators;
+pub mod graph;
 pub mod histogram;
 pub mod listing;
 pub mod reach;

@@ -8,6 +8,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use rootpath::input::goruntime::GoVersion;
+
 /// The Go versions the corpus must cover.
 pub const MATRIX: &[&str] = &[
     "go1.19", "go1.21", "go1.22", "go1.23", "go1.24", "go1.25", "go1.26", "go1.27",
@@ -159,4 +161,35 @@ pub fn rootpath_json(args: &[&std::ffi::OsStr]) -> serde_json::Value {
             String::from_utf8_lossy(&out.stdout)
         )
     })
+}
+
+/// Go's size classes (runtime/sizeclasses.go, identical in 1.19–1.27).
+pub const SIZE_CLASSES: [u64; 68] = [
+    0, 8, 16, 24, 32, 48, 64, 80, 96, 112, 128, 144, 160, 176, 192, 208, 224, 240, 256, 288, 320,
+    352, 384, 416, 448, 480, 512, 576, 640, 704, 768, 896, 1024, 1152, 1280, 1408, 1536, 1792,
+    2048, 2304, 2688, 3072, 3200, 3456, 4096, 4864, 5376, 6144, 6528, 6784, 6912, 8192, 9472, 9728,
+    10240, 10880, 12288, 13568, 14336, 16384, 18432, 19072, 20480, 21760, 24576, 27264, 28672,
+    32768,
+];
+pub const PAGE: u64 = 8192;
+
+/// The size Go reports for an object of `requested` bytes: its slot less the
+/// allocation header that Go ≥1.22 puts before pointerful objects over 512 bytes.
+pub fn expected_size(version: GoVersion, requested: u64, has_pointers: bool) -> u64 {
+    const MAX_SMALL: u64 = 32768;
+    let header = if version.at_least(22) && has_pointers && requested > 512 {
+        8
+    } else {
+        0
+    };
+    if requested > MAX_SMALL - header {
+        // Large objects have a span of their own and no header (mallocgc).
+        return requested.div_ceil(PAGE) * PAGE;
+    }
+    let need = requested.max(1) + header;
+    *SIZE_CLASSES
+        .iter()
+        .find(|&&c| c >= need)
+        .unwrap_or(&MAX_SMALL)
+        - header
 }

@@ -1,0 +1,115 @@
+//! The retention graph: the heap's objects plus one node per root and a
+//! pseudo-root above all roots, with forward and (built on demand) reverse
+//! adjacency in CSR form. Node numbering: 0 is the pseudo-root, 1..=R are the
+//! roots in `model.roots` order, and R+1.. are the objects by id.
+
+use crate::model::{HeapModel, ObjectId};
+
+pub const PSEUDO_ROOT: u32 = 0;
+
+/// A node of the retention graph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Node {
+    PseudoRoot,
+    Root(usize),
+    Object(ObjectId),
+}
+
+pub struct Graph<'m> {
+    pub model: &'m HeapModel,
+    roots: u32,
+}
+
+impl<'m> Graph<'m> {
+    pub fn new(model: &'m HeapModel) -> Self {
+        Graph {
+            model,
+            roots: model.roots.len() as u32,
+        }
+    }
+
+    pub fn node_count(&self) -> usize {
+        1 + self.roots as usize + self.model.objects.len()
+    }
+
+    pub fn node(&self, n: u32) -> Node {
+        if n == PSEUDO_ROOT {
+            Node::PseudoRoot
+        } else if n <= self.roots {
+            Node::Root((n - 1) as usize)
+        } else {
+            Node::Object(ObjectId(n - 1 - self.roots))
+        }
+    }
+
+    pub fn object_node(&self, id: ObjectId) -> u32 {
+        id.0 + 1 + self.roots
+    }
+
+    pub fn root_node(&self, index: usize) -> u32 {
+        index as u32 + 1
+    }
+
+    /// Calls `f` for each successor of `n`.
+    #[inline]
+    pub fn for_each_successor(&self, n: u32, mut f: impl FnMut(u32)) {
+        match self.node(n) {
+            Node::PseudoRoot => (1..=self.roots).for_each(f),
+            Node::Root(r) => {
+                for &(t, _) in &self.model.roots.roots[r].targets {
+                    f(self.object_node(t));
+                }
+            }
+            Node::Object(id) => {
+                for &t in self.model.edges.targets(id) {
+                    f(self.object_node(t));
+                }
+            }
+        }
+    }
+
+    /// Shallow size of a node (roots and the pseudo-root weigh nothing).
+    pub fn size(&self, n: u32) -> u64 {
+        match self.node(n) {
+            Node::Object(id) => self.model.objects.size(id),
+            _ => 0,
+        }
+    }
+
+    /// Predecessor lists of every node, as CSR.
+    pub fn reverse(&self) -> Reverse {
+        let n = self.node_count();
+        let mut counts = vec![0u32; n + 1];
+        for v in 0..n as u32 {
+            self.for_each_successor(v, |w| counts[w as usize + 1] += 1);
+        }
+        let mut starts = vec![0u64; n + 1];
+        let mut acc = 0u64;
+        for i in 0..n {
+            acc += u64::from(counts[i + 1]);
+            starts[i + 1] = acc;
+        }
+        let mut fill: Vec<u64> = starts[..n].to_vec();
+        let mut preds = vec![0u32; acc as usize];
+        for v in 0..n as u32 {
+            self.for_each_successor(v, |w| {
+                let slot = &mut fill[w as usize];
+                preds[*slot as usize] = v;
+                *slot += 1;
+            });
+        }
+        Reverse { starts, preds }
+    }
+}
+
+pub struct Reverse {
+    starts: Vec<u64>,
+    preds: Vec<u32>,
+}
+
+impl Reverse {
+    pub fn predecessors(&self, n: u32) -> &[u32] {
+        let i = n as usize;
+        &self.preds[self.starts[i] as usize..self.starts[i + 1] as usize]
+    }
+}
