@@ -83,7 +83,15 @@ impl Dump {
     pub fn load_model(&self) -> Result<crate::model::HeapModel> {
         match self {
             Dump::Core(core) => crate::input::core_loader::load(core),
-            Dump::HeapDump(h) => crate::input::heapdump_loader::load(&h.dump),
+            Dump::HeapDump(h) => crate::input::heapdump_loader::load(&h.dump, h.exe.as_ref()),
+        }
+    }
+
+    /// The target's memory, for details the model does not keep (map keys).
+    pub fn memory(&self) -> Option<Box<dyn crate::model::Memory + '_>> {
+        match self {
+            Dump::Core(core) => Some(Box::new(core.address_space())),
+            Dump::HeapDump(_) => None,
         }
     }
 

@@ -90,6 +90,9 @@ pub enum Error {
     )]
     UnsupportedGoVersion { version: String },
 
+    #[error("{target}: {why}")]
+    BadTarget { target: String, why: String },
+
     #[error("cannot write the output: {0}")]
     Output(#[source] std::io::Error),
 

@@ -3,6 +3,9 @@
 pub mod dominators;
 pub mod graph;
 pub mod histogram;
+pub mod labels;
 pub mod listing;
+pub mod paths;
 pub mod reach;
 pub mod summary;
+pub mod why;

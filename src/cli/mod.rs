@@ -3,6 +3,7 @@
 
 mod heap;
 mod overview;
+mod why;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -151,11 +152,12 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<()> {
         return overview::run(&dump, cli.json, out);
     }
     let model = match command {
-        Command::Histogram | Command::Objects { .. } | Command::Roots | Command::Goroutines => {
-            heap::load(&dump, cli.quiet)?
-        }
+        Command::Histogram
+        | Command::Objects { .. }
+        | Command::Roots
+        | Command::Goroutines
+        | Command::Why { .. } => heap::load(&dump, cli.quiet)?,
         Command::Report => return Err(not_yet("report")),
-        Command::Why { .. } => return Err(not_yet("why")),
         Command::Top { .. } => return Err(not_yet("top")),
         Command::Sites => return Err(not_yet("sites")),
         Command::Overview => unreachable!("handled above"),
@@ -167,6 +169,21 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<()> {
         }
         Command::Roots => heap::roots(&model, cli.json, out),
         Command::Goroutines => heap::goroutines(&model, cli.json, out),
+        Command::Why {
+            target,
+            paths,
+            exclude,
+            raw,
+        } => {
+            let memory = dump.memory();
+            let args = why::WhyArgs {
+                target,
+                paths: *paths,
+                exclude,
+                raw: *raw,
+            };
+            why::run(&model, memory.as_deref(), &args, cli.json, out)
+        }
         _ => unreachable!("commands without a model returned above"),
     }
 }

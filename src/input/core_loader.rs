@@ -225,6 +225,12 @@ fn load_heap(
             typer.seed_closure(objects.addr(t));
         }
     }
+    // Roots' own types, to name the pointer inside a global or variable.
+    for r in roots.roots.iter_mut() {
+        if let Some(ty) = r.type_name.as_deref().and_then(|n| index.type_named(n)) {
+            r.type_index = Some(typer.intern_type(ty));
+        }
+    }
     let (types, object_types) = (typer.names, typer.object_types);
     let mut model = HeapModel::new(objects, edges, roots, warnings);
     model.types = types;

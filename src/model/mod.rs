@@ -5,13 +5,21 @@ mod edges;
 mod goroutines;
 mod objects;
 mod roots;
+mod sites;
 mod types;
 
 pub use edges::{Edges, EdgesBuilder};
 pub use goroutines::{Goroutine, SourceFrame};
 pub use objects::{ObjectId, Objects, ObjectsBuilder};
 pub use roots::{FrameRef, Root, RootKind, Roots, StackRootKind};
-pub use types::{TypeNames, UNKNOWN_TYPE};
+pub use sites::{AllocBucket, Sites};
+pub use types::{KeyKind, MapSlots, TypeLayout, TypeNames, TypeRole, UNKNOWN_TYPE};
+
+/// Reads the target's memory, for what the model does not keep (map keys).
+/// Cores and heap dumps each provide one; analyses never ask which.
+pub trait Memory {
+    fn read(&self, addr: u64, len: usize) -> Option<Vec<u8>>;
+}
 
 /// Everything analyses know about a heap.
 pub struct HeapModel {
@@ -22,6 +30,8 @@ pub struct HeapModel {
     pub types: TypeNames,
     pub object_types: Vec<u32>,
     pub goroutines: Vec<Goroutine>,
+    /// Allocation sites of sampled objects (from a heap dump's memory profile).
+    pub sites: Sites,
     /// What could not be read: answers built on this model are partial.
     pub warnings: Vec<String>,
 }
@@ -37,6 +47,7 @@ impl HeapModel {
             types: TypeNames::default(),
             object_types,
             goroutines: Vec::new(),
+            sites: Sites::default(),
             warnings,
         }
     }

@@ -36,6 +36,8 @@ pub struct Root {
     pub frame: Option<FrameRef>,
     /// The declared type of the root's storage (a global's or variable's type).
     pub type_name: Option<String>,
+    /// That type in the model's type table, for naming the pointers inside the root.
+    pub type_index: Option<u32>,
 }
 
 /// Where on which goroutine's stack a root lives.
@@ -75,6 +77,7 @@ impl Root {
             targets,
             frame: None,
             type_name: None,
+            type_index: None,
         }
     }
 }

@@ -5,10 +5,63 @@ use std::collections::HashMap;
 
 pub const UNKNOWN_TYPE: u32 = u32::MAX;
 
+/// How an object of a type is laid out, for naming the edges out of it.
+#[derive(Debug, Clone, Default)]
+pub struct TypeLayout {
+    /// Size of one element; an object holds `count` of them (arrays, slices' backing stores).
+    pub elem_size: u64,
+    pub count: u64,
+    /// Pointer words of one element with their Go path: ".next", ".b[2]", "" for
+    /// an element that is itself a pointer.
+    pub fields: Vec<(u32, Box<str>)>,
+    pub role: TypeRole,
+}
+
+/// Runtime-internal containers are shown as one logical step.
+#[derive(Debug, Clone, Default)]
+pub enum TypeRole {
+    #[default]
+    Plain,
+    /// A map header (classic hmap or swiss Map).
+    MapHeader,
+    /// Storage holding map entries: classic buckets or swiss groups.
+    MapEntries(MapSlots),
+    /// Other map internals (swiss directory and tables, overflow lists).
+    MapInternal,
+    /// A channel (hchan).
+    Chan,
+    /// A closure context; captured variables are the fields.
+    Closure,
+}
+
+/// Where the i-th entry of one bucket/group element keeps its key and value.
+#[derive(Debug, Clone)]
+pub struct MapSlots {
+    pub entries: u64,
+    pub key_offset: u64,
+    pub key_stride: u64,
+    pub value_offset: u64,
+    pub value_stride: u64,
+    pub value_size: u64,
+    pub key: KeyKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    String,
+    Int(u8),
+    Uint(u8),
+    Bool,
+    Pointer,
+    /// Not rendered (structs, floats, interfaces …).
+    Other,
+}
+
 #[derive(Default)]
 pub struct TypeNames {
     names: Vec<String>,
     index: HashMap<String, u32>,
+    layouts: Vec<Option<TypeLayout>>,
 }
 
 impl TypeNames {
@@ -18,8 +71,22 @@ impl TypeNames {
         }
         let i = self.names.len() as u32;
         self.names.push(name.to_string());
+        self.layouts.push(None);
         self.index.insert(name.to_string(), i);
         i
+    }
+
+    /// Interns a name with its layout (the first layout given for a name stays).
+    pub fn intern_with(&mut self, name: &str, layout: impl FnOnce() -> Option<TypeLayout>) -> u32 {
+        let i = self.intern(name);
+        if self.layouts[i as usize].is_none() {
+            self.layouts[i as usize] = layout();
+        }
+        i
+    }
+
+    pub fn layout(&self, i: u32) -> Option<&TypeLayout> {
+        self.layouts.get(i as usize)?.as_ref()
     }
 
     pub fn name(&self, i: u32) -> Option<&str> {

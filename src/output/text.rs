@@ -5,6 +5,7 @@ use std::io::{self, Write};
 use crate::analysis::histogram::HistogramRow;
 use crate::analysis::listing::{ObjectRow, RootRow};
 use crate::analysis::summary::HeapTotals;
+use crate::analysis::why::{RootRef, StepDoc, TypeWhyDoc, WhyDoc};
 use crate::dump::BuildMatch;
 use crate::error::{Error, Result};
 use crate::model::Goroutine;
@@ -306,6 +307,98 @@ pub fn goroutines(out: &mut dyn Write, gs: &[Goroutine]) -> Result<()> {
             if let Some(p) = &g.problem {
                 writeln!(out, "    (partial: {p})")?;
             }
+        }
+        Ok(())
+    })()
+    .map_err(io_err)
+}
+
+fn root_line(r: &RootRef) -> String {
+    let mut s = match r.kind {
+        "stack" | "defer" | "panic" => {
+            let mut s = format!("goroutine {} ", r.goroutine.unwrap_or(0));
+            if let Some(f) = &r.function {
+                s.push_str(f);
+            }
+            match (r.kind, &r.variable) {
+                ("defer", _) => s.push_str(" (deferred call)"),
+                ("panic", _) => s.push_str(" (panic value)"),
+                (_, Some(v)) => s.push_str(&format!(" variable {v}")),
+                _ => {}
+            }
+            if let (Some(file), Some(line)) = (&r.file, r.line) {
+                s.push_str(&format!(" at {file}:{line}"));
+            }
+            s
+        }
+        "global" => format!("global {}", r.name),
+        other => format!("{} {}", other.replace('_', " "), r.name),
+    };
+    if let Some(t) = &r.type_name {
+        s.push_str(&format!(" ({t})"));
+    }
+    s
+}
+
+fn write_steps(out: &mut dyn Write, steps: &[StepDoc]) -> io::Result<()> {
+    for s in steps {
+        let edge = if s.edge.is_empty() {
+            "→".to_string()
+        } else {
+            format!("{} →", s.edge)
+        };
+        writeln!(
+            out,
+            "    {edge} {} {} ({})",
+            s.address,
+            s.type_name.as_deref().unwrap_or("?"),
+            bytes(s.size)
+        )?;
+    }
+    Ok(())
+}
+
+pub fn why(out: &mut dyn Write, doc: &WhyDoc, excluded: bool) -> Result<()> {
+    (|| -> io::Result<()> {
+        let t = &doc.target;
+        writeln!(out, "{} {} ({})", t.address, t.type_name.as_deref().unwrap_or("?"), bytes(t.size))?;
+        if !doc.reachable {
+            if excluded {
+                writeln!(out, "  not reachable once the excluded references are gone: they are what keeps it alive")?;
+            } else {
+                writeln!(out, "  garbage: allocated but no root reaches it; the next GC frees it")?;
+            }
+            return Ok(());
+        }
+        for (i, p) in doc.paths.iter().enumerate() {
+            writeln!(out, "path {} from {}:", i + 1, root_line(&p.root))?;
+            write_steps(out, &p.steps)?;
+        }
+        Ok(())
+    })()
+    .map_err(io_err)
+}
+
+pub fn why_type(out: &mut dyn Write, doc: &TypeWhyDoc) -> Result<()> {
+    (|| -> io::Result<()> {
+        writeln!(
+            out,
+            "{}: {} objects, {}; {} unreachable (garbage)",
+            doc.type_name,
+            doc.objects,
+            bytes(doc.bytes),
+            doc.unreachable_objects
+        )?;
+        for r in &doc.roots {
+            writeln!(
+                out,
+                "{} objects, {} held through {}",
+                r.objects,
+                bytes(r.bytes),
+                root_line(&r.root)
+            )?;
+            writeln!(out, "  for example:")?;
+            write_steps(out, &r.example)?;
         }
         Ok(())
     })()

@@ -441,6 +441,78 @@ impl DwarfIndex {
             .map(|f| f.offset)
     }
 
+    /// Pointer words of a value of type `id` with the Go path that reaches
+    /// each: ".next", ".items" (a slice's data pointer), ".b[2]"; "" when the
+    /// value itself is the pointer. Bounded for huge arrays.
+    pub fn pointer_fields(&self, id: TypeId) -> Vec<(u64, String)> {
+        let mut out = Vec::new();
+        self.collect_fields(id, 0, String::new(), &mut out, 0);
+        out
+    }
+
+    fn collect_fields(
+        &self,
+        id: TypeId,
+        base: u64,
+        path: String,
+        out: &mut Vec<(u64, String)>,
+        depth: u32,
+    ) {
+        if depth > 24 || out.len() > 4096 {
+            return;
+        }
+        let t = self.ty(id);
+        match t.go_kind {
+            // One Go value, one pointer word: the data pointer of strings and slices,
+            // the data word of interfaces, maps, channels, funcs, pointers.
+            Some(24 | 23 | 18 | 19 | 21 | 22 | 26) => return out.push((base, path)),
+            Some(20) => return out.push((base + 8, path)),
+            _ => {}
+        }
+        match t.kind {
+            TypeKind::Pointer => out.push((base, path)),
+            TypeKind::Typedef => {
+                if let Some(next) = t.target {
+                    self.collect_fields(next, base, path, out, depth + 1);
+                }
+            }
+            TypeKind::Struct => {
+                for f in &t.fields {
+                    if let Some(ft) = f.ty {
+                        let name = if f.embedded {
+                            // Embedded fields are reached by their type's name.
+                            f.name.rsplit('.').next().unwrap_or(&f.name).to_string()
+                        } else {
+                            f.name.clone()
+                        };
+                        self.collect_fields(
+                            ft,
+                            base + f.offset,
+                            format!("{path}.{name}"),
+                            out,
+                            depth + 1,
+                        );
+                    }
+                }
+            }
+            TypeKind::Array { count } => {
+                let Some(elem) = t.target else { return };
+                let size = self.size_of(elem).unwrap_or(0);
+                if size == 0 {
+                    return;
+                }
+                let mut inner = Vec::new();
+                self.collect_fields(elem, 0, String::new(), &mut inner, depth + 1);
+                for i in 0..count.min(4096 / inner.len().max(1) as u64) {
+                    for (o, p) in &inner {
+                        out.push((base + i * size + o, format!("{path}[{i}]{p}")));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
     /// Offsets of the pointer words in a value of type `id` (pointers, maps,
     /// channels, funcs, unsafe.Pointer; through structs and arrays).
     pub fn pointer_offsets(&self, id: TypeId) -> Vec<u64> {

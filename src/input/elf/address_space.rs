@@ -1,6 +1,9 @@
 //! The target process's memory as rootpath can see it: the core's dumped
 //! segments first, then the executable's read-only segments (text, rodata),
 //! which cores usually omit. Reads never copy; absent memory reads as `None`.
+//! A heap dump's memory (segments, stack frames, the executable) is layered
+//! the same way ([`AddressSpace::layered`]); readers that only need bytes by
+//! address take any [`Memory`].
 
 use serde::Serialize;
 
@@ -11,6 +14,37 @@ use super::{CoreFile, Executable};
 pub enum Origin {
     Core,
     Executable,
+    /// A heap dump's records (data/bss segments, stack frames).
+    HeapDump,
+}
+
+/// Bytes of the target's memory by address: what readers of runtime
+/// structures need, whether the memory comes from a core or a heap dump.
+pub trait Memory {
+    /// `len` bytes at `addr`, if all of them are known and contiguous.
+    fn read(&self, addr: u64, len: usize) -> Option<&[u8]>;
+
+    /// A little-endian u64.
+    fn read_u64(&self, addr: u64) -> Option<u64> {
+        self.read(addr, 8)
+            .map(|b| u64::from_le_bytes(b.try_into().unwrap_or_default()))
+    }
+
+    /// A little-endian unsigned integer of 1, 2, 4 or 8 bytes.
+    fn read_uint(&self, addr: u64, size: u64) -> Option<u64> {
+        let b = self.read(addr, usize::try_from(size).ok()?)?;
+        le_uint(b)
+    }
+}
+
+fn le_uint(b: &[u8]) -> Option<u64> {
+    Some(match b.len() {
+        1 => u64::from(b[0]),
+        2 => u64::from(u16::from_le_bytes([b[0], b[1]])),
+        4 => u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+        8 => u64::from_le_bytes(b.try_into().ok()?),
+        _ => return None,
+    })
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -56,11 +90,29 @@ impl<'a> AddressSpace<'a> {
             for seg in exe.segments.iter().filter(|s| !s.writable && s.filesz > 0) {
                 let data = exe.segment_data(seg);
                 let start = seg.vaddr.wrapping_add(exe_bias);
-                fill_gaps(&mut regions, start, data);
+                fill_gaps(&mut regions, start, data, Origin::Executable, false);
             }
         }
         regions.retain(|r| !r.data.is_empty());
         regions.sort_by_key(|r| r.start);
+        AddressSpace { regions }
+    }
+
+    /// An address space from layers of memory, most authoritative first:
+    /// each layer only fills the addresses earlier ones leave uncovered.
+    pub fn layered(layers: impl IntoIterator<Item = Region<'a>>) -> Self {
+        let mut regions = Vec::new();
+        for layer in layers {
+            if !layer.data.is_empty() {
+                fill_gaps(
+                    &mut regions,
+                    layer.start,
+                    layer.data,
+                    layer.origin,
+                    layer.writable,
+                );
+            }
+        }
         AddressSpace { regions }
     }
 
@@ -92,13 +144,7 @@ impl<'a> AddressSpace<'a> {
     /// A little-endian unsigned integer of 1, 2, 4 or 8 bytes.
     pub fn read_uint(&self, addr: u64, size: u64) -> Option<u64> {
         let b = self.read(addr, size as usize)?;
-        Some(match size {
-            1 => u64::from(b[0]),
-            2 => u64::from(u16::from_le_bytes([b[0], b[1]])),
-            4 => u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])),
-            8 => u64::from_le_bytes(b.try_into().ok()?),
-            _ => return None,
-        })
+        le_uint(b)
     }
 
     pub fn contains(&self, addr: u64) -> bool {
@@ -110,8 +156,31 @@ impl<'a> AddressSpace<'a> {
     }
 }
 
+impl Memory for AddressSpace<'_> {
+    #[inline]
+    fn read(&self, addr: u64, len: usize) -> Option<&[u8]> {
+        AddressSpace::read(self, addr, len)
+    }
+
+    #[inline]
+    fn read_u64(&self, addr: u64) -> Option<u64> {
+        AddressSpace::read_u64(self, addr)
+    }
+
+    #[inline]
+    fn read_uint(&self, addr: u64, size: u64) -> Option<u64> {
+        AddressSpace::read_uint(self, addr, size)
+    }
+}
+
 /// Inserts the parts of [start, start+data.len()) no region covers yet.
-fn fill_gaps<'a>(regions: &mut Vec<Region<'a>>, start: u64, data: &'a [u8]) {
+fn fill_gaps<'a>(
+    regions: &mut Vec<Region<'a>>,
+    start: u64,
+    data: &'a [u8],
+    origin: Origin,
+    writable: bool,
+) {
     let end = start.saturating_add(data.len() as u64);
     let mut cursor = start;
     let mut pieces = Vec::new();
@@ -134,8 +203,8 @@ fn fill_gaps<'a>(regions: &mut Vec<Region<'a>>, start: u64, data: &'a [u8]) {
             start: s,
             end: e,
             data: &data[off..off + (e - s) as usize],
-            origin: Origin::Executable,
-            writable: false,
+            origin,
+            writable,
         });
     }
     regions.sort_by_key(|r| r.start);
@@ -161,7 +230,7 @@ mod tests {
         static CORE_B: [u8; 4] = [2; 4];
         static EXE: [u8; 16] = [9; 16];
         let mut regions = vec![region(104, &CORE_A), region(110, &CORE_B)];
-        fill_gaps(&mut regions, 100, &EXE);
+        fill_gaps(&mut regions, 100, &EXE, Origin::Executable, false);
         let space = AddressSpace { regions };
         assert_eq!(space.read(100, 4), Some(&EXE[..4]));
         assert_eq!(space.read(104, 4), Some(&CORE_A[..]));
@@ -172,5 +241,11 @@ mod tests {
         assert_eq!(space.read(116, 1), None);
         // Reads never straddle two regions.
         assert_eq!(space.read(102, 4), None);
+    }
+}
+
+impl crate::model::Memory for AddressSpace<'_> {
+    fn read(&self, addr: u64, len: usize) -> Option<Vec<u8>> {
+        AddressSpace::read(self, addr, len).map(<[u8]>::to_vec)
     }
 }

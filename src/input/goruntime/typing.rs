@@ -12,9 +12,12 @@ use gimli::{EndianSlice, LittleEndian};
 
 use crate::input::dwarf::{DwarfIndex, TypeId, TypeKind};
 use crate::input::elf::AddressSpace;
+use crate::input::elf::address_space::Memory;
 use crate::input::goruntime::layout::{FieldLoc, Layouts};
 use crate::input::goruntime::pclntab::FuncTable;
-use crate::model::{ObjectId, Objects, TypeNames, UNKNOWN_TYPE};
+use crate::model::{
+    KeyKind, MapSlots, ObjectId, Objects, TypeLayout, TypeNames, TypeRole, UNKNOWN_TYPE,
+};
 
 const PTR: u64 = 8;
 /// Bound on pointer words listed for one type (huge arrays are walked lazily).
@@ -93,8 +96,10 @@ enum Evidence {
     Exact,
 }
 
-pub struct Typer<'a, 'd, 's> {
-    space: &'s AddressSpace<'a>,
+/// Types objects by reading the target's memory through `M`: a core's
+/// [`AddressSpace`], or a heap dump's view of its records and executable.
+pub struct Typer<'a, 'd, 's, M: Memory + ?Sized = AddressSpace<'a>> {
+    space: &'s M,
     index: &'s DwarfIndex,
     dwarf: &'s gimli::Dwarf<EndianSlice<'d, LittleEndian>>,
     funcs: &'s FuncTable<'a, 's>,
@@ -110,9 +115,9 @@ pub struct Typer<'a, 'd, 's> {
     uint8: Option<TypeId>,
 }
 
-impl<'a, 'd, 's> Typer<'a, 'd, 's> {
+impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
     pub fn new(
-        space: &'s AddressSpace<'a>,
+        space: &'s M,
         layouts: &Layouts<'_>,
         index: &'s DwarfIndex,
         dwarf: &'s gimli::Dwarf<EndianSlice<'d, LittleEndian>>,
@@ -243,6 +248,14 @@ impl<'a, 'd, 's> Typer<'a, 'd, 's> {
         self.drain();
     }
 
+    /// The model's index for a DWARF type (with its layout), for roots.
+    pub fn intern_type(&mut self, ty: TypeId) -> u32 {
+        let index = self.index;
+        let name = index.ty(ty).name.clone();
+        self.names
+            .intern_with(&name, || Some(layout_of(index, ty, 1)))
+    }
+
     /// Types a closure context and what it captured (finalizer and cleanup functions).
     pub fn seed_closure(&mut self, ctx: u64) {
         self.closure(ctx);
@@ -281,7 +294,10 @@ impl<'a, 'd, 's> Typer<'a, 'd, 's> {
             return;
         }
         let name = self.type_name(ty, count);
-        self.object_types[i] = self.names.intern(&name);
+        let index = self.index;
+        self.object_types[i] = self
+            .names
+            .intern_with(&name, || Some(layout_of(index, ty, count)));
         self.evidence[i] = evidence;
         self.queue.push_back((obj, ty, count));
     }
@@ -291,6 +307,14 @@ impl<'a, 'd, 's> Typer<'a, 'd, 's> {
         if evidence > self.evidence[i] {
             self.object_types[i] = self.names.intern(name);
             self.evidence[i] = evidence;
+        }
+    }
+
+    fn assign_layout(&mut self, obj: ObjectId, name: &str, layout: TypeLayout) {
+        let i = obj.index();
+        if Evidence::Exact > self.evidence[i] {
+            self.object_types[i] = self.names.intern_with(name, || Some(layout));
+            self.evidence[i] = Evidence::Exact;
         }
     }
 
@@ -513,23 +537,37 @@ impl<'a, 'd, 's> Typer<'a, 'd, 's> {
             return;
         };
         let name = self.funcs.name(func).unwrap_or_default();
-        self.assign_name(o, &format!("closure {name}"), Evidence::Exact);
+        let type_name = format!("closure {name}");
         // A method value (`x.M` as a func) captures its receiver right after the code pointer.
         if let Some(method) = name.strip_suffix("-fm") {
-            if let Some(recv) = self.receiver_type(method) {
+            let recv = self.receiver_type(method);
+            let layout = closure_layout(self.index, vec![(PTR, "<receiver>".to_string(), recv)]);
+            self.assign_layout(o, &type_name, layout);
+            if let Some(recv) = recv {
                 self.walk_value(ctx + PTR, recv, 1);
             }
             return;
         }
         // Generic instantiations describe captures with shape types, not the real ones.
-        if name.contains('[') {
-            return;
-        }
-        let Some(dfunc) = self.index.function_at(pc) else {
-            return;
+        let captured = match self.index.function_at(pc) {
+            Some(dfunc) if !name.contains('[') => {
+                let dfunc = dfunc.clone();
+                self.index.closure_variables(self.dwarf, &dfunc)
+            }
+            _ => Vec::new(),
         };
-        let dfunc = dfunc.clone();
-        for (_, offset, ty) in self.index.closure_variables(self.dwarf, &dfunc) {
+        let fields = captured
+            .iter()
+            .map(|(n, off, ty)| {
+                (
+                    *off,
+                    format!("<closure>.{}", n.trim_start_matches('&')),
+                    Some(*ty),
+                )
+            })
+            .collect();
+        self.assign_layout(o, &type_name, closure_layout(self.index, fields));
+        for (_, offset, ty) in captured {
             self.walk_value(ctx + offset, ty, 1);
         }
     }
@@ -766,4 +804,131 @@ fn slice_elem(index: &DwarfIndex, ty: TypeId) -> Option<TypeId> {
     let u = index.ty(index.underlying(ty));
     let array = u.fields.iter().find(|f| f.name == "array")?.ty?;
     index.ty(index.underlying(array)).target
+}
+
+/// The layout the model keeps for naming edges: labelled pointer fields of
+/// one element, and the role of runtime-internal containers.
+fn layout_of(index: &DwarfIndex, ty: TypeId, count: u64) -> TypeLayout {
+    let t = index.ty(index.underlying(ty));
+    let name = index.ty(ty).name.as_str();
+    let mut fields: Vec<(u32, Box<str>)> = index
+        .pointer_fields(ty)
+        .into_iter()
+        .filter_map(|(o, p)| Some((u32::try_from(o).ok()?, p.into_boxed_str())))
+        .collect();
+    let role = if name.starts_with("hash<")
+        || (name.starts_with("map<") && t.fields.iter().any(|f| f.name == "dirPtr"))
+    {
+        TypeRole::MapHeader
+    } else if name.starts_with("bucket<") {
+        classic_bucket_slots(index, ty).map_or(TypeRole::MapInternal, TypeRole::MapEntries)
+    } else if name.starts_with("noalg.map.group[") {
+        swiss_group_slots(index, ty).map_or(TypeRole::MapInternal, TypeRole::MapEntries)
+    } else if name.starts_with("table<")
+        || name.starts_with("*table<")
+        || name.starts_with("groupReference<")
+    {
+        TypeRole::MapInternal
+    } else if name.starts_with("hchan<") || name == "runtime.hchan" {
+        if let Some(buf) = t.fields.iter().find(|f| f.name == "buf") {
+            fields.retain(|(o, _)| u64::from(*o) != buf.offset);
+            fields.push((buf.offset as u32, "<chan buffer>".into()));
+        }
+        TypeRole::Chan
+    } else {
+        TypeRole::Plain
+    };
+    TypeLayout {
+        elem_size: index.size_of(ty).unwrap_or(0),
+        count,
+        fields,
+        role,
+    }
+}
+
+fn closure_layout(index: &DwarfIndex, captured: Vec<(u64, String, Option<TypeId>)>) -> TypeLayout {
+    let mut fields = Vec::new();
+    for (off, label, ty) in captured {
+        match ty {
+            Some(ty) => {
+                for (o, p) in index.pointer_fields(ty) {
+                    if let Ok(o) = u32::try_from(off + o) {
+                        fields.push((o, format!("{label}{p}").into_boxed_str()));
+                    }
+                }
+            }
+            None => {
+                if let Ok(o) = u32::try_from(off) {
+                    fields.push((o, label.into_boxed_str()));
+                }
+            }
+        }
+    }
+    TypeLayout {
+        elem_size: 0,
+        count: 1,
+        fields,
+        role: TypeRole::Closure,
+    }
+}
+
+fn key_kind(index: &DwarfIndex, ty: TypeId) -> KeyKind {
+    let t = index.ty(index.underlying(ty));
+    let size = index.size_of(ty).unwrap_or(0) as u8;
+    match index.ty(ty).go_kind.or(t.go_kind) {
+        Some(24) => KeyKind::String,
+        Some(1) => KeyKind::Bool,
+        Some(2..=6) => KeyKind::Int(size),
+        Some(7..=12) => KeyKind::Uint(size),
+        Some(22 | 26) => KeyKind::Pointer,
+        _ if t.kind == TypeKind::Pointer => KeyKind::Pointer,
+        _ => KeyKind::Other,
+    }
+}
+
+/// Classic `bucket<K,V>` {tophash [8]uint8; keys [8]K; values [8]V; overflow}.
+fn classic_bucket_slots(index: &DwarfIndex, ty: TypeId) -> Option<MapSlots> {
+    let t = index.ty(index.underlying(ty));
+    let keys = t.fields.iter().find(|f| f.name == "keys")?;
+    let values = t.fields.iter().find(|f| f.name == "values")?;
+    let key_ty = index.ty(index.underlying(keys.ty?)).target?;
+    let value_ty = index.ty(index.underlying(values.ty?)).target?;
+    let entries = match index.ty(index.underlying(keys.ty?)).kind {
+        TypeKind::Array { count } => count,
+        _ => 8,
+    };
+    Some(MapSlots {
+        entries,
+        key_offset: keys.offset,
+        key_stride: index.size_of(key_ty)?,
+        value_offset: values.offset,
+        value_stride: index.size_of(value_ty)?,
+        value_size: index.size_of(value_ty)?,
+        key: key_kind(index, key_ty),
+    })
+}
+
+/// Swiss `group[K]V` {ctrl uint64; slots [8]struct{key K; elem V}}.
+fn swiss_group_slots(index: &DwarfIndex, ty: TypeId) -> Option<MapSlots> {
+    let t = index.ty(index.underlying(ty));
+    let slots = t.fields.iter().find(|f| f.name == "slots")?;
+    let arr = index.ty(index.underlying(slots.ty?));
+    let entries = match arr.kind {
+        TypeKind::Array { count } => count,
+        _ => return None,
+    };
+    let slot_ty = arr.target?;
+    let slot = index.ty(index.underlying(slot_ty));
+    let key = slot.fields.iter().find(|f| f.name == "key")?;
+    let elem = slot.fields.iter().find(|f| f.name == "elem")?;
+    let stride = index.size_of(slot_ty)?;
+    Some(MapSlots {
+        entries,
+        key_offset: slots.offset + key.offset,
+        key_stride: stride,
+        value_offset: slots.offset + elem.offset,
+        value_stride: stride,
+        value_size: index.size_of(elem.ty?)?,
+        key: key_kind(index, key.ty?),
+    })
 }

@@ -1,0 +1,322 @@
+//! Why is it alive? Shortest paths from GC roots to an object, through
+//! different roots, optionally ignoring chosen edges; and the same for every
+//! object of a type, merged by root.
+
+use std::collections::VecDeque;
+
+use super::graph::{Graph, Node, Reverse};
+use super::labels::{EdgeLabel, edge_label, field_at, layout_of};
+use crate::model::{HeapModel, Memory, ObjectId, TypeRole};
+
+const NONE: u32 = u32::MAX;
+
+/// One real hop: into `object`, through the pointer at `offset` of the
+/// previous object (or of the root, for the first hop).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hop {
+    pub object: ObjectId,
+    pub offset: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct RetentionPath {
+    /// Index into `model.roots`.
+    pub root: usize,
+    /// From the root's first target to the target object.
+    pub hops: Vec<Hop>,
+}
+
+/// Edges to leave out: every pointer out of objects of a type, or out of
+/// one field of a type ("main.Cache" or "main.Cache.entries").
+#[derive(Debug, Clone, Default)]
+pub struct Exclusions {
+    rules: Vec<(u32, Option<String>)>,
+}
+
+impl Exclusions {
+    /// Resolves each spec against the model's type names; unknown specs are returned.
+    pub fn parse(model: &HeapModel, specs: &[String]) -> (Exclusions, Vec<String>) {
+        let mut rules = Vec::new();
+        let mut unknown = Vec::new();
+        for spec in specs {
+            if let Some(t) = model.types.get(spec) {
+                rules.push((t, None));
+                continue;
+            }
+            // Try "type.field" at every dot, longest type first.
+            let found = spec.rmatch_indices('.').find_map(|(i, _)| {
+                model
+                    .types
+                    .get(&spec[..i])
+                    .map(|t| (t, format!(".{}", &spec[i + 1..])))
+            });
+            match found {
+                Some((t, field)) => rules.push((t, Some(field))),
+                None => unknown.push(spec.clone()),
+            }
+        }
+        (Exclusions { rules }, unknown)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    fn excludes(&self, model: &HeapModel, from: ObjectId, offset: u64) -> bool {
+        let t = model.object_types[from.index()];
+        self.rules.iter().any(|(rt, field)| {
+            *rt == t
+                && match field {
+                    None => true,
+                    Some(f) => match edge_label(model, None, from, offset) {
+                        EdgeLabel::Field(label) => {
+                            // "[3].next" matches ".next" for arrays of structs.
+                            let label = label.trim_start_matches(|c: char| {
+                                c == '[' || c.is_ascii_digit() || c == ']'
+                            });
+                            label == f
+                                || label.starts_with(&format!("{f}."))
+                                || label.starts_with(&format!("{f}["))
+                        }
+                        _ => false,
+                    },
+                }
+        })
+    }
+}
+
+/// Up to `max` shortest paths from distinct roots to `target`, shortest first.
+pub fn paths_to(
+    graph: &Graph<'_>,
+    reverse: &Reverse,
+    target: ObjectId,
+    max: usize,
+    exclude: &Exclusions,
+) -> Vec<RetentionPath> {
+    let model = graph.model;
+    let n = graph.node_count();
+    // Breadth-first from the target over reversed edges: `toward[v]` is the
+    // next node from v on a shortest path to the target.
+    let mut toward = vec![NONE; n];
+    let start = graph.object_node(target);
+    toward[start as usize] = start;
+    let mut queue = VecDeque::from([start]);
+    let mut found = Vec::new();
+    while let Some(w) = queue.pop_front() {
+        if let Node::Root(r) = graph.node(w) {
+            found.push(follow(graph, &toward, r, start));
+            if found.len() >= max {
+                break;
+            }
+            continue; // a path never passes through a root
+        }
+        for &v in reverse.predecessors(w) {
+            if toward[v as usize] != NONE {
+                continue;
+            }
+            if let (Node::Object(from), Node::Object(to)) = (graph.node(v), graph.node(w)) {
+                if !exclude.is_empty()
+                    && edge_offsets(model, from, to).all(|off| exclude.excludes(model, from, off))
+                {
+                    continue;
+                }
+            }
+            if matches!(graph.node(v), Node::PseudoRoot) {
+                continue;
+            }
+            toward[v as usize] = w;
+            queue.push_back(v);
+        }
+    }
+    found
+}
+
+fn edge_offsets<'m>(
+    model: &'m HeapModel,
+    from: ObjectId,
+    to: ObjectId,
+) -> impl Iterator<Item = u64> + 'm {
+    model
+        .edges
+        .out(from)
+        .filter(move |&(t, _)| t == to)
+        .map(|(_, o)| u64::from(o))
+}
+
+fn follow(graph: &Graph<'_>, toward: &[u32], root: usize, target: u32) -> RetentionPath {
+    let model = graph.model;
+    let mut hops = Vec::new();
+    let mut node = toward[graph.root_node(root) as usize];
+    let mut prev: Option<ObjectId> = None;
+    loop {
+        let Node::Object(obj) = graph.node(node) else {
+            break;
+        };
+        let offset = match prev {
+            None => model.roots.roots[root]
+                .targets
+                .iter()
+                .find(|&&(t, _)| t == obj)
+                .map_or(0, |&(_, o)| o),
+            Some(p) => edge_offsets(model, p, obj).next().unwrap_or(0),
+        };
+        hops.push(Hop {
+            object: obj,
+            offset,
+        });
+        if node == target {
+            break;
+        }
+        prev = Some(obj);
+        node = toward[node as usize];
+    }
+    RetentionPath { root, hops }
+}
+
+/// A step as users read it: runtime containers (map tables and buckets,
+/// channel internals) folded into the step that crosses them.
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub object: ObjectId,
+    /// How the previous step (or the root) reaches this object.
+    pub edge: String,
+}
+
+/// Names the hops of a path; with `raw`, every real object is a step.
+pub fn steps(
+    model: &HeapModel,
+    memory: Option<&dyn Memory>,
+    path: &RetentionPath,
+    raw: bool,
+) -> Vec<Step> {
+    let mut out = Vec::new();
+    let mut pending = String::new();
+    let last = path.hops.len().saturating_sub(1);
+    for (i, hop) in path.hops.iter().enumerate() {
+        let label = if i == 0 {
+            root_label(model, path.root, hop.offset)
+        } else {
+            let from = path.hops[i - 1].object;
+            edge_label(model, memory, from, hop.offset)
+        };
+        let text = match &label {
+            EdgeLabel::Field(f) => f.clone(),
+            other => other.render(),
+        };
+        let internal = !raw && i != last && is_internal(model, hop.object, &label);
+        if internal {
+            match (&label, layout_of(model, hop.object).map(|l| &l.role)) {
+                // The way into a map or channel names it; its insides do not.
+                (EdgeLabel::ChanBuffer, _) => pending.push_str("<chan buffer>"),
+                (_, Some(TypeRole::MapHeader | TypeRole::Chan)) => pending = text,
+                _ => {}
+            }
+            continue;
+        }
+        let edge = if raw {
+            text
+        } else {
+            format!("{}{text}", std::mem::take(&mut pending))
+        };
+        out.push(Step {
+            object: hop.object,
+            edge,
+        });
+    }
+    out
+}
+
+/// Runtime containers a user does not need to see.
+fn is_internal(model: &HeapModel, obj: ObjectId, label: &EdgeLabel) -> bool {
+    if matches!(label, EdgeLabel::ChanBuffer) {
+        return true;
+    }
+    matches!(
+        layout_of(model, obj).map(|l| &l.role),
+        Some(
+            TypeRole::MapHeader | TypeRole::MapEntries(_) | TypeRole::MapInternal | TypeRole::Chan
+        )
+    )
+}
+
+/// The pointer inside a root: a field path of the global or variable
+/// (finalizer, cleanup and runtime roots have no fields to name).
+fn root_label(model: &HeapModel, root: usize, offset: u64) -> EdgeLabel {
+    let r = &model.roots.roots[root];
+    match r.type_index.and_then(|t| model.types.layout(t)) {
+        Some(l) => EdgeLabel::Field(field_at(l, offset)),
+        None => EdgeLabel::Field(String::new()),
+    }
+}
+
+/// Shortest-path tree from all roots at once (breadth-first from the
+/// pseudo-root): for each object, the node it was first reached from.
+pub struct ShortestTree {
+    parent: Vec<u32>,
+}
+
+impl ShortestTree {
+    pub fn compute(graph: &Graph<'_>) -> ShortestTree {
+        let n = graph.node_count();
+        let mut parent = vec![NONE; n];
+        parent[0] = 0;
+        let mut queue = VecDeque::from([0u32]);
+        while let Some(v) = queue.pop_front() {
+            graph.for_each_successor(v, |w| {
+                if parent[w as usize] == NONE {
+                    parent[w as usize] = v;
+                    queue.push_back(w);
+                }
+            });
+        }
+        ShortestTree { parent }
+    }
+
+    /// The root whose shortest path reaches `obj`, and that path.
+    pub fn path(&self, graph: &Graph<'_>, obj: ObjectId) -> Option<RetentionPath> {
+        let mut chain = Vec::new();
+        let mut node = graph.object_node(obj);
+        if self.parent[node as usize] == NONE {
+            return None;
+        }
+        loop {
+            match graph.node(node) {
+                Node::Object(o) => chain.push(o),
+                Node::Root(r) => {
+                    chain.reverse();
+                    let model = graph.model;
+                    let mut hops = Vec::with_capacity(chain.len());
+                    for (i, &o) in chain.iter().enumerate() {
+                        let offset = if i == 0 {
+                            model.roots.roots[r]
+                                .targets
+                                .iter()
+                                .find(|&&(t, _)| t == o)
+                                .map_or(0, |&(_, off)| off)
+                        } else {
+                            edge_offsets(model, chain[i - 1], o).next().unwrap_or(0)
+                        };
+                        hops.push(Hop { object: o, offset });
+                    }
+                    return Some(RetentionPath { root: r, hops });
+                }
+                Node::PseudoRoot => return None,
+            }
+            node = self.parent[node as usize];
+        }
+    }
+
+    pub fn root_of(&self, graph: &Graph<'_>, obj: ObjectId) -> Option<usize> {
+        let mut node = graph.object_node(obj);
+        if self.parent[node as usize] == NONE {
+            return None;
+        }
+        loop {
+            match graph.node(node) {
+                Node::Root(r) => return Some(r),
+                Node::PseudoRoot => return None,
+                Node::Object(_) => node = self.parent[node as usize],
+            }
+        }
+    }
+}

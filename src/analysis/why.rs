@@ -1,0 +1,202 @@
+//! Explanations of retention as plain data: a target object, the roots that
+//! keep it and the steps in between (rendered by `output`).
+
+use serde::Serialize;
+
+use crate::analysis::graph::Graph;
+use crate::analysis::paths::{Exclusions, RetentionPath, ShortestTree, paths_to, steps};
+use crate::model::{HeapModel, Memory, ObjectId, Root, RootKind, StackRootKind};
+
+#[derive(Debug, Serialize)]
+pub struct ObjectRef {
+    pub address: String,
+    #[serde(rename = "type")]
+    pub type_name: Option<String>,
+    pub size: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RootRef {
+    pub kind: &'static str,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type")]
+    pub type_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub function: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub goroutine: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variable: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StepDoc {
+    pub address: String,
+    #[serde(rename = "type")]
+    pub type_name: Option<String>,
+    pub size: u64,
+    pub edge: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PathDoc {
+    pub root: RootRef,
+    pub steps: Vec<StepDoc>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct WhyDoc {
+    pub target: ObjectRef,
+    pub reachable: bool,
+    pub paths: Vec<PathDoc>,
+}
+
+/// `why` for every object of a type: how many each root keeps, with one path.
+#[derive(Debug, Serialize)]
+pub struct TypeWhyDoc {
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub objects: u64,
+    pub bytes: u64,
+    pub unreachable_objects: u64,
+    pub roots: Vec<MergedRoot>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MergedRoot {
+    pub root: RootRef,
+    pub objects: u64,
+    pub bytes: u64,
+    pub example: Vec<StepDoc>,
+}
+
+pub fn object_ref(model: &HeapModel, id: ObjectId) -> ObjectRef {
+    ObjectRef {
+        address: format!("{:#x}", model.objects.addr(id)),
+        type_name: model.type_name(id).map(str::to_string),
+        size: model.objects.size(id),
+    }
+}
+
+pub fn root_ref(root: &Root) -> RootRef {
+    let kind = match (root.kind, root.frame.as_ref().map(|f| f.what)) {
+        (RootKind::Global, _) => "global",
+        (RootKind::Stack, Some(StackRootKind::Defer)) => "defer",
+        (RootKind::Stack, Some(StackRootKind::Panic)) => "panic",
+        (RootKind::Stack, _) => "stack",
+        (RootKind::Finalizer, _) => "finalizer",
+        (RootKind::Cleanup, _) => "cleanup",
+        (RootKind::QueuedFinalizer, _) => "queued_finalizer",
+        (RootKind::Other, _) => "other",
+    };
+    let frame = root.frame.as_ref();
+    RootRef {
+        kind,
+        name: root.name.clone(),
+        type_name: root.type_name.clone(),
+        function: frame.map(|f| f.function.clone()).filter(|f| !f.is_empty()),
+        goroutine: frame.map(|f| f.goroutine),
+        variable: frame.and_then(|f| f.variable.clone()),
+        file: frame.and_then(|f| f.file.clone()),
+        line: frame.and_then(|f| f.line),
+    }
+}
+
+pub fn path_doc(
+    model: &HeapModel,
+    memory: Option<&dyn Memory>,
+    path: &RetentionPath,
+    raw: bool,
+) -> PathDoc {
+    PathDoc {
+        root: root_ref(&model.roots.roots[path.root]),
+        steps: steps(model, memory, path, raw)
+            .into_iter()
+            .map(|s| {
+                let o = object_ref(model, s.object);
+                StepDoc {
+                    address: o.address,
+                    type_name: o.type_name,
+                    size: o.size,
+                    edge: s.edge,
+                }
+            })
+            .collect(),
+    }
+}
+
+/// Why `target` is alive: up to `max_paths` shortest paths through distinct roots.
+pub fn explain_object(
+    model: &HeapModel,
+    memory: Option<&dyn Memory>,
+    target: ObjectId,
+    max_paths: usize,
+    exclusions: &Exclusions,
+    raw: bool,
+) -> WhyDoc {
+    let graph = Graph::new(model);
+    let reverse = graph.reverse();
+    let paths = paths_to(&graph, &reverse, target, max_paths.max(1), exclusions);
+    WhyDoc {
+        target: object_ref(model, target),
+        reachable: !paths.is_empty(),
+        paths: paths
+            .iter()
+            .map(|p| path_doc(model, memory, p, raw))
+            .collect(),
+    }
+}
+
+/// Why objects of type `t` are alive: merged shortest paths, grouped by root.
+pub fn explain_type(
+    model: &HeapModel,
+    memory: Option<&dyn Memory>,
+    t: u32,
+    raw: bool,
+) -> TypeWhyDoc {
+    let graph = Graph::new(model);
+    let tree = ShortestTree::compute(&graph);
+    let mut by_root: std::collections::BTreeMap<usize, (u64, u64, ObjectId)> = Default::default();
+    let (mut objects, mut bytes, mut unreachable) = (0, 0, 0);
+    for id in model
+        .objects
+        .ids()
+        .filter(|id| model.object_types[id.index()] == t)
+    {
+        objects += 1;
+        bytes += model.objects.size(id);
+        match tree.root_of(&graph, id) {
+            Some(r) => {
+                let e = by_root.entry(r).or_insert((0, 0, id));
+                e.0 += 1;
+                e.1 += model.objects.size(id);
+            }
+            None => unreachable += 1,
+        }
+    }
+    let mut roots: Vec<MergedRoot> = by_root
+        .into_iter()
+        .map(|(r, (n, b, example))| MergedRoot {
+            root: root_ref(&model.roots.roots[r]),
+            objects: n,
+            bytes: b,
+            example: tree
+                .path(&graph, example)
+                .map(|p| path_doc(model, memory, &p, raw).steps)
+                .unwrap_or_default(),
+        })
+        .collect();
+    roots.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(b.objects.cmp(&a.objects)));
+    TypeWhyDoc {
+        type_name: model.types.name(t).unwrap_or("?").to_string(),
+        objects,
+        bytes,
+        unreachable_objects: unreachable,
+        roots,
+    }
+}

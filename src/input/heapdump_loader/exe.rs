@@ -1,0 +1,644 @@
+//! A heap dump read with the executable that wrote it: the check that it is
+//! that build, the dump's memory as the runtime structures need it (object
+//! records, data/bss, stack frames, then the executable's segments), and
+//! from those, roots named by DWARF variable, goroutines with source lines
+//! and object types, the same way the core loader derives them.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use crate::error::{Error, Result};
+use crate::input::dwarf::{DwarfIndex, DwarfSections};
+use crate::input::elf::Executable;
+use crate::input::elf::address_space::{AddressSpace, Memory, Origin, Region};
+use crate::input::goruntime::layout::Layouts;
+use crate::input::goruntime::pclntab::{FUNCDATA_STACK_OBJECTS, FuncTable};
+use crate::input::goruntime::stack_roots::StackRootNamer;
+use crate::input::goruntime::stacks::{
+    Defer as StackDefer, Frame as StackFrameInfo, Goroutine as StackGoroutine, StackObject,
+};
+use crate::input::goruntime::typing::Typer;
+use crate::input::goruntime::{GoVersion, Support};
+use crate::input::heapdump::{HeapDumpFile, text};
+use crate::model::{Edges, Goroutine, ObjectId, Objects, Root, RootKind, SourceFrame, TypeNames};
+
+use super::{
+    GoroutineRecord, HEADER, Layout, RootRecords, Slot, describe_goroutine, object_at, plain_frame,
+    runtime_roots,
+};
+
+const PTR: u64 = 8;
+/// `R_X86_64_RELATIVE`: the word is the load bias plus the addend.
+const R_X86_64_RELATIVE: u64 = 8;
+
+/// What the check established: where the executable is loaded.
+pub(super) struct Checked {
+    /// Added to the executable's addresses (non-zero for a PIE).
+    bias: u64,
+}
+
+fn mismatch(exe: &Executable, detail: String) -> Error {
+    Error::ExeMismatch {
+        exe: exe.path().to_path_buf(),
+        detail,
+    }
+}
+
+/// Refuses an executable that did not write this dump: another Go version,
+/// or data/bss segments that are not the executable's `.data`/`.bss`; and
+/// finds a PIE's load bias from where the dump's data segment is.
+pub(super) fn check(
+    exe: &Executable,
+    dump: &HeapDumpFile,
+    rr: &RootRecords<'_>,
+    warnings: &mut Vec<String>,
+) -> Result<Checked> {
+    let dumped = &dump.params.go_version;
+    if let Some(info) = &exe.build_info {
+        if info.go_version != *dumped {
+            return Err(mismatch(
+                exe,
+                format!(
+                    "it was built by {}, the heap dump was written by {dumped}",
+                    info.go_version
+                ),
+            ));
+        }
+    }
+    match GoVersion::parse(dumped).map(|v| v.support()) {
+        Some(Support::Tested) => {}
+        Some(Support::Untested) => warnings.push(format!(
+            "{dumped} is outside the tested matrix (Go 1.19, 1.21–1.27): the answer may be partial"
+        )),
+        Some(Support::Unsupported) => {
+            return Err(Error::UnsupportedGoVersion {
+                version: dumped.clone(),
+            });
+        }
+        None => {}
+    }
+    if dump.params.ptr_size != PTR || dump.params.big_endian || dump.params.goarch != "amd64" {
+        return Err(Error::UnsupportedArch {
+            path: dump.path().to_path_buf(),
+            machine: format!(
+                "{} ({}-byte pointers{})",
+                dump.params.goarch,
+                dump.params.ptr_size,
+                if dump.params.big_endian {
+                    ", big-endian"
+                } else {
+                    ""
+                }
+            ),
+        });
+    }
+    let segment = |bss: bool| rr.segments.iter().find(|s| s.0 == bss);
+    let (Some(data), Some(bss)) = (segment(false), segment(true)) else {
+        return Err(mismatch(
+            exe,
+            "the heap dump has no data or bss segment record to place the executable's \
+             globals in"
+                .into(),
+        ));
+    };
+    let (Some(exe_data), Some(exe_bss)) = (exe.section(".data"), exe.section(".bss")) else {
+        return Err(mismatch(exe, "it has no .data or .bss section".into()));
+    };
+    let bias = data.1.wrapping_sub(exe_data.addr);
+    if bias != 0 && (!exe.position_independent || bias % 4096 != 0) {
+        return Err(mismatch(
+            exe,
+            format!(
+                "the heap dump's data segment is at {:#x}, the executable's .data at {:#x}",
+                data.1, exe_data.addr
+            ),
+        ));
+    }
+    for (what, (_, addr, contents, _), section) in [("data", data, exe_data), ("bss", bss, exe_bss)]
+    {
+        let want = section.addr.wrapping_add(bias);
+        if *addr != want || contents.len() as u64 != section.size {
+            return Err(mismatch(
+                exe,
+                format!(
+                    "the heap dump's {what} segment is {:#x}+{:#x}, the executable's is {want:#x}+{:#x}",
+                    addr,
+                    contents.len(),
+                    section.size
+                ),
+            ));
+        }
+    }
+    Ok(Checked { bias })
+}
+
+/// The heap as the first pass built it.
+pub(super) struct Heap<'h> {
+    pub bytes: &'h [u8],
+    /// Object slots in object id order.
+    pub slots: &'h [Slot],
+    pub objects: &'h Objects,
+    pub edges: &'h Edges,
+    pub layout: &'h Layout,
+}
+
+/// What the executable adds to the model.
+pub(super) struct Typed {
+    pub roots: Vec<Root>,
+    pub goroutines: Vec<Goroutine>,
+    pub types: TypeNames,
+    pub object_types: Vec<u32>,
+}
+
+/// Heap objects from their records, everything else from the layered
+/// segments: what the typer reads.
+struct DumpMemory<'m, 'a> {
+    bytes: &'a [u8],
+    slots: &'m [Slot],
+    statics: &'m AddressSpace<'a>,
+}
+
+impl Memory for DumpMemory<'_, '_> {
+    fn read(&self, addr: u64, len: usize) -> Option<&[u8]> {
+        let i = self.slots.partition_point(|s| s.addr <= addr);
+        if let Some(s) = i.checked_sub(1).map(|i| &self.slots[i])
+            && addr - s.addr < s.len()
+        {
+            let (contents, _) = object_at(self.bytes, s.rec)?;
+            let off = usize::try_from(addr - s.addr).ok()?;
+            return contents.get(off..off.checked_add(len)?);
+        }
+        self.statics.read(addr, len)
+    }
+}
+
+/// The executable's writable segments as loaded: a PIE's relative
+/// relocations applied (runtime structures such as `firstmoduledata` and
+/// type descriptors hold absolute addresses).
+fn loaded_writable<'e>(exe: &'e Executable, bias: u64) -> Vec<(u64, Cow<'e, [u8]>)> {
+    let mut relocs: Vec<(u64, u64)> = Vec::new();
+    if bias != 0 {
+        for s in exe
+            .sections
+            .iter()
+            .filter(|s| s.name == ".rela" || s.name == ".rela.dyn")
+        {
+            let Some(data) = exe.section_data(&s.name) else {
+                continue;
+            };
+            for e in data.chunks_exact(24) {
+                let word =
+                    |i: usize| u64::from_le_bytes(e[i..i + 8].try_into().unwrap_or_default());
+                if word(8) & 0xffff_ffff == R_X86_64_RELATIVE {
+                    relocs.push((word(0), word(16)));
+                }
+            }
+        }
+        relocs.sort_unstable();
+    }
+    exe.segments
+        .iter()
+        .filter(|s| s.writable && s.filesz > 0)
+        .map(|seg| {
+            let data = exe.segment_data(seg);
+            let end = seg.vaddr + data.len() as u64;
+            let start = relocs.partition_point(|&(at, _)| at < seg.vaddr);
+            let mine: Vec<_> = relocs[start..]
+                .iter()
+                .take_while(|&&(at, _)| at < end)
+                .collect();
+            let data = if mine.is_empty() {
+                Cow::Borrowed(data)
+            } else {
+                let mut owned = data.to_vec();
+                for &&(at, addend) in &mine {
+                    let off = (at - seg.vaddr) as usize;
+                    if let Some(w) = owned.get_mut(off..off + 8) {
+                        w.copy_from_slice(&addend.wrapping_add(bias).to_le_bytes());
+                    }
+                }
+                Cow::Owned(owned)
+            };
+            (seg.vaddr.wrapping_add(bias), data)
+        })
+        .collect()
+}
+
+/// Roots, goroutines and types from the dump and its executable.
+pub(super) fn load(
+    exe: &Executable,
+    checked: &Checked,
+    dump: &HeapDumpFile,
+    rr: &RootRecords<'_>,
+    heap: &Heap<'_>,
+    warnings: &mut Vec<String>,
+) -> Result<Typed> {
+    let bias = checked.bias;
+    let sections = DwarfSections::load(exe)?;
+    let dwarf = sections.dwarf();
+    let mut index = DwarfIndex::build(exe, &dwarf)?;
+    index.rebase(bias);
+    let layouts = Layouts::new(&index);
+
+    // The dump's own memory first, then the executable's segments.
+    let writable = loaded_writable(exe, bias);
+    fn region(start: u64, data: &[u8], origin: Origin, writable: bool) -> Region<'_> {
+        Region {
+            start,
+            end: start.saturating_add(data.len() as u64),
+            data,
+            origin,
+            writable,
+        }
+    }
+    let mut layers: Vec<Region<'_>> = Vec::new();
+    for &(_, addr, contents, _) in &rr.segments {
+        layers.push(region(addr, contents, Origin::HeapDump, true));
+    }
+    for f in &rr.frames {
+        layers.push(region(f.sp, f.contents, Origin::HeapDump, true));
+    }
+    for (start, data) in &writable {
+        layers.push(region(*start, data, Origin::Executable, true));
+    }
+    for seg in exe.segments.iter().filter(|s| !s.writable && s.filesz > 0) {
+        let start = seg.vaddr.wrapping_add(bias);
+        layers.push(region(
+            start,
+            exe.segment_data(seg),
+            Origin::Executable,
+            false,
+        ));
+    }
+    let statics = AddressSpace::layered(layers);
+    let funcs = FuncTable::new(&statics, &layouts)?;
+    check_frames(exe, &funcs, rr)?;
+
+    let objects = heap.objects;
+    let mem = DumpMemory {
+        bytes: heap.bytes,
+        slots: heap.slots,
+        statics: &statics,
+    };
+
+    // Roots: globals by DWARF variable, stacks by frame variable.
+    let mut roots = global_roots(exe, &index, rr, heap, bias);
+    let namer = StackRootNamer {
+        index: &index,
+        dwarf: &dwarf,
+    };
+    let stack_lo = layouts.field("runtime.g", "stack.lo");
+    let stack_hi = layouts.field("runtime.g", "stack.hi");
+    let mut stack_seeds = Vec::new();
+    let mut unknown_goroutine = 0usize;
+    let mut stacks: Vec<StackGoroutine> = rr
+        .goroutines
+        .iter()
+        .map(|g| {
+            let bounds = match (stack_lo, stack_hi) {
+                (Some(lo), Some(hi)) => mem
+                    .read_uint(g.addr + lo.offset, lo.size)
+                    .zip(mem.read_uint(g.addr + hi.offset, hi.size)),
+                _ => None,
+            };
+            stack_goroutine(&funcs, &statics, rr, g, heap.layout, bounds)
+        })
+        .collect();
+    for d in &rr.defers {
+        match rr.goids.get(&d.goroutine) {
+            Some(&i) => stacks[i].defers.push(StackDefer {
+                pc: d.pc,
+                closure: d.fn_val,
+                record: d.addr,
+            }),
+            None => unknown_goroutine += 1,
+        }
+    }
+    for p in &rr.panics {
+        match rr.goids.get(&p.goroutine) {
+            Some(&i) => stacks[i].panic_values.push(p.arg_data),
+            None => unknown_goroutine += 1,
+        }
+    }
+    if unknown_goroutine > 0 {
+        warnings.push(format!(
+            "{unknown_goroutine} defer or panic records name a goroutine the dump does not have: \
+             they were skipped"
+        ));
+    }
+    for g in &stacks {
+        roots.extend(namer.roots(&statics, &funcs, objects, g, &mut stack_seeds));
+    }
+    roots.extend(runtime_roots(rr, objects, heap.edges, heap.layout));
+
+    let goroutines = rr
+        .goroutines
+        .iter()
+        .map(|g| {
+            describe_goroutine(
+                rr,
+                g,
+                |f, depth| source_frame(&funcs, f.pc, depth > 0).or_else(|| plain_frame(f)),
+                |pc| source_frame(&funcs, pc, true),
+            )
+        })
+        .collect();
+
+    // Types, from the same seeds as a core's, exact ones first.
+    let mut typer = Typer::new(&mem, &layouts, &index, &dwarf, &funcs, objects);
+    for (i, s) in heap.slots.iter().enumerate() {
+        if s.flags & HEADER != 0
+            && let Some((contents, _)) = object_at(heap.bytes, s.rec)
+            && let Some(rtype) = heap.layout.word(contents, 0)
+        {
+            typer.seed_runtime_type(ObjectId(i as u32), rtype);
+        }
+    }
+    typer.drain();
+    for g in &index.globals {
+        if let Some(ty) = g.ty {
+            typer.seed_root(g.addr, ty);
+        }
+    }
+    for seed in &stack_seeds {
+        typer.seed_pieces(seed);
+    }
+    for f in rr.finalizers.iter().chain(&rr.queued) {
+        let obj = objects.find(f.obj).map_or(f.obj, |o| objects.addr(o));
+        typer.seed_pointer_type(obj, f.ot);
+    }
+    for r in roots
+        .iter()
+        .filter(|r| matches!(r.kind, RootKind::Finalizer | RootKind::QueuedFinalizer))
+    {
+        for &(t, _) in &r.targets {
+            typer.seed_closure(objects.addr(t));
+        }
+    }
+    // Roots' own types, to name the pointer inside a global or variable.
+    for r in roots.iter_mut() {
+        if let Some(ty) = r.type_name.as_deref().and_then(|n| index.type_named(n)) {
+            r.type_index = Some(typer.intern_type(ty));
+        }
+    }
+    let _ = dump;
+    Ok(Typed {
+        roots,
+        goroutines,
+        types: typer.names,
+        object_types: typer.object_types,
+    })
+}
+
+/// Every frame's function, as the dump names it, is the executable's
+/// function at the frame's entry pc: otherwise the code is another build's.
+fn check_frames(exe: &Executable, funcs: &FuncTable<'_, '_>, rr: &RootRecords<'_>) -> Result<()> {
+    if funcs.is_empty() {
+        return Err(mismatch(
+            exe,
+            "its function table is not where its runtime.firstmoduledata says".into(),
+        ));
+    }
+    for f in &rr.frames {
+        let name = text(f.name);
+        if name == "unknown function" {
+            continue;
+        }
+        let found = funcs
+            .find(f.entry_pc)
+            .filter(|func| func.entry == f.entry_pc)
+            .and_then(|func| funcs.name(func));
+        if found.as_deref() != Some(&*name) {
+            return Err(mismatch(
+                exe,
+                format!(
+                    "the heap dump has {name} at {:#x}, the executable {}",
+                    f.entry_pc,
+                    match found {
+                        Some(n) => format!("has {n} there"),
+                        None => "has no function starting there".to_string(),
+                    }
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Source position of a pc: for return addresses the call is at pc−1.
+fn source_frame(funcs: &FuncTable<'_, '_>, pc: u64, is_return: bool) -> Option<SourceFrame> {
+    let f = funcs.find(pc)?;
+    let lookup = if is_return && pc > f.entry {
+        pc - 1
+    } else {
+        pc
+    };
+    let (file, line) = funcs
+        .file_line(f, lookup)
+        .map_or((None, None), |(f, l)| (Some(f), Some(l)));
+    Some(SourceFrame {
+        function: funcs.name(f)?,
+        file,
+        line,
+    })
+}
+
+/// Global roots: each pointer word of the data and bss segments that holds
+/// a heap address, grouped by the DWARF variable (or symbol) that owns it.
+fn global_roots(
+    exe: &Executable,
+    index: &DwarfIndex,
+    rr: &RootRecords<'_>,
+    heap: &Heap<'_>,
+    bias: u64,
+) -> Vec<Root> {
+    let mut named: BTreeMap<String, Root> = BTreeMap::new();
+    for &(bss, start, contents, fields) in &rr.segments {
+        let section = if bss { "bss" } else { "data" };
+        for f in fields {
+            for off in heap.layout.words(f) {
+                let Some(target) = heap
+                    .layout
+                    .word(contents, off)
+                    .filter(|&v| v != 0)
+                    .and_then(|v| heap.objects.find(v))
+                else {
+                    continue;
+                };
+                let at = start + off;
+                let (name, base, ty) = match index.global_at(at) {
+                    Some(g) => (
+                        g.name.clone(),
+                        g.addr,
+                        g.ty.map(|t| index.ty(t).name.clone()),
+                    ),
+                    None => match exe
+                        .symbol_at(at.wrapping_sub(bias))
+                        .filter(|s| s.kind == 1 && s.size > 0)
+                    {
+                        Some(s) => (s.name.clone(), s.addr.wrapping_add(bias), None),
+                        // A pointer word nothing claims: label it by place.
+                        None => (format!("{section}+{off:#x}"), at, None),
+                    },
+                };
+                named
+                    .entry(name.clone())
+                    .or_insert_with(|| {
+                        let mut root = Root::new(RootKind::Global, name, Some(base), Vec::new());
+                        root.type_name = ty;
+                        root
+                    })
+                    .targets
+                    .push((target, at - base));
+            }
+        }
+    }
+    named.into_values().collect()
+}
+
+/// A dump goroutine as the stack root namer wants it: frames with their
+/// frame pointer (the caller's sp: the top of the frame's contents) and
+/// live pointer slots as addresses. The dump lists a callee's argument
+/// slots in its caller's record (they are the caller's outgoing-argument
+/// area); like a core's unwinder, they are given to the callee here.
+fn stack_goroutine(
+    funcs: &FuncTable<'_, '_>,
+    statics: &AddressSpace<'_>,
+    rr: &RootRecords<'_>,
+    g: &GoroutineRecord<'_>,
+    layout: &Layout,
+    bounds: Option<(u64, u64)>,
+) -> StackGoroutine {
+    let records = rr.frames_of(g);
+    // Bytes of arguments each frame's function takes (in its caller's frame).
+    let arglen: Vec<u64> = records
+        .iter()
+        .map(|f| {
+            funcs
+                .find(f.pc)
+                .and_then(|func| funcs.args_size(func))
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut frames: Vec<StackFrameInfo> = records
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let fp = f.sp.saturating_add(f.contents.len() as u64);
+            let child_args = if i == 0 { 0 } else { arglen[i - 1] };
+            let mut pointer_slots: Vec<u64> = f
+                .fields
+                .iter()
+                .flat_map(|fd| layout.words(fd))
+                .filter(|&off| off >= child_args)
+                .map(|off| f.sp + off)
+                .collect();
+            if let Some(caller) = records.get(i + 1) {
+                pointer_slots.extend(
+                    caller
+                        .fields
+                        .iter()
+                        .flat_map(|fd| layout.words(fd))
+                        .filter(|&off| off < arglen[i])
+                        .map(|off| caller.sp + off),
+                );
+            }
+            pointer_slots.sort_unstable();
+            pointer_slots.dedup();
+            let stack_objects = funcs
+                .find(f.pc)
+                .and_then(|func| funcs.funcdata(func, FUNCDATA_STACK_OBJECTS))
+                .map(|records| {
+                    // varp: below the return address and the saved frame pointer.
+                    let mut varp = fp.saturating_sub(PTR);
+                    if varp > f.sp {
+                        varp -= PTR;
+                    }
+                    stack_objects(statics, funcs.rodata, records, varp, fp, f.sp)
+                })
+                .unwrap_or_default();
+            StackFrameInfo {
+                function: text(f.name).into_owned(),
+                pc: f.pc,
+                sp: f.sp,
+                fp,
+                pointer_slots,
+                stack_objects,
+            }
+        })
+        .collect();
+    frames.retain(|f| f.sp != 0);
+    let stack = bounds.unwrap_or_else(|| {
+        (
+            frames.iter().map(|f| f.sp).min().unwrap_or(0),
+            frames.iter().map(|f| f.fp).max().unwrap_or(0),
+        )
+    });
+    StackGoroutine {
+        id: g.goid,
+        addr: g.addr,
+        status: g.status,
+        wait_reason: 0,
+        creation_pc: g.gopc,
+        frames,
+        defers: Vec::new(),
+        panic_values: Vec::new(),
+        stack,
+        stack_pointers: if g.panic != 0 {
+            vec![g.panic]
+        } else {
+            Vec::new()
+        },
+        problem: None,
+    }
+}
+
+/// A frame's stack object records (FUNCDATA_StackObjects): a count, then
+/// {off, size, ptrdata int32; gcdataoff uint32} each; `off` is from varp
+/// when negative, from argp (= fp on amd64) otherwise; the pointer mask is
+/// at rodata+gcdataoff. The same reading as a core's unwinder.
+fn stack_objects(
+    space: &AddressSpace<'_>,
+    rodata: u64,
+    records: u64,
+    varp: u64,
+    argp: u64,
+    sp: u64,
+) -> Vec<StackObject> {
+    let n = space.read_u64(records).unwrap_or(0).min(4096);
+    let mut out = Vec::new();
+    for i in 0..n {
+        let r = records + 8 + i * 16;
+        let (Some(off), Some(size), Some(ptrdata), Some(gcdataoff)) = (
+            space.read_uint(r, 4),
+            space.read_uint(r + 4, 4),
+            space.read_uint(r + 8, 4),
+            space.read_uint(r + 12, 4),
+        ) else {
+            break;
+        };
+        let off = off as u32 as i32 as i64;
+        let base = if off >= 0 { argp } else { varp };
+        let addr = (base as i64).wrapping_add(off) as u64;
+        if addr < sp {
+            continue;
+        }
+        let words = u64::from(ptrdata as u32) / PTR;
+        let mask = space
+            .read(rodata.wrapping_add(gcdataoff), words.div_ceil(8) as usize)
+            .unwrap_or(&[]);
+        let pointers = (0..words)
+            .filter(|w| {
+                mask.get((w / 8) as usize)
+                    .is_some_and(|b| (b >> (w % 8)) & 1 != 0)
+            })
+            .map(|w| w * PTR)
+            .collect();
+        out.push(StackObject {
+            addr,
+            size: u64::from(size as u32),
+            pointers,
+        });
+    }
+    out
+}

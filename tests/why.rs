@@ -1,0 +1,155 @@
+//! `why` against the program's truth: for every object it recorded, some
+//! shortest path starts at the root the program says holds it and follows
+//! the fields it names; garbage is reported as garbage.
+
+mod common;
+
+use std::ffi::OsStr;
+
+use common::Fixture;
+use rootpath::analysis::paths::Exclusions;
+use rootpath::analysis::why::explain_object;
+use rootpath::dump::{Dump, OpenOptions};
+use rootpath::input::goruntime::GoVersion;
+
+fn why(f: &Fixture, target: &str, extra: &[&str]) -> serde_json::Value {
+    let core = f.core();
+    let exe = f.exe();
+    let mut args: Vec<&OsStr> = vec![
+        core.as_os_str(),
+        "--exe".as_ref(),
+        exe.as_os_str(),
+        "--json".as_ref(),
+        "why".as_ref(),
+        target.as_ref(),
+    ];
+    args.extend(extra.iter().map(|a| OsStr::new(*a)));
+    common::rootpath_json(&args)
+}
+
+/// Does a path's root match the truth's root description?
+fn root_matches(root: &serde_json::Value, want: &serde_json::Value) -> bool {
+    let kind = want["kind"].as_str().unwrap_or_default();
+    match kind {
+        "global" => root["kind"] == "global" && root["name"] == want["name"],
+        "stack" => {
+            root["kind"] == "stack"
+                && root["goroutine"] == want["goroutine"]
+                && root["function"] == want["function"]
+                && root["variable"] == want["variable"]
+        }
+        "defer" | "panic" => root["kind"] == kind && root["goroutine"] == want["goroutine"],
+        "finalizer" | "cleanup" | "queued_finalizer" => root["kind"] == kind,
+        _ => false,
+    }
+}
+
+/// Paths whose labels no core can give: closure captures without DWARF
+/// (Go ≤1.22, or a capture the closure's DWARF omits), objects whose type is
+/// unknowable (reached only through interior or untyped pointers), and tiny
+/// allocations (several values share one 16-byte block).
+fn labels_knowable(o: &serde_json::Value, path: &[String], version: GoVersion) -> bool {
+    let id = o["id"].as_str().unwrap_or_default();
+    let tiny = o["size"].as_u64().unwrap_or(0) < 16 && o["has_pointers"] == false;
+    let closure_dwarf = version.at_least(23) || !path.iter().any(|s| s.contains("<closure>"));
+    // A cleanup's argument sits behind the runtime's own closure and box.
+    closure_dwarf
+        && !tiny
+        && !matches!(
+            id,
+            "interior_struct_p" | "closure_s_array" | "closure_s_elem1" | "cleanup_arg"
+        )
+}
+
+#[test]
+fn paths_lead_from_the_recorded_root_through_the_recorded_fields() {
+    let mut failures = Vec::new();
+    for f in common::all_builds() {
+        let version = GoVersion::parse(f.truth_str("go_version")).expect("version");
+        // One model per build; `why` itself is what is under test.
+        let dump = Dump::open(&f.core(), &OpenOptions { exe: Some(f.exe()) }).expect("open");
+        let model = dump.load_model().expect("model");
+        let memory = dump.memory();
+        let mut checked = 0;
+        for o in f.truth["objects"].as_array().expect("objects") {
+            if o["live"] != true || o["root"].is_null() {
+                continue;
+            }
+            let id = o["id"].as_str().expect("id");
+            let addr = o["addr"].as_str().expect("addr");
+            let target = model
+                .objects
+                .find(u64::from_str_radix(addr.trim_start_matches("0x"), 16).expect("hex"))
+                .expect("object exists");
+            let doc = serde_json::to_value(explain_object(
+                &model,
+                memory.as_deref(),
+                target,
+                20,
+                &Exclusions::default(),
+                false,
+            ))
+            .expect("json");
+            if doc["reachable"] != true {
+                failures.push(format!("{}: {id} reported garbage", f.version));
+                continue;
+            }
+            let want_path: Option<Vec<String>> = o["path"].as_array().map(|p| {
+                p.iter()
+                    .map(|s| s.as_str().unwrap_or_default().to_string())
+                    .collect()
+            });
+            let ok = doc["paths"].as_array().expect("paths").iter().any(|p| {
+                if !root_matches(&p["root"], &o["root"]) {
+                    return false;
+                }
+                let steps = p["steps"].as_array().expect("steps");
+                // The last step is the target itself.
+                if steps.last().map(|s| &s["address"]) != Some(&serde_json::json!(addr))
+                    && o["size"].as_u64().unwrap_or(0) >= 16
+                {
+                    return false;
+                }
+                match &want_path {
+                    Some(want) if labels_knowable(o, want, version) => {
+                        let got: String = steps
+                            .iter()
+                            .map(|s| s["edge"].as_str().unwrap_or_default())
+                            .collect();
+                        got == want.concat()
+                    }
+                    _ => true,
+                }
+            });
+            if !ok {
+                failures.push(format!(
+                    "{}: {id}: want root {} path {:?}; got {}",
+                    f.version,
+                    o["root"],
+                    want_path,
+                    serde_json::to_string(&doc["paths"]).unwrap_or_default()
+                ));
+            }
+            checked += 1;
+        }
+        assert!(checked > 100, "{}: {checked}", f.version);
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn garbage_is_reported_as_garbage() {
+    for f in common::all_builds() {
+        for g in f.truth["garbage"].as_array().expect("garbage") {
+            let doc = why(&f, g["addr"].as_str().expect("addr"), &[]);
+            assert_eq!(doc["reachable"], false, "{}: {}", f.version, g["id"]);
+            assert_eq!(doc["target"]["address"], g["addr"]);
+            assert!(doc["paths"].as_array().is_some_and(|p| p.is_empty()));
+        }
+    }
+}
