@@ -27,6 +27,8 @@ use crate::model::{
 
 mod exe;
 
+pub use exe::ExeInfo;
+
 /// Bytes of one heap page; every size class up to 512 bytes uses one-page spans.
 const PAGE: u64 = 8192;
 /// Largest object size (and size class) of a small-object span.
@@ -255,6 +257,30 @@ impl<'a> RootRecords<'a> {
 /// wrote it, roots are named by DWARF variable, objects typed, frames given
 /// source lines; without it, objects have sizes and pointers only.
 pub fn load(dump: &HeapDumpFile, exe: Option<&Executable>) -> Result<HeapModel> {
+    load_from(dump, exe.map(ExeSource::Exe))
+}
+
+/// [`load`] with an executable whose DWARF was read before: for loading
+/// several dumps of one program.
+pub fn load_with(dump: &HeapDumpFile, exe: &mut ExeInfo<'_>) -> Result<HeapModel> {
+    load_from(dump, Some(ExeSource::Info(exe)))
+}
+
+enum ExeSource<'x, 'e> {
+    Exe(&'e Executable),
+    Info(&'x mut ExeInfo<'e>),
+}
+
+impl<'e> ExeSource<'_, 'e> {
+    fn executable(&self) -> &'e Executable {
+        match self {
+            ExeSource::Exe(e) => e,
+            ExeSource::Info(i) => i.executable(),
+        }
+    }
+}
+
+fn load_from(dump: &HeapDumpFile, exe: Option<ExeSource<'_, '_>>) -> Result<HeapModel> {
     let mut warnings = Vec::new();
     let layout = Layout::new(dump, &mut warnings);
     let bytes = dump.bytes();
@@ -352,7 +378,10 @@ pub fn load(dump: &HeapDumpFile, exe: Option<&Executable>) -> Result<HeapModel> 
     }
     // Refuse another build's executable before any real work.
     let exe = match exe {
-        Some(exe) => Some((exe, exe::check(exe, dump, &rr, &mut warnings)?)),
+        Some(exe) => {
+            let checked = exe::check(exe.executable(), dump, &rr, &mut warnings)?;
+            Some((exe, checked))
+        }
         None => None,
     };
 
@@ -436,7 +465,15 @@ pub fn load(dump: &HeapDumpFile, exe: Option<&Executable>) -> Result<HeapModel> 
                 edges: &edges,
                 layout: &layout,
             };
-            let typed = exe::load(exe, &checked, dump, &rr, &heap, &mut warnings)?;
+            let mut read;
+            let info = match exe {
+                ExeSource::Info(info) => info,
+                ExeSource::Exe(exe) => {
+                    read = ExeInfo::new(exe)?;
+                    &mut read
+                }
+            };
+            let typed = exe::load(info, &checked, &rr, &heap, &mut warnings)?;
             let roots = Roots { roots: typed.roots };
             let mut model = HeapModel::new(objects, edges, roots, warnings);
             model.types = typed.types;

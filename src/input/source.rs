@@ -50,6 +50,21 @@ impl Source {
         })
     }
 
+    /// An input held in memory (fuzzing, tests): `bytes` are copied into an
+    /// anonymous read-only mapping and not decompressed; `path` only names
+    /// the input in messages.
+    pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Source> {
+        let mut anon = memmap2::MmapMut::map_anon(bytes.len()).map_err(|e| Error::io(path, e))?;
+        anon.copy_from_slice(bytes);
+        let map = anon.make_read_only().map_err(|e| Error::io(path, e))?;
+        Ok(Source {
+            path: path.to_path_buf(),
+            kind: FileKind::of(&map),
+            map,
+            compression: Vec::new(),
+        })
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }

@@ -16,6 +16,7 @@ struct FuncFields {
     entry_off: FieldLoc,
     name_off: FieldLoc,
     args: FieldLoc,
+    deferreturn: FieldLoc,
     pcsp: FieldLoc,
     pcfile: FieldLoc,
     pcln: FieldLoc,
@@ -83,6 +84,7 @@ impl<'a, 's> FuncTable<'a, 's> {
             entry_off: ff(&["entryOff", "entryoff"])?,
             name_off: ff(&["nameOff", "nameoff"])?,
             args: ff(&["args"])?,
+            deferreturn: ff(&["deferreturn"])?,
             pcsp: ff(&["pcsp"])?,
             pcfile: ff(&["pcfile"])?,
             pcln: ff(&["pcln"])?,
@@ -177,6 +179,13 @@ impl<'a, 's> FuncTable<'a, 's> {
     pub fn args_size(&self, f: Func) -> Option<u64> {
         let v = self.field(f, self.fields.args)? as u32 as i32;
         (v >= 0).then_some(v as u64)
+    }
+
+    /// Whether the function has a deferreturn call (a frame that panicked
+    /// through it can still resume there).
+    pub fn has_deferreturn(&self, f: Func) -> bool {
+        self.field(f, self.fields.deferreturn)
+            .is_some_and(|v| v != 0)
     }
 
     /// SP delta at `pc`: how far below the frame's top SP is.

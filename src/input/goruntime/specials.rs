@@ -214,11 +214,24 @@ pub fn queued_roots(
         let alllink = layouts.field("runtime.cleanupBlockHeader", "alllink");
         let count = layouts.field("runtime.cleanupBlockHeader", "n");
         let cleanups = layouts.field("runtime.cleanupBlock", "cleanups");
-        let fn_size = layouts.size("runtime.cleanupFn").unwrap_or(24);
-        let ptrs = index
-            .type_named("runtime.cleanupFn")
-            .map(|t| index.pointer_offsets(t))
-            .unwrap_or_default();
+        // Entries are cleanupFn records (1.26+) or bare *funcval (1.25): the
+        // array's element type in DWARF says which.
+        let elem = index
+            .type_named("runtime.cleanupBlock")
+            .map(|t| index.underlying(t))
+            .and_then(|t| {
+                index
+                    .ty(t)
+                    .fields
+                    .iter()
+                    .find(|f| f.name == "cleanups")
+                    .and_then(|f| f.ty)
+            })
+            .and_then(|a| index.ty(index.underlying(a)).target);
+        let fn_size = elem.and_then(|e| index.size_of(e)).unwrap_or(PTR);
+        let ptrs = elem
+            .map(|e| index.pointer_offsets(e))
+            .unwrap_or_else(|| vec![0]);
         if let (Some(alllink), Some(count), Some(cleanups)) = (alllink, count, cleanups) {
             let mut block = space.read_u64(queue.addr + all.offset).unwrap_or(0);
             let mut n = 0;

@@ -98,6 +98,13 @@ impl StackRootNamer<'_, '_> {
             return;
         }
         let mut work: Vec<u64> = g.stack_pointers.clone();
+        // Deferred closures and records may live on the stack too (as the GC follows them).
+        work.extend(
+            g.defers
+                .iter()
+                .flat_map(|d| [d.closure, d.record])
+                .filter(|&v| on_stack(v)),
+        );
         for f in &g.frames {
             work.extend(
                 f.pointer_slots

@@ -201,26 +201,33 @@ pub fn read_goroutines(
             what: "readable runtime.allgs in the core".into(),
         });
     };
+    // Go ≥1.26 parks the goroutines of dead extra Ms (cgo) in their own state.
+    let dead_extra = layouts.constant("runtime._Gdeadextra").map(|v| v as u64);
     let mut out = Vec::new();
     for chunk in ptrs.chunks_exact(8) {
         let gp = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
         let rd = |loc: FieldLoc| space.read_uint(gp + loc.offset, loc.size);
         let Some(status) = rd(f.status) else { continue };
         let plain = status & !G_SCAN;
-        if plain == 0 || plain == 6 {
+        if plain == 0 || plain == 6 || Some(plain) == dead_extra {
             continue; // idle or dead: nothing on the stack counts
         }
-        let (mut sp, mut pc) = if plain == 3 {
-            (rd(f.syscallsp).unwrap_or(0), rd(f.syscallpc).unwrap_or(0))
+        // As the runtime's traceback: a syscall context wins when there is one.
+        let syscall_sp = rd(f.syscallsp).unwrap_or(0);
+        let (mut sp, mut pc) = if syscall_sp != 0 {
+            (syscall_sp, rd(f.syscallpc).unwrap_or(0))
         } else {
             (rd(f.sched_sp).unwrap_or(0), rd(f.sched_pc).unwrap_or(0))
         };
+        // Saved contexts hold return addresses; thread registers the exact pc.
+        let mut exact_pc = false;
         if sp == 0 && plain == 2 {
             // Running: its context is in the registers of the thread it runs on.
             let procid =
                 rd(f.m).and_then(|m| space.read_uint(m + f.m_procid.offset, f.m_procid.size));
             if let Some(t) = procid.and_then(|id| threads.iter().find(|t| t.tid == id)) {
                 (sp, pc) = (t.sp, t.pc);
+                exact_pc = true;
             }
         }
         let stack = (rd(f.stack_lo).unwrap_or(0), rd(f.stack_hi).unwrap_or(0));
@@ -270,7 +277,7 @@ pub fn read_goroutines(
                 status_name(status)
             ));
         } else {
-            unwind(space, funcs, sp, pc, stack, &mut goroutine);
+            unwind(space, funcs, sp, pc, exact_pc, stack, &mut goroutine);
         }
         out.push(goroutine);
     }
@@ -286,10 +293,18 @@ fn unwind(
     funcs: &FuncTable<'_, '_>,
     mut sp: u64,
     mut pc: u64,
+    exact_pc: bool,
     stack: (u64, u64),
     g: &mut Goroutine,
 ) {
-    let mut innermost = true;
+    // Is `pc` exactly where the frame stopped (signal) rather than a return address?
+    let mut exact = exact_pc;
+    // The caller of sigpanic stopped at a faulting instruction; the GC treats
+    // it as dead unless it can resume at a deferreturn.
+    let mut after_sigpanic = false;
+    // asyncPreempt and its caller hold pointers in spilled registers: the GC
+    // scans both conservatively.
+    let mut conservative = false;
     for _ in 0..MAX_FRAMES {
         let Some(func) = funcs.find(pc) else {
             g.problem = Some(format!("no function at pc {pc:#x}"));
@@ -310,11 +325,12 @@ fn unwind(
             stack_objects: Vec::new(),
         };
         // Stack maps are indexed at the call instruction, not the return address.
-        let target = if innermost || pc == func.entry {
+        let target = if exact || pc == func.entry {
             pc
         } else {
             pc - 1
         };
+        let dead = after_sigpanic && !funcs.has_deferreturn(func);
         let index = funcs
             .pcdata(func, PCDATA_STACK_MAP_INDEX, target)
             .unwrap_or(-1)
@@ -342,6 +358,17 @@ fn unwind(
         }
         if let Some(records) = funcs.funcdata(func, FUNCDATA_STACK_OBJECTS) {
             frame.stack_objects = stack_objects(space, funcs.rodata, records, varp, fp, sp);
+        }
+        let preempt = name == "runtime.asyncPreempt";
+        if preempt || conservative {
+            // Every word of the frame that could be a pointer is one.
+            frame.pointer_slots = (sp..fp.saturating_sub(PTR)).step_by(PTR as usize).collect();
+            frame.stack_objects.clear();
+        }
+        conservative = preempt;
+        if dead {
+            frame.pointer_slots.clear();
+            frame.stack_objects.clear();
         }
         let on_own_stack = stack.0 <= sp && sp < stack.1;
         if !on_own_stack {
@@ -375,12 +402,14 @@ fn unwind(
             };
             (pc, sp) = (rip, rsp);
             // The interrupted pc is not a return address.
-            innermost = true;
+            exact = true;
+            after_sigpanic = false;
             continue;
         }
         // A frame that sigpanic was injected into stopped at the faulting
         // instruction, not after a call.
-        innermost = name == "runtime.sigpanic";
+        after_sigpanic = name == "runtime.sigpanic";
+        exact = after_sigpanic;
         pc = ret;
         sp = fp;
     }
@@ -416,7 +445,12 @@ fn stack_objects(
         if addr < sp {
             continue;
         }
-        let words = (ptrdata as u32 as u64) / PTR;
+        // A negative ptrdata (Go ≤1.23) marks a GC program: too rare on stacks to run it.
+        let ptrdata = ptrdata as u32 as i32;
+        if ptrdata < 0 {
+            continue;
+        }
+        let words = ptrdata as u64 / PTR;
         let mask = space
             .read(rodata + gcdataoff, words.div_ceil(8) as usize)
             .unwrap_or(&[]);

@@ -59,6 +59,8 @@ enum Shape {
         bucket: TypeId,
         b_at: i64,
         old: bool,
+        /// `hmap.flags` relative to this word (sameSizeGrow keeps 2^B old buckets).
+        flags_at: Option<i64>,
     },
     /// Swiss table `groups` reference {data, lengthMask}.
     Groups(TypeId),
@@ -424,11 +426,24 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
                 }
             }
             Shape::SwissMap(map_struct) => self.swiss_map(word, map_struct),
-            Shape::Buckets { bucket, b_at, old } => {
+            Shape::Buckets {
+                bucket,
+                b_at,
+                old,
+                flags_at,
+            } => {
+                const SAME_SIZE_GROW: u64 = 8;
                 let Some(b) = space.read_uint((at as i64 + b_at) as u64, 1) else {
                     return;
                 };
-                let log2 = if old { b.saturating_sub(1) } else { b };
+                let same_size = flags_at
+                    .and_then(|f| space.read_uint((at as i64 + f) as u64, 1))
+                    .is_some_and(|flags| flags & SAME_SIZE_GROW != 0);
+                let log2 = if old && !same_size {
+                    b.saturating_sub(1)
+                } else {
+                    b
+                };
                 if let Some(o) = self.object_at(word) {
                     self.assign(o, bucket, 1u64 << log2.min(40), Evidence::Exact);
                 }
@@ -750,6 +765,11 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
             TypeKind::Struct => {
                 let classic_hdr = t.name.starts_with("hash<");
                 let b_field = t.fields.iter().find(|f| f.name == "B").map(|f| f.offset);
+                let flags_field = t
+                    .fields
+                    .iter()
+                    .find(|f| f.name == "flags")
+                    .map(|f| f.offset);
                 let groups_ref = t.name.starts_with("groupReference<");
                 for f in &t.fields {
                     let Some(ft) = f.ty else { continue };
@@ -764,6 +784,7 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
                                     bucket,
                                     b_at: b as i64 - f.offset as i64,
                                     old: f.name == "oldbuckets",
+                                    flags_at: flags_field.map(|fl| fl as i64 - f.offset as i64),
                                 },
                             ));
                             continue;

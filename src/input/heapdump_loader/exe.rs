@@ -224,21 +224,47 @@ fn loaded_writable<'e>(exe: &'e Executable, bias: u64) -> Vec<(u64, Cow<'e, [u8]
         .collect()
 }
 
+/// An executable with its DWARF read and indexed: what loading a dump with
+/// it needs, kept to load several dumps of one program (fuzzing, tests).
+pub struct ExeInfo<'e> {
+    exe: &'e Executable,
+    sections: DwarfSections<'e>,
+    /// At the load bias of the last dump loaded with it.
+    index: DwarfIndex,
+}
+
+impl<'e> ExeInfo<'e> {
+    /// Reads and indexes the executable's DWARF (an error without DWARF).
+    pub fn new(exe: &'e Executable) -> Result<ExeInfo<'e>> {
+        let sections = DwarfSections::load(exe)?;
+        let index = DwarfIndex::build(exe, &sections.dwarf())?;
+        Ok(ExeInfo {
+            exe,
+            sections,
+            index,
+        })
+    }
+
+    pub fn executable(&self) -> &'e Executable {
+        self.exe
+    }
+}
+
 /// Roots, goroutines and types from the dump and its executable.
 pub(super) fn load(
-    exe: &Executable,
+    info: &mut ExeInfo<'_>,
     checked: &Checked,
-    dump: &HeapDumpFile,
     rr: &RootRecords<'_>,
     heap: &Heap<'_>,
     warnings: &mut Vec<String>,
 ) -> Result<Typed> {
     let bias = checked.bias;
-    let sections = DwarfSections::load(exe)?;
-    let dwarf = sections.dwarf();
-    let mut index = DwarfIndex::build(exe, &dwarf)?;
-    index.rebase(bias);
-    let layouts = Layouts::new(&index);
+    let exe = info.exe;
+    let dwarf = info.sections.dwarf();
+    let index = &mut info.index;
+    index.rebase(bias.wrapping_sub(index.bias));
+    let index = &*index;
+    let layouts = Layouts::new(index);
 
     // The dump's own memory first, then the executable's segments.
     let writable = loaded_writable(exe, bias);
@@ -282,9 +308,9 @@ pub(super) fn load(
     };
 
     // Roots: globals by DWARF variable, stacks by frame variable.
-    let mut roots = global_roots(exe, &index, rr, heap, bias);
+    let mut roots = global_roots(exe, index, rr, heap, bias);
     let namer = StackRootNamer {
-        index: &index,
+        index,
         dwarf: &dwarf,
     };
     let stack_lo = layouts.field("runtime.g", "stack.lo");
@@ -345,7 +371,7 @@ pub(super) fn load(
         .collect();
 
     // Types, from the same seeds as a core's, exact ones first.
-    let mut typer = Typer::new(&mem, &layouts, &index, &dwarf, &funcs, objects);
+    let mut typer = Typer::new(&mem, &layouts, index, &dwarf, &funcs, objects);
     for (i, s) in heap.slots.iter().enumerate() {
         if s.flags & HEADER != 0
             && let Some((contents, _)) = object_at(heap.bytes, s.rec)
@@ -381,7 +407,6 @@ pub(super) fn load(
             r.type_index = Some(typer.intern_type(ty));
         }
     }
-    let _ = dump;
     Ok(Typed {
         roots,
         goroutines,
