@@ -8,7 +8,7 @@ use crate::input::elf::Executable;
 use crate::input::elf::notes::{FileMapping, signal_name};
 use crate::input::goruntime::{GoVersion, Support};
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Overview {
     pub file: FileInfo,
     pub go: GoInfo,
@@ -27,7 +27,7 @@ pub struct Overview {
     pub warnings: Vec<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct FileInfo {
     pub path: String,
     pub kind: &'static str,
@@ -36,7 +36,7 @@ pub struct FileInfo {
     pub size_bytes: u64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct GoInfo {
     /// As the runtime or the build info spells it, e.g. "go1.25.5".
     pub version: Option<String>,
@@ -46,7 +46,7 @@ pub struct GoInfo {
     pub source: Option<&'static str>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct ProcessSummary {
     pub pid: i32,
     pub command: String,
@@ -55,7 +55,7 @@ pub struct ProcessSummary {
     pub signal: Option<SignalSummary>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct SignalSummary {
     pub number: i32,
     pub name: String,
@@ -63,7 +63,7 @@ pub struct SignalSummary {
     pub fault_address: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct ThreadSummary {
     pub tid: i64,
     pub signal: Option<String>,
@@ -74,7 +74,7 @@ pub struct ThreadSummary {
     pub function: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct MemorySummary {
     pub segments: usize,
     pub mapped_bytes: u64,
@@ -82,7 +82,7 @@ pub struct MemorySummary {
     pub files: Vec<FileMapping>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct ExeSummary {
     pub path: String,
     pub origin: Option<ExeOrigin>,

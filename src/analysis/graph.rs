@@ -1,7 +1,9 @@
 //! The retention graph: the heap's objects plus one node per root and a
 //! pseudo-root above all roots, with forward and (built on demand) reverse
 //! adjacency in CSR form. Node numbering: 0 is the pseudo-root, 1..=R are the
-//! roots in `model.roots` order, and R+1.. are the objects by id.
+//! roots in `model.roots` order, then optional group nodes (a group of roots
+//! that retain together, e.g. the stacks of alike goroutines), then the
+//! objects by id.
 
 use crate::model::{HeapModel, ObjectId};
 
@@ -12,24 +14,53 @@ pub const PSEUDO_ROOT: u32 = 0;
 pub enum Node {
     PseudoRoot,
     Root(usize),
+    Group(usize),
     Object(ObjectId),
 }
 
 pub struct Graph<'m> {
     pub model: &'m HeapModel,
     roots: u32,
+    /// Roots of each group; a grouped root hangs below its group node.
+    groups: Vec<Vec<u32>>,
+    grouped: Vec<bool>,
 }
 
 impl<'m> Graph<'m> {
     pub fn new(model: &'m HeapModel) -> Self {
+        Self::grouped(model, Vec::new())
+    }
+
+    /// A graph where each group of roots (indexes into `model.roots`) shares a
+    /// node between the pseudo-root and them, so what the group holds only
+    /// together is retained by the group.
+    pub fn grouped(model: &'m HeapModel, groups: Vec<Vec<usize>>) -> Self {
+        let mut grouped = vec![false; model.roots.len()];
+        let groups = groups
+            .into_iter()
+            .map(|g| {
+                g.into_iter()
+                    .map(|r| {
+                        grouped[r] = true;
+                        r as u32 + 1
+                    })
+                    .collect()
+            })
+            .collect();
         Graph {
             model,
             roots: model.roots.len() as u32,
+            groups,
+            grouped,
         }
     }
 
+    fn first_object(&self) -> u32 {
+        1 + self.roots + self.groups.len() as u32
+    }
+
     pub fn node_count(&self) -> usize {
-        1 + self.roots as usize + self.model.objects.len()
+        self.first_object() as usize + self.model.objects.len()
     }
 
     pub fn node(&self, n: u32) -> Node {
@@ -37,24 +68,40 @@ impl<'m> Graph<'m> {
             Node::PseudoRoot
         } else if n <= self.roots {
             Node::Root((n - 1) as usize)
+        } else if n < self.first_object() {
+            Node::Group((n - 1 - self.roots) as usize)
         } else {
-            Node::Object(ObjectId(n - 1 - self.roots))
+            Node::Object(ObjectId(n - self.first_object()))
         }
     }
 
     pub fn object_node(&self, id: ObjectId) -> u32 {
-        id.0 + 1 + self.roots
+        id.0 + self.first_object()
     }
 
     pub fn root_node(&self, index: usize) -> u32 {
         index as u32 + 1
     }
 
+    pub fn group_node(&self, index: usize) -> u32 {
+        1 + self.roots + index as u32
+    }
+
     /// Calls `f` for each successor of `n`.
     #[inline]
     pub fn for_each_successor(&self, n: u32, mut f: impl FnMut(u32)) {
         match self.node(n) {
-            Node::PseudoRoot => (1..=self.roots).for_each(f),
+            Node::PseudoRoot => {
+                for r in 1..=self.roots {
+                    if !self.grouped[(r - 1) as usize] {
+                        f(r);
+                    }
+                }
+                for g in 0..self.groups.len() {
+                    f(self.group_node(g));
+                }
+            }
+            Node::Group(g) => self.groups[g].iter().for_each(|&r| f(r)),
             Node::Root(r) => {
                 for &(t, _) in &self.model.roots.roots[r].targets {
                     f(self.object_node(t));

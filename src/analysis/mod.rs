@@ -7,5 +7,7 @@ pub mod labels;
 pub mod listing;
 pub mod paths;
 pub mod reach;
+pub mod report;
+pub mod retention;
 pub mod summary;
 pub mod why;

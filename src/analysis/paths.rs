@@ -300,7 +300,7 @@ impl ShortestTree {
                     }
                     return Some(RetentionPath { root: r, hops });
                 }
-                Node::PseudoRoot => return None,
+                Node::PseudoRoot | Node::Group(_) => return None,
             }
             node = self.parent[node as usize];
         }
@@ -314,7 +314,7 @@ impl ShortestTree {
         loop {
             match graph.node(node) {
                 Node::Root(r) => return Some(r),
-                Node::PseudoRoot => return None,
+                Node::PseudoRoot | Node::Group(_) => return None,
                 Node::Object(_) => node = self.parent[node as usize],
             }
         }

@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Write};
 use serde::Serialize;
 
 use crate::analysis::listing::{ObjectRow, RootRow, root_row};
-use crate::analysis::{histogram, reach, summary};
+use crate::analysis::reach;
 use crate::dump::Dump;
 use crate::error::Result;
 use crate::model::HeapModel;
@@ -34,29 +34,6 @@ pub fn load(dump: &Dump, quiet: bool) -> Result<HeapModel> {
 
 pub fn live_set(model: &HeapModel) -> Vec<bool> {
     reach::reachable(model, model.roots.iter())
-}
-
-#[derive(Serialize)]
-struct HistogramDoc<'a> {
-    totals: summary::HeapTotals,
-    types: &'a [histogram::HistogramRow],
-}
-
-pub fn histogram(model: &HeapModel, json: bool, out: &mut dyn Write) -> Result<()> {
-    let live = live_set(model);
-    let rows = histogram::histogram(model, &live);
-    let totals = summary::totals(model, &live);
-    if json {
-        output::json::write(
-            out,
-            &HistogramDoc {
-                totals,
-                types: &rows,
-            },
-        )
-    } else {
-        output::text::histogram(out, &totals, &rows)
-    }
 }
 
 #[derive(Serialize)]
@@ -121,23 +98,5 @@ pub fn roots(model: &HeapModel, json: bool, out: &mut dyn Write) -> Result<()> {
         output::json::write(out, &RootsDoc { roots: rows })
     } else {
         output::text::roots(out, &rows)
-    }
-}
-
-#[derive(Serialize)]
-struct GoroutinesDoc<'a> {
-    goroutines: &'a [crate::model::Goroutine],
-}
-
-pub fn goroutines(model: &HeapModel, json: bool, out: &mut dyn Write) -> Result<()> {
-    if json {
-        output::json::write(
-            out,
-            &GoroutinesDoc {
-                goroutines: &model.goroutines,
-            },
-        )
-    } else {
-        output::text::goroutines(out, &model.goroutines)
     }
 }

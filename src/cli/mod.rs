@@ -3,6 +3,7 @@
 
 mod heap;
 mod overview;
+mod retention;
 mod why;
 
 use std::io::Write;
@@ -144,8 +145,8 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<()> {
     let dump = Dump::open(&cli.dump, &options)?;
     let not_yet = |command: &'static str| Error::NotYetAvailable {
         command,
-        reason: "retention analysis (paths, dominators, allocation sites) is not built yet; \
-                 'overview', 'histogram', 'objects', 'roots' and 'goroutines' work",
+        reason: "joining allocation sites from a heap profile is not built yet; \
+                 every other command works",
     };
     let command = cli.command.as_ref().unwrap_or(&Command::Report);
     if let Command::Overview = command {
@@ -156,19 +157,27 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<()> {
         | Command::Objects { .. }
         | Command::Roots
         | Command::Goroutines
-        | Command::Why { .. } => heap::load(&dump, cli.quiet)?,
-        Command::Report => return Err(not_yet("report")),
-        Command::Top { .. } => return Err(not_yet("top")),
+        | Command::Why { .. }
+        | Command::Report
+        | Command::Top { .. } => heap::load(&dump, cli.quiet)?,
         Command::Sites => return Err(not_yet("sites")),
         Command::Overview => unreachable!("handled above"),
     };
     match command {
-        Command::Histogram => heap::histogram(&model, cli.json, out),
+        Command::Histogram => retention::histogram_cmd(&model, cli.json, out),
         Command::Objects { type_name, limit } => {
             heap::objects(&model, type_name.as_deref(), *limit, cli.json, out)
         }
         Command::Roots => heap::roots(&model, cli.json, out),
-        Command::Goroutines => heap::goroutines(&model, cli.json, out),
+        Command::Goroutines => retention::goroutines(&model, cli.json, out),
+        Command::Top { n, by, group } => {
+            let memory = dump.memory();
+            retention::top(&model, memory.as_deref(), *n, *by, *group, cli.json, out)
+        }
+        Command::Report => {
+            let memory = dump.memory();
+            retention::report(&dump, &model, memory.as_deref(), cli.json, out)
+        }
         Command::Why {
             target,
             paths,

@@ -2,8 +2,11 @@
 
 use std::io::{self, Write};
 
-use crate::analysis::histogram::HistogramRow;
 use crate::analysis::listing::{ObjectRow, RootRow};
+use crate::analysis::report::{
+    HistogramRetainedRow, Holder, ReportDoc, RetainerDoc, TopDoc, TopTypesDoc,
+};
+use crate::analysis::retention::{GoroutineGroup, TypeShare};
 use crate::analysis::summary::HeapTotals;
 use crate::analysis::why::{RootRef, StepDoc, TypeWhyDoc, WhyDoc};
 use crate::dump::BuildMatch;
@@ -206,27 +209,15 @@ fn heap_totals(out: &mut dyn Write, t: &HeapTotals) -> io::Result<()> {
     )
 }
 
-pub fn histogram(out: &mut dyn Write, totals: &HeapTotals, rows: &[HistogramRow]) -> Result<()> {
+pub fn histogram(
+    out: &mut dyn Write,
+    totals: &HeapTotals,
+    rows: &[HistogramRetainedRow],
+) -> Result<()> {
     (|| -> io::Result<()> {
         heap_totals(out, totals)?;
         writeln!(out)?;
-        writeln!(
-            out,
-            "{:>10} {:>11} {:>10} {:>11}  type",
-            "live objs", "live bytes", "objects", "bytes"
-        )?;
-        for r in rows {
-            writeln!(
-                out,
-                "{:>10} {:>11} {:>10} {:>11}  {}",
-                r.live_objects,
-                bytes(r.live_bytes),
-                r.objects,
-                bytes(r.bytes),
-                r.type_name
-            )?;
-        }
-        Ok(())
+        histogram_table(out, rows)
     })()
     .map_err(io_err)
 }
@@ -340,8 +331,19 @@ fn root_line(r: &RootRef) -> String {
     s
 }
 
+/// Paths through long lists show their ends; the middle is counted.
+const PATH_HEAD: usize = 6;
+const PATH_TAIL: usize = 4;
+
 fn write_steps(out: &mut dyn Write, steps: &[StepDoc]) -> io::Result<()> {
-    for s in steps {
+    let skip = steps.len().saturating_sub(PATH_HEAD + PATH_TAIL + 1);
+    for (i, s) in steps.iter().enumerate() {
+        if skip > 0 && i == PATH_HEAD {
+            writeln!(out, "    … {skip} more steps …")?;
+        }
+        if skip > 0 && (PATH_HEAD..PATH_HEAD + skip).contains(&i) {
+            continue;
+        }
         let edge = if s.edge.is_empty() {
             "→".to_string()
         } else {
@@ -401,6 +403,194 @@ pub fn why_type(out: &mut dyn Write, doc: &TypeWhyDoc) -> Result<()> {
             write_steps(out, &r.example)?;
         }
         Ok(())
+    })()
+    .map_err(io_err)
+}
+
+fn histogram_table(out: &mut dyn Write, rows: &[HistogramRetainedRow]) -> io::Result<()> {
+    writeln!(
+        out,
+        "{:>10} {:>11} {:>11} {:>10} {:>11}  type",
+        "live objs", "live bytes", "retained", "objects", "bytes"
+    )?;
+    for r in rows {
+        writeln!(
+            out,
+            "{:>10} {:>11} {:>11} {:>10} {:>11}  {}",
+            r.row.live_objects,
+            bytes(r.row.live_bytes),
+            bytes(r.retained_bytes),
+            r.row.objects,
+            bytes(r.row.bytes),
+            r.row.type_name
+        )?;
+    }
+    Ok(())
+}
+
+fn share(part: u64, whole: u64) -> String {
+    if whole == 0 {
+        "0%".into()
+    } else {
+        format!("{:.1}%", part as f64 * 100.0 / whole as f64)
+    }
+}
+
+fn types_line(types: &[TypeShare]) -> String {
+    types
+        .iter()
+        .map(|t| format!("{} {} ({})", t.objects, t.type_name, bytes(t.bytes)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn write_retainers(out: &mut dyn Write, rs: &[RetainerDoc], live: u64) -> io::Result<()> {
+    for (i, r) in rs.iter().enumerate() {
+        writeln!(
+            out,
+            "{:>2}. {} retains {} in {} objects ({} of live)",
+            i + 1,
+            root_line(&r.root),
+            bytes(r.retained_bytes),
+            r.retained_objects,
+            share(r.retained_bytes, live)
+        )?;
+        if !r.top_types.is_empty() {
+            writeln!(out, "    mostly {}", types_line(&r.top_types))?;
+        }
+        if let Some(a) = &r.accumulation {
+            if a.path.len() > 1 {
+                writeln!(
+                    out,
+                    "    accumulates in {} {} ({} over {} objects it alone holds):",
+                    a.object.address,
+                    a.object.type_name.as_deref().unwrap_or("?"),
+                    bytes(a.retained_bytes),
+                    a.children
+                )?;
+                write_steps(out, &a.path)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn top(out: &mut dyn Write, doc: &TopDoc) -> Result<()> {
+    (|| -> io::Result<()> {
+        writeln!(
+            out,
+            "live heap: {} in {} objects",
+            bytes(doc.live_bytes),
+            doc.live_objects
+        )?;
+        write_retainers(out, &doc.retainers, doc.live_bytes)
+    })()
+    .map_err(io_err)
+}
+
+pub fn top_types(out: &mut dyn Write, doc: &TopTypesDoc) -> Result<()> {
+    (|| -> io::Result<()> {
+        writeln!(out, "live heap: {}", bytes(doc.live_bytes))?;
+        writeln!(
+            out,
+            "{:>11} {:>7} {:>10}  type",
+            "retained", "share", "objects"
+        )?;
+        for t in &doc.types {
+            writeln!(
+                out,
+                "{:>11} {:>7} {:>10}  {}",
+                bytes(t.retained_bytes),
+                share(t.retained_bytes, doc.live_bytes),
+                t.retained_objects,
+                t.type_name
+            )?;
+        }
+        Ok(())
+    })()
+    .map_err(io_err)
+}
+
+fn write_groups(out: &mut dyn Write, groups: &[GoroutineGroup]) -> io::Result<()> {
+    for g in groups {
+        write!(
+            out,
+            "{:>5} goroutine{} [{}",
+            g.count,
+            if g.count == 1 { "" } else { "s" },
+            g.state
+        )?;
+        if let Some(w) = &g.wait_reason {
+            write!(out, ": {w}")?;
+        }
+        write!(out, "]")?;
+        if let Some(b) = &g.blocked_in {
+            write!(out, " in {b}")?;
+        }
+        if let Some(c) = &g.created_by {
+            write!(out, ", created by {c}")?;
+        }
+        writeln!(out, ", retain {}", bytes(g.retained_bytes))?;
+    }
+    Ok(())
+}
+
+pub fn goroutine_groups(out: &mut dyn Write, groups: &[GoroutineGroup]) -> Result<()> {
+    write_groups(out, groups).map_err(io_err)
+}
+
+pub fn report(out: &mut dyn Write, doc: &ReportDoc) -> Result<()> {
+    overview(out, &doc.overview)?;
+    (|| -> io::Result<()> {
+        let live = doc.overview.heap.as_ref().map_or(0, |h| h.live_bytes);
+        writeln!(out)?;
+        writeln!(
+            out,
+            "== Leak suspects (retaining more than 10% of the live heap)"
+        )?;
+        if doc.leak_suspects.is_empty() {
+            writeln!(
+                out,
+                "none: no single root or object holds more than 10% of the live heap"
+            )?;
+        }
+        for (i, s) in doc.leak_suspects.iter().enumerate() {
+            let who = match &s.holder {
+                Holder::Root { root } => root_line(root),
+                Holder::Object { object } => format!(
+                    "{} {} (shared by several roots)",
+                    object.address,
+                    object.type_name.as_deref().unwrap_or("?")
+                ),
+            };
+            writeln!(
+                out,
+                "{}. {who} retains {} ({:.1}% of live) in {} objects",
+                i + 1,
+                bytes(s.retained_bytes),
+                s.share * 100.0,
+                s.retained_objects
+            )?;
+            let a = &s.accumulation;
+            writeln!(
+                out,
+                "   accumulation point: {} {} holds {}: {}",
+                a.object.address,
+                a.object.type_name.as_deref().unwrap_or("?"),
+                bytes(a.retained_bytes),
+                types_line(&s.top_types)
+            )?;
+            write_steps(out, &a.path)?;
+        }
+        writeln!(out)?;
+        writeln!(out, "== Top retainers")?;
+        write_retainers(out, &doc.retainers, live)?;
+        writeln!(out)?;
+        writeln!(out, "== Types")?;
+        histogram_table(out, &doc.histogram)?;
+        writeln!(out)?;
+        writeln!(out, "== Goroutines")?;
+        write_groups(out, &doc.goroutine_groups)
     })()
     .map_err(io_err)
 }

@@ -1,0 +1,262 @@
+//! The retention reports as plain data: top retainers, leak suspects,
+//! retained bytes per type, goroutine groups, and the batch report that
+//! gathers them.
+
+use serde::Serialize;
+
+use super::graph::Node;
+use super::histogram::HistogramRow;
+use super::paths::ShortestTree;
+use super::retention::{GoroutineGroup, Retention, TopBy, TypeShare, type_label};
+use super::summary::HeapTotals;
+use super::why::{ObjectRef, RootRef, StepDoc, object_ref, path_doc, root_ref};
+use crate::model::{Goroutine, HeapModel, Memory, ObjectId};
+use crate::overview::Overview;
+
+#[derive(Debug, Serialize)]
+pub struct RetainerDoc {
+    pub root: RootRef,
+    pub retained_bytes: u64,
+    pub retained_objects: u64,
+    /// Bytes of the objects the root points at directly.
+    pub shallow_bytes: u64,
+    pub top_types: Vec<TypeShare>,
+    /// Where inside it the memory accumulates, and how to get there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accumulation: Option<Accumulation>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Accumulation {
+    pub object: ObjectRef,
+    pub retained_bytes: u64,
+    /// Objects it directly dominates (where the memory spreads out).
+    pub children: u64,
+    pub path: Vec<StepDoc>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TopDoc {
+    pub live_bytes: u64,
+    pub live_objects: u64,
+    pub retainers: Vec<RetainerDoc>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TypeRetainedRow {
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub retained_bytes: u64,
+    pub retained_objects: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TopTypesDoc {
+    pub live_bytes: u64,
+    pub types: Vec<TypeRetainedRow>,
+}
+
+/// What holds a suspect's memory: a root, or an object shared by several roots.
+#[derive(Debug, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Holder {
+    Root { root: RootRef },
+    Object { object: ObjectRef },
+}
+
+#[derive(Debug, Serialize)]
+pub struct SuspectDoc {
+    pub holder: Holder,
+    pub retained_bytes: u64,
+    pub retained_objects: u64,
+    /// Share of the live heap.
+    pub share: f64,
+    pub accumulation: Accumulation,
+    pub top_types: Vec<TypeShare>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct HistogramRetainedRow {
+    #[serde(flatten)]
+    pub row: HistogramRow,
+    pub retained_bytes: u64,
+}
+
+pub struct Reporter<'a, 'm> {
+    pub retention: &'a Retention<'m>,
+    pub memory: Option<&'a dyn Memory>,
+    tree: ShortestTree,
+}
+
+impl<'a, 'm> Reporter<'a, 'm> {
+    pub fn new(retention: &'a Retention<'m>, memory: Option<&'a dyn Memory>) -> Self {
+        let plain = super::graph::Graph::new(retention.graph.model);
+        let tree = ShortestTree::compute(&plain);
+        Reporter {
+            retention,
+            memory,
+            tree,
+        }
+    }
+
+    fn model(&self) -> &'m HeapModel {
+        self.retention.graph.model
+    }
+
+    fn path_to(&self, obj: ObjectId) -> Vec<StepDoc> {
+        let model = self.model();
+        let plain = super::graph::Graph::new(model);
+        self.tree
+            .path(&plain, obj)
+            .map(|p| path_doc(model, self.memory, &p, false).steps)
+            .unwrap_or_default()
+    }
+
+    fn accumulation(&self, node: u32) -> Option<Accumulation> {
+        let r = self.retention;
+        let acc = r.accumulation_point(node);
+        let Node::Object(obj) = r.graph.node(acc) else {
+            return None;
+        };
+        Some(Accumulation {
+            object: object_ref(self.model(), obj),
+            retained_bytes: r.doms.retained_bytes(acc),
+            children: r.children.of(acc).len() as u64,
+            path: self.path_to(obj),
+        })
+    }
+
+    pub fn top(&self, n: usize, by: TopBy) -> TopDoc {
+        let r = self.retention;
+        let model = self.model();
+        let retainers = r
+            .top_roots(by)
+            .into_iter()
+            .take(n)
+            .filter(|&i| r.doms.retained_bytes(r.graph.root_node(i)) > 0)
+            .map(|i| {
+                let node = r.graph.root_node(i);
+                let root = &model.roots.roots[i];
+                RetainerDoc {
+                    root: root_ref(root),
+                    retained_bytes: r.doms.retained_bytes(node),
+                    retained_objects: r.doms.retained_objects(node),
+                    shallow_bytes: root
+                        .targets
+                        .iter()
+                        .map(|&(t, _)| model.objects.size(t))
+                        .sum(),
+                    top_types: r.subtree_types(node, 5),
+                    accumulation: self.accumulation(node),
+                }
+            })
+            .collect();
+        TopDoc {
+            live_bytes: r.live_bytes,
+            live_objects: r.live_objects,
+            retainers,
+        }
+    }
+
+    pub fn top_types(&self, n: usize) -> TopTypesDoc {
+        let model = self.model();
+        let mut types: Vec<TypeRetainedRow> = self
+            .retention
+            .retained_by_type()
+            .into_iter()
+            .map(|(t, (bytes, objects))| TypeRetainedRow {
+                type_name: type_label(model, t),
+                retained_bytes: bytes,
+                retained_objects: objects,
+            })
+            .collect();
+        types.sort_by(|a, b| {
+            b.retained_bytes
+                .cmp(&a.retained_bytes)
+                .then(a.type_name.cmp(&b.type_name))
+        });
+        types.truncate(n);
+        TopTypesDoc {
+            live_bytes: self.retention.live_bytes,
+            types,
+        }
+    }
+
+    pub fn suspects(&self, threshold: f64) -> Vec<SuspectDoc> {
+        let r = self.retention;
+        let model = self.model();
+        r.suspects(threshold)
+            .into_iter()
+            .filter_map(|s| {
+                let holder = match r.graph.node(s.node) {
+                    Node::Root(i) => Holder::Root {
+                        root: root_ref(&model.roots.roots[i]),
+                    },
+                    Node::Object(o) => Holder::Object {
+                        object: object_ref(model, o),
+                    },
+                    _ => return None,
+                };
+                Some(SuspectDoc {
+                    holder,
+                    retained_bytes: s.retained_bytes,
+                    retained_objects: s.retained_objects,
+                    share: if r.live_bytes > 0 {
+                        s.retained_bytes as f64 / r.live_bytes as f64
+                    } else {
+                        0.0
+                    },
+                    accumulation: self.accumulation(s.node)?,
+                    top_types: r.subtree_types(s.accumulation, 5),
+                })
+            })
+            .collect()
+    }
+
+    pub fn goroutine_groups(&self) -> Vec<GoroutineGroup> {
+        let mut groups = self.retention.groups.clone();
+        groups.sort_by(|a, b| {
+            b.retained_bytes
+                .cmp(&a.retained_bytes)
+                .then(b.count.cmp(&a.count))
+        });
+        groups
+    }
+
+    /// The histogram with what each type retains.
+    pub fn histogram(&self, rows: Vec<HistogramRow>) -> Vec<HistogramRetainedRow> {
+        let model = self.model();
+        let by_type = self.retention.retained_by_type();
+        let by_name: std::collections::HashMap<String, u64> = by_type
+            .into_iter()
+            .map(|(t, (bytes, _))| (type_label(model, t), bytes))
+            .collect();
+        rows.into_iter()
+            .map(|row| HistogramRetainedRow {
+                retained_bytes: by_name.get(&row.type_name).copied().unwrap_or(0),
+                row,
+            })
+            .collect()
+    }
+}
+
+#[derive(Serialize)]
+pub struct HistogramDoc {
+    pub totals: HeapTotals,
+    pub types: Vec<HistogramRetainedRow>,
+}
+
+#[derive(Serialize)]
+pub struct GoroutinesDoc<'a> {
+    pub groups: Vec<GoroutineGroup>,
+    pub goroutines: &'a [Goroutine],
+}
+
+#[derive(Serialize)]
+pub struct ReportDoc {
+    pub overview: Overview,
+    pub leak_suspects: Vec<SuspectDoc>,
+    pub retainers: Vec<RetainerDoc>,
+    pub histogram: Vec<HistogramRetainedRow>,
+    pub goroutine_groups: Vec<GoroutineGroup>,
+}

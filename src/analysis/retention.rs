@@ -1,0 +1,279 @@
+//! Who holds the most: retained sizes per root, per type, per goroutine
+//! group, and leak suspects (Eclipse MAT's definition: something retaining
+//! more than a threshold of the live heap, followed down the dominator tree
+//! to where the memory accumulates).
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use super::dominators::{DomChildren, Dominators};
+use super::graph::{Graph, Node};
+use crate::model::{Goroutine, HeapModel, RootKind, UNKNOWN_TYPE};
+
+/// The retention analysis of one heap: dominators over the graph in which
+/// alike goroutines' stacks are grouped.
+pub struct Retention<'m> {
+    pub graph: Graph<'m>,
+    pub doms: Dominators,
+    pub children: DomChildren,
+    pub groups: Vec<GoroutineGroup>,
+    pub live_bytes: u64,
+    pub live_objects: u64,
+}
+
+/// Goroutines that wait in the same place, created at the same place.
+#[derive(Debug, Clone, Serialize)]
+pub struct GoroutineGroup {
+    pub count: u64,
+    pub state: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wait_reason: Option<String>,
+    /// The innermost frame outside the runtime.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocked_in: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    pub goroutines: Vec<u64>,
+    pub retained_bytes: u64,
+    pub retained_objects: u64,
+}
+
+fn group_key(g: &Goroutine) -> (String, Option<String>, Option<String>, Option<String>) {
+    let blocked_in = g
+        .frames
+        .iter()
+        .find(|f| !f.function.starts_with("runtime.") && !f.function.starts_with("internal/"))
+        .map(|f| f.display());
+    (
+        g.state.clone(),
+        g.wait_reason.clone(),
+        blocked_in,
+        g.created_by.as_ref().map(|c| c.display()),
+    )
+}
+
+impl<'m> Retention<'m> {
+    pub fn compute(model: &'m HeapModel) -> Retention<'m> {
+        // Group goroutines, and their stack roots with them.
+        let mut keys: BTreeMap<(String, Option<String>, Option<String>, Option<String>), Vec<u64>> =
+            BTreeMap::new();
+        for g in &model.goroutines {
+            keys.entry(group_key(g)).or_default().push(g.id);
+        }
+        let mut group_of: HashMap<u64, usize> = HashMap::new();
+        let mut groups = Vec::new();
+        for (i, ((state, wait_reason, blocked_in, created_by), ids)) in keys.into_iter().enumerate()
+        {
+            for &id in &ids {
+                group_of.insert(id, i);
+            }
+            groups.push(GoroutineGroup {
+                count: ids.len() as u64,
+                state,
+                wait_reason,
+                blocked_in,
+                created_by,
+                goroutines: ids,
+                retained_bytes: 0,
+                retained_objects: 0,
+            });
+        }
+        let mut root_groups: Vec<Vec<usize>> = vec![Vec::new(); groups.len()];
+        for (r, root) in model.roots.iter().enumerate() {
+            if root.kind == RootKind::Stack {
+                if let Some(&gi) = root.frame.as_ref().and_then(|f| group_of.get(&f.goroutine)) {
+                    root_groups[gi].push(r);
+                }
+            }
+        }
+        let graph = Graph::grouped(model, root_groups);
+        let doms = Dominators::compute(&graph);
+        let children = doms.children();
+        for (i, g) in groups.iter_mut().enumerate() {
+            let node = graph.group_node(i);
+            g.retained_bytes = doms.retained_bytes(node);
+            g.retained_objects = doms.retained_objects(node);
+        }
+        let live_bytes = doms.retained_bytes(0);
+        let live_objects = doms.retained_objects(0);
+        Retention {
+            graph,
+            doms,
+            children,
+            groups,
+            live_bytes,
+            live_objects,
+        }
+    }
+
+    /// The types in a node's dominator subtree, by bytes (largest first).
+    pub fn subtree_types(&self, node: u32, limit: usize) -> Vec<TypeShare> {
+        let model = self.graph.model;
+        let mut by_type: HashMap<u32, (u64, u64)> = HashMap::new();
+        let mut stack = vec![node];
+        while let Some(v) = stack.pop() {
+            if let Node::Object(id) = self.graph.node(v) {
+                let e = by_type.entry(model.object_types[id.index()]).or_default();
+                e.0 += 1;
+                e.1 += model.objects.size(id);
+            }
+            stack.extend_from_slice(self.children.of(v));
+        }
+        let mut out: Vec<TypeShare> = by_type
+            .into_iter()
+            .map(|(t, (objects, bytes))| TypeShare {
+                type_name: type_label(model, t),
+                objects,
+                bytes,
+            })
+            .collect();
+        out.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.type_name.cmp(&b.type_name)));
+        out.truncate(limit);
+        out
+    }
+
+    /// Bytes and objects each type retains, without counting an object twice
+    /// when a same-typed object dominates it (exact, via one walk of the tree).
+    pub fn retained_by_type(&self) -> HashMap<u32, (u64, u64)> {
+        let model = self.graph.model;
+        let mut active: HashMap<u32, u32> = HashMap::new();
+        let mut out: HashMap<u32, (u64, u64)> = HashMap::new();
+        // (node, entering?) for an iterative depth-first walk.
+        let mut stack = vec![(0u32, true)];
+        while let Some((v, entering)) = stack.pop() {
+            let t = match self.graph.node(v) {
+                Node::Object(id) => Some(model.object_types[id.index()]),
+                _ => None,
+            };
+            if entering {
+                if let Some(t) = t {
+                    let n = active.entry(t).or_default();
+                    if *n == 0 {
+                        let e = out.entry(t).or_default();
+                        e.0 += self.doms.retained_bytes(v);
+                        e.1 += self.doms.retained_objects(v);
+                    }
+                    *n += 1;
+                }
+                stack.push((v, false));
+                stack.extend(self.children.of(v).iter().map(|&c| (c, true)));
+            } else if let Some(t) = t {
+                if let Some(n) = active.get_mut(&t) {
+                    *n -= 1;
+                }
+            }
+        }
+        out
+    }
+
+    /// Roots by retained bytes (or shallow bytes, or retained objects).
+    pub fn top_roots(&self, by: TopBy) -> Vec<usize> {
+        let model = self.graph.model;
+        let mut roots: Vec<usize> = (0..model.roots.len()).collect();
+        let key = |r: &usize| -> u64 {
+            let node = self.graph.root_node(*r);
+            match by {
+                TopBy::Retained => self.doms.retained_bytes(node),
+                TopBy::Count => self.doms.retained_objects(node),
+                TopBy::Shallow => model.roots.roots[*r]
+                    .targets
+                    .iter()
+                    .map(|&(t, _)| model.objects.size(t))
+                    .sum(),
+            }
+        };
+        roots.sort_by_key(|r| std::cmp::Reverse(key(r)));
+        roots
+    }
+
+    /// Leak suspects: the pseudo-root's children retaining more than
+    /// `threshold` of the live heap, each followed to its accumulation point.
+    pub fn suspects(&self, threshold: f64) -> Vec<Suspect> {
+        let limit = (self.live_bytes as f64 * threshold) as u64;
+        let mut out = Vec::new();
+        let mut candidates: Vec<u32> = Vec::new();
+        for &c in self.children.of(0) {
+            match self.graph.node(c) {
+                // A group stands for its goroutines; look inside groups of one.
+                Node::Group(_) => candidates.extend_from_slice(self.children.of(c)),
+                _ => candidates.push(c),
+            }
+        }
+        candidates.sort_by_key(|&c| std::cmp::Reverse(self.doms.retained_bytes(c)));
+        for c in candidates {
+            let retained = self.doms.retained_bytes(c);
+            if retained <= limit || retained == 0 {
+                break;
+            }
+            out.push(Suspect {
+                node: c,
+                retained_bytes: retained,
+                retained_objects: self.doms.retained_objects(c),
+                accumulation: self.accumulation_point(c),
+            });
+        }
+        out
+    }
+
+    /// Descends while one child holds most of the memory; stops where it
+    /// spreads over many children, or where a chain of one type begins (a
+    /// linked list accumulates at its head, not its tail).
+    pub fn accumulation_point(&self, start: u32) -> u32 {
+        let model = self.graph.model;
+        let type_of = |n: u32| match self.graph.node(n) {
+            Node::Object(id) => Some(model.object_types[id.index()]),
+            _ => None,
+        };
+        let mut v = start;
+        loop {
+            let total = self.doms.retained_bytes(v);
+            let Some(&biggest) = self
+                .children
+                .of(v)
+                .iter()
+                .max_by_key(|&&c| self.doms.retained_bytes(c))
+            else {
+                return v;
+            };
+            if self.doms.retained_bytes(biggest) * 10 < total * 8 {
+                return v;
+            }
+            if type_of(v).is_some() && type_of(v) == type_of(biggest) {
+                return v;
+            }
+            v = biggest;
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TopBy {
+    Retained,
+    Shallow,
+    Count,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TypeShare {
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub objects: u64,
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Suspect {
+    pub node: u32,
+    pub retained_bytes: u64,
+    pub retained_objects: u64,
+    pub accumulation: u32,
+}
+
+pub fn type_label(model: &HeapModel, t: u32) -> String {
+    if t == UNKNOWN_TYPE {
+        "unknown".to_string()
+    } else {
+        model.types.name(t).unwrap_or("?").to_string()
+    }
+}

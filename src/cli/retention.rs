@@ -1,0 +1,130 @@
+//! `top`, `report` and the retention parts of `histogram` and `goroutines`.
+
+use std::io::Write;
+
+use crate::analysis::histogram::histogram;
+use crate::analysis::report::{GoroutinesDoc, HistogramDoc, ReportDoc, Reporter, TopDoc};
+use crate::analysis::retention::{Retention, TopBy as By};
+use crate::analysis::summary;
+use crate::dump::Dump;
+use crate::error::Result;
+use crate::model::{HeapModel, Memory};
+use crate::output;
+use crate::overview::overview;
+
+use super::{TopBy, TopGroup};
+
+/// Share of the live heap above which a retainer is a leak suspect.
+pub const SUSPECT_THRESHOLD: f64 = 0.10;
+
+fn by(b: TopBy) -> By {
+    match b {
+        TopBy::Retained => By::Retained,
+        TopBy::Shallow => By::Shallow,
+        TopBy::Count => By::Count,
+    }
+}
+
+pub fn top(
+    model: &HeapModel,
+    memory: Option<&dyn Memory>,
+    n: usize,
+    by_: TopBy,
+    group: TopGroup,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let retention = Retention::compute(model);
+    let reporter = Reporter::new(&retention, memory);
+    match group {
+        TopGroup::Root => {
+            let doc = reporter.top(n, by(by_));
+            if json {
+                output::json::write(out, &doc)
+            } else {
+                output::text::top(out, &doc)
+            }
+        }
+        TopGroup::Type => {
+            let doc = reporter.top_types(n);
+            if json {
+                output::json::write(out, &doc)
+            } else {
+                output::text::top_types(out, &doc)
+            }
+        }
+    }
+}
+
+pub fn histogram_doc(
+    model: &HeapModel,
+    retention: &Retention<'_>,
+    reporter: &Reporter<'_, '_>,
+    limit: Option<usize>,
+) -> HistogramDoc {
+    let live = super::heap::live_set(model);
+    let _ = retention;
+    let mut rows = histogram(model, &live);
+    if let Some(n) = limit {
+        rows.truncate(n);
+    }
+    HistogramDoc {
+        totals: summary::totals(model, &live),
+        types: reporter.histogram(rows),
+    }
+}
+
+pub fn histogram_cmd(model: &HeapModel, json: bool, out: &mut dyn Write) -> Result<()> {
+    let retention = Retention::compute(model);
+    let reporter = Reporter::new(&retention, None);
+    let doc = histogram_doc(model, &retention, &reporter, None);
+    if json {
+        output::json::write(out, &doc)
+    } else {
+        output::text::histogram(out, &doc.totals, &doc.types)
+    }
+}
+
+pub fn goroutines(model: &HeapModel, json: bool, out: &mut dyn Write) -> Result<()> {
+    let retention = Retention::compute(model);
+    let reporter = Reporter::new(&retention, None);
+    let doc = GoroutinesDoc {
+        groups: reporter.goroutine_groups(),
+        goroutines: &model.goroutines,
+    };
+    if json {
+        output::json::write(out, &doc)
+    } else {
+        output::text::goroutine_groups(out, &doc.groups)?;
+        writeln!(out).map_err(crate::error::Error::Output)?;
+        output::text::goroutines(out, doc.goroutines)
+    }
+}
+
+pub fn report(
+    dump: &Dump,
+    model: &HeapModel,
+    memory: Option<&dyn Memory>,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let retention = Retention::compute(model);
+    let reporter = Reporter::new(&retention, memory);
+    let mut ov = overview(dump);
+    let hist = histogram_doc(model, &retention, &reporter, Some(20));
+    ov.heap = Some(hist.totals.clone());
+    ov.warnings.extend(model.warnings.iter().cloned());
+    let TopDoc { retainers, .. } = reporter.top(10, By::Retained);
+    let doc = ReportDoc {
+        overview: ov,
+        leak_suspects: reporter.suspects(SUSPECT_THRESHOLD),
+        retainers,
+        histogram: hist.types,
+        goroutine_groups: reporter.goroutine_groups().into_iter().take(10).collect(),
+    };
+    if json {
+        output::json::write(out, &doc)
+    } else {
+        output::text::report(out, &doc)
+    }
+}
