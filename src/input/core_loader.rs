@@ -25,6 +25,31 @@ use crate::model::{
     SourceFrame,
 };
 
+/// Phase timings on stderr when ROOTPATH_TIMINGS is set (for profiling loads).
+struct Phases {
+    on: bool,
+    last: std::time::Instant,
+}
+
+impl Phases {
+    fn new() -> Self {
+        Phases {
+            on: std::env::var_os("ROOTPATH_TIMINGS").is_some(),
+            last: std::time::Instant::now(),
+        }
+    }
+
+    fn done(&mut self, what: &str) {
+        if self.on {
+            eprintln!(
+                "rootpath: {what}: {:.3} s",
+                self.last.elapsed().as_secs_f64()
+            );
+        }
+        self.last = std::time::Instant::now();
+    }
+}
+
 pub fn load(dump: &CoreDump) -> Result<HeapModel> {
     let exe = dump.require_exe()?;
     // Reading a core through another build's DWARF would give confident nonsense.
@@ -51,9 +76,11 @@ pub fn load(dump: &CoreDump) -> Result<HeapModel> {
             });
         }
     }
+    let mut phases = Phases::new();
     let sections = DwarfSections::load(exe)?;
     let dwarf = sections.dwarf();
     let mut index = DwarfIndex::build(exe, &dwarf)?;
+    phases.done("DWARF");
     index.rebase(dump.exe_bias);
     let layouts = Layouts::new(&index);
     let space = dump.address_space();
@@ -67,7 +94,15 @@ pub fn load(dump: &CoreDump) -> Result<HeapModel> {
             sp: t.sp(),
         })
         .collect();
-    let mut model = load_heap(&space, &layouts, &index, &dwarf, version, &threads)?;
+    let mut model = load_heap(
+        &space,
+        &layouts,
+        &index,
+        &dwarf,
+        version,
+        &threads,
+        &mut phases,
+    )?;
     model.warnings.extend(version_warning);
     Ok(model)
 }
@@ -97,6 +132,7 @@ fn load_heap(
     dwarf: &gimli::Dwarf<gimli::EndianSlice<'_, gimli::LittleEndian>>,
     version: GoVersion,
     threads: &[ThreadRegs],
+    phases: &mut Phases,
 ) -> Result<HeapModel> {
     let spans = read_spans(space, layouts, version)?;
     let mut warnings = spans.warnings.clone();
@@ -132,17 +168,26 @@ fn load_heap(
             "allocation bits of {missing_bits} spans are missing from the core: only their slots below freeindex are counted"
         ));
     }
+    // Each span's objects are a run of consecutive ids.
     let total: usize = per_span.iter().map(|(o, _)| o.len()).sum();
     let mut builder = ObjectsBuilder::with_capacity(total);
-    for (objs, _) in &per_span {
-        for &(a, s) in objs {
+    let mut span_ids: Vec<std::ops::Range<u32>> = Vec::with_capacity(per_span.len());
+    for (objs, _) in per_span {
+        let first = span_ids.last().map_or(0, |r| r.end);
+        span_ids.push(first..first + objs.len() as u32);
+        for (a, s) in objs {
             builder.push(a, s);
         }
     }
     let objects = builder.finish();
+    phases.done(&format!(
+        "objects (index regions, pages: {:?})",
+        objects.index_shape()
+    ));
 
     let maps = PointerMaps::new(space, layouts, version, spans.page_size)?;
-    let (edges, unreadable) = build_edges(space, &spans, &per_span, &objects, &maps);
+    let (edges, unreadable) = build_edges(space, &spans, &span_ids, &objects, &maps);
+    phases.done("edges");
     if unreadable > 0 {
         warnings.push(format!(
             "pointer maps of {unreadable} objects are missing from the core: their outgoing references are unknown"
@@ -186,22 +231,22 @@ fn load_heap(
         goroutines.push(describe_goroutine(&funcs, &reasons, &g));
     }
 
+    phases.done("roots and goroutines");
     let mut typer = Typer::new(space, layouts, index, dwarf, &funcs, &objects);
     // Exact types first: allocation headers and large spans (Go ≥1.22).
-    for (span, (objs, _)) in spans.spans.iter().zip(&per_span) {
+    for (span, ids) in spans.spans.iter().zip(&span_ids) {
         if span.has_header {
-            for &(addr, _) in objs {
-                if let (Some(rtype), Some(id)) = (space.read_u64(addr - 8), objects.find(addr)) {
+            for id in ids.clone().map(ObjectId) {
+                if let Some(rtype) = space.read_u64(objects.addr(id) - 8) {
                     typer.seed_runtime_type(id, rtype);
                 }
             }
-        } else if span.large_type != 0 {
-            if let Some(id) = objs.first().and_then(|&(a, _)| objects.find(a)) {
-                typer.seed_runtime_type(id, span.large_type);
-            }
+        } else if span.large_type != 0 && !ids.is_empty() {
+            typer.seed_runtime_type(ObjectId(ids.start), span.large_type);
         }
     }
     typer.drain();
+    phases.done("types from headers");
     // Then what typed roots point at.
     for g in &index.globals {
         if let Some(ty) = g.ty {
@@ -225,6 +270,7 @@ fn load_heap(
             typer.seed_closure(objects.addr(t));
         }
     }
+    phases.done("types from roots");
     // Roots' own types, to name the pointer inside a global or variable.
     for r in roots.roots.iter_mut() {
         if let Some(ty) = r.type_name.as_deref().and_then(|n| index.type_named(n)) {
@@ -249,26 +295,41 @@ struct SpanEdges {
 fn build_edges(
     space: &AddressSpace<'_>,
     spans: &Spans,
-    per_span: &[(Vec<(u64, u64)>, bool)],
+    span_ids: &[std::ops::Range<u32>],
     objects: &Objects,
     maps: &PointerMaps<'_, '_>,
 ) -> (crate::model::Edges, usize) {
     let rows: Vec<SpanEdges> = spans
         .spans
         .par_iter()
-        .zip(per_span.par_iter())
-        .map(|(span, (objs, _))| {
+        .zip(span_ids.par_iter())
+        .map(|(span, ids)| {
             let mut out = SpanEdges {
-                counts: Vec::with_capacity(objs.len()),
+                counts: Vec::with_capacity(ids.len()),
                 targets: Vec::new(),
                 offsets: Vec::new(),
                 unreadable: 0,
             };
-            for &(addr, size) in objs {
+            // The span's memory, read once (objects never leave their span).
+            let base = span.base;
+            let memory = space.read(base, (span.npages * spans.page_size) as usize);
+            for id in ids.clone().map(ObjectId) {
+                let (addr, size) = (objects.addr(id), objects.size(id));
                 let before = out.targets.len();
                 let ok = maps.for_each_pointer(span, addr, size, |off| {
-                    let Some(value) = space.read_u64(addr + off) else {
-                        return;
+                    let at = addr + off;
+                    let value = match memory {
+                        Some(m) => {
+                            let i = (at - base) as usize;
+                            match m.get(i..i + 8) {
+                                Some(b) => u64::from_le_bytes(b.try_into().unwrap_or_default()),
+                                None => return,
+                            }
+                        }
+                        None => match space.read_u64(at) {
+                            Some(v) => v,
+                            None => return,
+                        },
                     };
                     // Pointers into the object itself keep nothing else alive.
                     if value.wrapping_sub(addr) < size {
@@ -290,7 +351,7 @@ fn build_edges(
     let total: usize = rows.iter().map(|r| r.targets.len()).sum();
     let mut builder = EdgesBuilder::with_capacity(objects.len(), total);
     let mut unreadable = 0;
-    for r in &rows {
+    for r in rows {
         builder.push_rows(&r.counts, &r.targets, &r.offsets);
         unreadable += r.unreadable;
     }

@@ -39,6 +39,10 @@ const HEADER_SIZE: u64 = 8;
 /// (Green Tea GC) for its inline mark bits.
 const SPAN_RESERVE: u64 = 128;
 
+/// Addresses from here up are not user memory on any 64-bit target (amd64
+/// user space ends at 2^47, 2^56 with five-level paging).
+const MAX_ADDR: u64 = 1 << 62;
+
 /// Object ids per parallel work item when reading edges.
 const EDGE_CHUNK: usize = 1 << 14;
 
@@ -425,11 +429,17 @@ fn load_from(dump: &HeapDumpFile, exe: Option<ExeSource<'_, '_>>) -> Result<Heap
     // so that every address has at most one object.
     let mut last_end = 0u64;
     let mut overlapping = 0usize;
+    let mut impossible = 0usize;
     slots.retain(|s| {
+        // No process has memory in the top half of the address space.
+        if s.addr.checked_add(s.len()).is_none_or(|end| end > MAX_ADDR) {
+            impossible += 1;
+            return false;
+        }
         let h = s.header();
         let keep = s.addr + h >= last_end && s.len() > h;
         if keep {
-            last_end = s.addr.saturating_add(s.len());
+            last_end = s.addr + s.len();
         } else {
             overlapping += 1;
         }
@@ -438,6 +448,12 @@ fn load_from(dump: &HeapDumpFile, exe: Option<ExeSource<'_, '_>>) -> Result<Heap
     if overlapping > 0 {
         warnings.push(format!(
             "{overlapping} object records overlap others or are empty: they were skipped"
+        ));
+    }
+    if impossible > 0 {
+        warnings.push(format!(
+            "{impossible} object records lie above {MAX_ADDR:#x}, where no process has memory: \
+             they were skipped"
         ));
     }
     let mut builder = ObjectsBuilder::with_capacity(slots.len());
@@ -781,7 +797,7 @@ fn build_roots(
                     roots.push(Root::new(
                         RootKind::Global,
                         format!("{section}+{off:#x}"),
-                        Some(addr + off),
+                        Some(addr.wrapping_add(off)),
                         vec![(t, 0)],
                     ));
                 }
@@ -1097,6 +1113,15 @@ mod tests {
             .uv(0x401000)
             .uv(0x4a2000)
             .uv(0x4a3000);
+        // A profile bucket (two frames) and samples of A (after its header)
+        // and of a tiny allocation inside the 16-byte block.
+        w.uv(16).uv(0x9000).uv(1024).uv(2);
+        w.bytes(b"main.alloc").bytes(b"main.go").uv(12);
+        w.bytes(b"(0x401234)").bytes(b"?").uv(0);
+        w.uv(3).uv(1);
+        w.uv(17).uv(A + 8).uv(0x9000);
+        w.uv(17).uv(P2 + 4).uv(0x9000);
+        w.uv(17).uv(P0 + 0x100000).uv(0x9000); // no such object
         w.uv(0);
         let mut file = tempfile::NamedTempFile::new().expect("temp file");
         file.write_all(&w.0).expect("write dump");
@@ -1166,6 +1191,26 @@ mod tests {
         );
         let frame = m.roots.roots[1].frame.as_ref().expect("frame");
         assert_eq!((frame.goroutine, frame.function.as_str()), (7, "main.f"));
+
+        // The goroutine, with what the dump says of it.
+        assert_eq!(m.goroutines.len(), 1);
+        let g = &m.goroutines[0];
+        assert_eq!(
+            (g.id, g.state.as_str(), g.wait_reason.as_deref()),
+            (7, "waiting", Some("chan receive"))
+        );
+        let frames: Vec<_> = g.frames.iter().map(|f| f.function.as_str()).collect();
+        assert_eq!(frames, ["main.f"]);
+
+        // Sites: the bucket with its stack, and the samples' objects.
+        assert_eq!(m.sites.buckets.len(), 1);
+        let b = &m.sites.buckets[0];
+        assert_eq!((b.id, b.size, b.allocs, b.frees), (0x9000, 1024, 3, 1));
+        assert_eq!(b.stack[0].display(), "main.alloc (main.go:12)");
+        assert_eq!((b.stack[1].file.as_deref(), b.stack[1].line), (None, None));
+        assert_eq!(m.sites.object_bucket, vec![(a, 0), (tiny, 0)]);
+        assert_eq!(m.sites.buckets_of(a).count(), 1);
+        assert_eq!(m.sites.buckets_of(c).count(), 0);
     }
 
     #[test]

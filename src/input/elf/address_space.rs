@@ -242,6 +242,35 @@ mod tests {
         // Reads never straddle two regions.
         assert_eq!(space.read(102, 4), None);
     }
+
+    #[test]
+    fn layers_fill_what_earlier_ones_leave() {
+        static DUMP: [u8; 4] = [1; 4];
+        static FRAME: [u8; 2] = [2; 2];
+        static EXE: [u8; 16] = [9; 16];
+        let layer = |start, data: &'static [u8], origin| Region {
+            start,
+            end: start + data.len() as u64,
+            data,
+            origin,
+            writable: origin != Origin::Executable,
+        };
+        let space = AddressSpace::layered([
+            layer(104, &DUMP, Origin::HeapDump),
+            layer(300, &FRAME, Origin::HeapDump),
+            layer(100, &EXE, Origin::Executable),
+            layer(0, &[], Origin::Executable),
+        ]);
+        assert_eq!(space.read(100, 4), Some(&EXE[..4]));
+        assert_eq!(space.read(104, 4), Some(&DUMP[..]));
+        assert_eq!(space.origin(105), Some(Origin::HeapDump));
+        assert_eq!(space.read(108, 8), Some(&EXE[8..]));
+        assert_eq!(Memory::read_u64(&space, 108), Some(0x0909_0909_0909_0909));
+        assert_eq!(Memory::read_uint(&space, 300, 2), Some(0x0202));
+        assert_eq!(Memory::read_uint(&space, 300, 3), None);
+        assert_eq!(space.read(302, 1), None);
+        assert_eq!(space.regions().len(), 4);
+    }
 }
 
 impl crate::model::Memory for AddressSpace<'_> {

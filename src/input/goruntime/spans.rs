@@ -67,6 +67,8 @@ pub struct Spans {
 }
 
 const MALLOC_HEADER_SIZE: u64 = 8;
+/// Larger than any span a real heap has (the whole 48-bit address space).
+const MAX_SPAN_BYTES: u64 = 1 << 47;
 
 pub fn read_spans(
     space: &AddressSpace<'_>,
@@ -121,6 +123,7 @@ pub fn read_spans(
     let mut spans = Vec::new();
     let mut warnings = Vec::new();
     let mut unreadable = 0usize;
+    let mut corrupt = 0usize;
     for chunk in span_ptrs.chunks_exact(8) {
         let s = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
         let rd = |loc: FieldLoc| space.read_uint(s + loc.offset, loc.size);
@@ -160,8 +163,19 @@ pub fn read_spans(
         let noscan = spanclass & 1 != 0;
         let has_header =
             header_threshold.is_some_and(|t| !noscan && sizeclass != 0 && elemsize > t);
-        if elemsize == 0 || (has_header && elemsize <= MALLOC_HEADER_SIZE) {
-            unreadable += 1;
+        // A span that cannot be what the runtime makes is corrupt data:
+        // trusting it would invent objects (or billions of them).
+        let span_bytes = npages.checked_mul(page_size).unwrap_or(u64::MAX);
+        let sane = npages > 0
+            && span_bytes <= MAX_SPAN_BYTES
+            && base % page_size == 0
+            && elemsize > 0
+            && elemsize <= span_bytes
+            && nelems <= span_bytes / elemsize
+            && freeindex <= nelems
+            && !(has_header && elemsize <= MALLOC_HEADER_SIZE);
+        if !sane {
+            corrupt += 1;
             continue;
         }
         spans.push(Span {
@@ -180,6 +194,11 @@ pub fn read_spans(
     if unreadable > 0 {
         warnings.push(format!(
             "{unreadable} spans could not be read from the core; their objects are missing"
+        ));
+    }
+    if corrupt > 0 {
+        warnings.push(format!(
+            "{corrupt} spans have impossible fields (corrupt core?) and were skipped; their objects are missing"
         ));
     }
     spans.sort_by_key(|s| s.base);

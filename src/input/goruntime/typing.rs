@@ -113,6 +113,8 @@ pub struct Typer<'a, 'd, 's, M: Memory + ?Sized = AddressSpace<'a>> {
     evidence: Vec<Evidence>,
     queue: VecDeque<(ObjectId, TypeId, u64)>,
     shapes: HashMap<TypeId, Rc<Vec<(u64, Shape)>>>,
+    /// Interned name of each (type, count) seen, so assigning costs no string work.
+    interned: HashMap<(TypeId, u64), u32>,
     rt: Option<RuntimeTypeLayout>,
     uint8: Option<TypeId>,
 }
@@ -180,6 +182,7 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
             evidence: vec![Evidence::None; objects.len()],
             queue: VecDeque::new(),
             shapes: HashMap::new(),
+            interned: HashMap::new(),
             rt,
             uint8: index.type_named("uint8"),
         }
@@ -295,11 +298,19 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
         if evidence <= self.evidence[i] {
             return;
         }
-        let name = self.type_name(ty, count);
-        let index = self.index;
-        self.object_types[i] = self
-            .names
-            .intern_with(&name, || Some(layout_of(index, ty, count)));
+        let name_id = match self.interned.get(&(ty, count)) {
+            Some(&n) => n,
+            None => {
+                let name = self.type_name(ty, count);
+                let index = self.index;
+                let n = self
+                    .names
+                    .intern_with(&name, || Some(layout_of(index, ty, count)));
+                self.interned.insert((ty, count), n);
+                n
+            }
+        };
+        self.object_types[i] = name_id;
         self.evidence[i] = evidence;
         self.queue.push_back((obj, ty, count));
     }

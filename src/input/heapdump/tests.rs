@@ -345,6 +345,18 @@ fn parse_fills_params_and_summary() {
 }
 
 #[test]
+fn in_memory_sources() {
+    let f = HeapDumpFile::parse(Source::from_bytes(Path::new(P), &full_dump()).unwrap()).unwrap();
+    assert_eq!(f.records().count(), 21);
+    assert_eq!(f.path(), Path::new(P));
+    let err = HeapDumpFile::parse(Source::from_bytes(Path::new(P), b"").unwrap())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("corrupt at offset 0x0"), "{err}");
+}
+
+#[test]
 fn every_truncation_is_an_error() {
     let bytes = full_dump();
     for cut in 0..bytes.len() {

@@ -23,8 +23,8 @@ use crate::input::heapdump::{HeapDumpFile, text};
 use crate::model::{Edges, Goroutine, ObjectId, Objects, Root, RootKind, SourceFrame, TypeNames};
 
 use super::{
-    GoroutineRecord, HEADER, Layout, RootRecords, Slot, describe_goroutine, object_at, plain_frame,
-    runtime_roots,
+    GoroutineRecord, HEADER, Layout, MAX_ADDR, RootRecords, Slot, describe_goroutine, object_at,
+    plain_frame, runtime_roots,
 };
 
 const PTR: u64 = 8;
@@ -323,8 +323,8 @@ pub(super) fn load(
         .map(|g| {
             let bounds = match (stack_lo, stack_hi) {
                 (Some(lo), Some(hi)) => mem
-                    .read_uint(g.addr + lo.offset, lo.size)
-                    .zip(mem.read_uint(g.addr + hi.offset, hi.size)),
+                    .read_uint(g.addr.wrapping_add(lo.offset), lo.size)
+                    .zip(mem.read_uint(g.addr.wrapping_add(hi.offset), hi.size)),
                 _ => None,
             };
             stack_goroutine(&funcs, &statics, rr, g, heap.layout, bounds)
@@ -490,7 +490,7 @@ fn global_roots(
                 else {
                     continue;
                 };
-                let at = start + off;
+                let at = start.wrapping_add(off);
                 let (name, base, ty) = match index.global_at(at) {
                     Some(g) => (
                         g.name.clone(),
@@ -514,7 +514,7 @@ fn global_roots(
                         root
                     })
                     .targets
-                    .push((target, at - base));
+                    .push((target, at.wrapping_sub(base)));
             }
         }
     }
@@ -556,7 +556,7 @@ fn stack_goroutine(
                 .iter()
                 .flat_map(|fd| layout.words(fd))
                 .filter(|&off| off >= child_args)
-                .map(|off| f.sp + off)
+                .map(|off| f.sp.wrapping_add(off))
                 .collect();
             if let Some(caller) = records.get(i + 1) {
                 pointer_slots.extend(
@@ -565,7 +565,7 @@ fn stack_goroutine(
                         .iter()
                         .flat_map(|fd| layout.words(fd))
                         .filter(|&off| off < arglen[i])
-                        .map(|off| caller.sp + off),
+                        .map(|off| caller.sp.wrapping_add(off)),
                 );
             }
             pointer_slots.sort_unstable();
@@ -592,7 +592,8 @@ fn stack_goroutine(
             }
         })
         .collect();
-    frames.retain(|f| f.sp != 0);
+    // Frames at impossible addresses (a corrupt dump) name nothing.
+    frames.retain(|f| f.sp != 0 && f.fp < MAX_ADDR);
     let stack = bounds.unwrap_or_else(|| {
         (
             frames.iter().map(|f| f.sp).min().unwrap_or(0),
@@ -633,7 +634,7 @@ fn stack_objects(
     let n = space.read_u64(records).unwrap_or(0).min(4096);
     let mut out = Vec::new();
     for i in 0..n {
-        let r = records + 8 + i * 16;
+        let r = records.wrapping_add(8 + i * 16);
         let (Some(off), Some(size), Some(ptrdata), Some(gcdataoff)) = (
             space.read_uint(r, 4),
             space.read_uint(r + 4, 4),
