@@ -232,7 +232,7 @@ fn load_heap(
     }
 
     phases.done("roots and goroutines");
-    let mut typer = Typer::new(space, layouts, index, dwarf, &funcs, &objects);
+    let mut typer = Typer::new(space, layouts, index, dwarf, &funcs, &objects).with_edges(&edges);
     // Exact types first: allocation headers and large spans (Go ≥1.22).
     for (span, ids) in spans.spans.iter().zip(&span_ids) {
         if span.has_header {

@@ -40,6 +40,11 @@ impl Edges {
     pub fn targets(&self, from: ObjectId) -> &[ObjectId] {
         &self.targets[self.range(from)]
     }
+
+    /// Byte offsets of `from`'s pointers, parallel to `targets(from)`.
+    pub fn offsets(&self, from: ObjectId) -> &[u32] {
+        &self.offsets[self.range(from)]
+    }
 }
 
 /// Appends rows in object order.

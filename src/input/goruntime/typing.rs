@@ -16,7 +16,7 @@ use crate::input::elf::address_space::Memory;
 use crate::input::goruntime::layout::{FieldLoc, Layouts};
 use crate::input::goruntime::pclntab::FuncTable;
 use crate::model::{
-    KeyKind, MapSlots, ObjectId, Objects, TypeLayout, TypeNames, TypeRole, UNKNOWN_TYPE,
+    Edges, KeyKind, MapSlots, ObjectId, Objects, TypeLayout, TypeNames, TypeRole, UNKNOWN_TYPE,
 };
 
 const PTR: u64 = 8;
@@ -117,6 +117,10 @@ pub struct Typer<'a, 'd, 's, M: Memory + ?Sized = AddressSpace<'a>> {
     interned: HashMap<(TypeId, u64), u32>,
     rt: Option<RuntimeTypeLayout>,
     uint8: Option<TypeId>,
+    /// Resolved pointer edges: while walking an object, its targets come from
+    /// here instead of an address lookup per pointer (the hot path on big heaps).
+    edges: Option<&'s Edges>,
+    current: Option<ObjectId>,
 }
 
 impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
@@ -185,6 +189,8 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
             interned: HashMap::new(),
             rt,
             uint8: index.type_named("uint8"),
+            edges: None,
+            current: None,
         }
     }
 
@@ -246,7 +252,8 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
             } else if let (Shape::Slice(elem), Some(at)) = (shape, addr_of(*off, 8)) {
                 // Only the data pointer survived: the element type still holds.
                 if let Some(ptr) = self.space.read_u64(at) {
-                    self.slice_backing(ptr, *elem, 0);
+                    let target = self.objects.find(ptr);
+                    self.slice_backing(ptr, target, *elem, 0);
                 }
             }
         }
@@ -267,18 +274,57 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
         self.drain();
     }
 
-    /// Runs propagation until nothing changes.
+    /// Uses the model's resolved edges for pointers inside objects.
+    pub fn with_edges(mut self, edges: &'s Edges) -> Self {
+        self.edges = Some(edges);
+        self
+    }
+
+    /// The object a pointer word at `at` refers to (any address inside it).
+    #[inline]
+    fn target_of(&self, at: u64, word: u64) -> Option<ObjectId> {
+        if let (Some(edges), Some(cur)) = (self.edges, self.current) {
+            let base = self.objects.addr(cur);
+            if let Some(off) = at.checked_sub(base).and_then(|o| u32::try_from(o).ok()) {
+                if let Ok(i) = edges.offsets(cur).binary_search(&off) {
+                    return Some(edges.targets(cur)[i]);
+                }
+            }
+        }
+        self.objects.find(word)
+    }
+
+    /// The object that starts exactly at `word`, found through `target_of`.
+    #[inline]
+    fn target_start(&self, at: u64, word: u64) -> Option<ObjectId> {
+        self.target_of(at, word)
+            .filter(|&o| self.objects.addr(o) == word)
+    }
+
+    /// Runs propagation until nothing changes. Work goes in waves, each
+    /// sorted by address, so big heaps are walked with locality rather than
+    /// in the random order pointers lead to.
     pub fn drain(&mut self) {
-        while let Some((obj, ty, count)) = self.queue.pop_front() {
-            let addr = self.objects.addr(obj);
-            let size = self.objects.size(obj);
-            let elem = self.index.size_of(ty).unwrap_or(0);
-            let count = if elem == 0 {
-                1
-            } else {
-                count.min(size / elem).max(1)
-            };
-            self.walk_value(addr, ty, count);
+        let mut wave: Vec<(ObjectId, TypeId, u64)> = Vec::new();
+        while !self.queue.is_empty() {
+            wave.clear();
+            wave.extend(self.queue.drain(..));
+            if wave.len() > 64 {
+                wave.sort_unstable_by_key(|&(o, _, _)| o);
+            }
+            for &(obj, ty, count) in &wave {
+                let addr = self.objects.addr(obj);
+                let size = self.objects.size(obj);
+                let elem = self.index.size_of(ty).unwrap_or(0);
+                let count = if elem == 0 {
+                    1
+                } else {
+                    count.min(size / elem).max(1)
+                };
+                self.current = Some(obj);
+                self.walk_value(addr, ty, count);
+                self.current = None;
+            }
         }
     }
 
@@ -373,7 +419,7 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
         }
         match *shape {
             Shape::Ptr(pointee) => {
-                if let Some(o) = self.object_at(word) {
+                if let Some(o) = self.target_start(at, word) {
                     let pointee = self.index.underlying(pointee);
                     let ev = self.pointer_evidence(o, self.index.size_of(pointee).unwrap_or(0));
                     match self.index.ty(pointee).kind {
@@ -388,11 +434,12 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
             }
             Shape::Slice(elem) => {
                 let cap = space.read_u64(at + 16).unwrap_or(0);
-                self.slice_backing(word, elem, cap);
+                let target = self.target_of(at, word);
+                self.slice_backing(word, target, elem, cap);
             }
             Shape::Str => {
                 let len = space.read_u64(at + 8).unwrap_or(0);
-                if let (Some(o), Some(u8t)) = (self.objects.find(word), self.uint8) {
+                if let (Some(o), Some(u8t)) = (self.target_of(at, word), self.uint8) {
                     let start = self.objects.addr(o);
                     let size = self.objects.size(o);
                     // A string from the object's start knows its length; a
@@ -481,8 +528,8 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
         }
     }
 
-    fn slice_backing(&mut self, ptr: u64, elem: TypeId, cap: u64) {
-        let Some(o) = self.objects.find(ptr) else {
+    fn slice_backing(&mut self, ptr: u64, target: Option<ObjectId>, elem: TypeId, cap: u64) {
+        let Some(o) = target else {
             return;
         };
         let esize = self.index.size_of(elem).unwrap_or(0);
