@@ -895,10 +895,23 @@ fn layout_of(index: &DwarfIndex, ty: TypeId, count: u64) -> TypeLayout {
         .into_iter()
         .filter_map(|(o, p)| Some((u32::try_from(o).ok()?, p.into_boxed_str())))
         .collect();
+    // The runtime's own (non-generic) map types appear when a header or a
+    // runtime pointer typed the object first.
+    let generic_internal = matches!(
+        name,
+        "runtime.bmap"
+            | "runtime.mapextra"
+            | "internal/runtime/maps.table"
+            | "*internal/runtime/maps.table"
+            | "internal/runtime/maps.groupsReference"
+    );
     let role = if name.starts_with("hash<")
         || (name.starts_with("map<") && t.fields.iter().any(|f| f.name == "dirPtr"))
+        || matches!(name, "runtime.hmap" | "internal/runtime/maps.Map")
     {
         TypeRole::MapHeader
+    } else if generic_internal {
+        TypeRole::MapInternal
     } else if name.starts_with("bucket<") {
         classic_bucket_slots(index, ty).map_or(TypeRole::MapInternal, TypeRole::MapEntries)
     } else if name.starts_with("noalg.map.group[") {
