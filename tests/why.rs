@@ -153,3 +153,60 @@ fn garbage_is_reported_as_garbage() {
         }
     }
 }
+
+/// `--exclude` answers "would it still be alive without this reference?".
+#[test]
+fn excluding_the_only_reference_makes_it_unreachable() {
+    let f = Fixture::load("go1.25");
+    let tail = f.truth["objects"]
+        .as_array()
+        .expect("objects")
+        .iter()
+        .find(|o| o["id"] == "list_tail")
+        .expect("list_tail");
+    let addr = tail["addr"].as_str().expect("addr");
+    // Held only through the list's .next pointers.
+    assert_eq!(why(&f, addr, &[])["reachable"], true);
+    for exclude in ["main.Node.next", "main.Node"] {
+        let doc = why(&f, addr, &["--exclude", exclude]);
+        assert_eq!(doc["reachable"], false, "--exclude {exclude}");
+    }
+    // Excluding something unrelated changes nothing.
+    assert_eq!(
+        why(&f, addr, &["--exclude", "main.DNode"])["reachable"],
+        true
+    );
+    // An exclusion naming nothing in the heap is an error, not a silent no-op.
+    let core = f.core();
+    let exe = f.exe();
+    let out = common::rootpath(&[
+        core.as_os_str(),
+        "--exe".as_ref(),
+        exe.as_os_str(),
+        "why".as_ref(),
+        addr.as_ref(),
+        "--exclude".as_ref(),
+        "main.NoSuchType".as_ref(),
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--exclude takes a type name"));
+}
+
+#[test]
+fn addresses_outside_objects_are_errors() {
+    let f = Fixture::load("go1.22");
+    let core = f.core();
+    let exe = f.exe();
+    let out = common::rootpath(&[
+        core.as_os_str(),
+        "--exe".as_ref(),
+        exe.as_os_str(),
+        "why".as_ref(),
+        "0x10".as_ref(),
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("no allocated heap object contains that address")
+    );
+}
