@@ -21,25 +21,33 @@ impl Dominators {
         // Depth-first numbering from the pseudo-root.
         let mut dfnum = vec![NONE; n];
         let mut vertex: Vec<u32> = Vec::with_capacity(n);
-        let mut parent = vec![NONE; n];
-        let mut stack: Vec<(u32, u32)> = vec![(PSEUDO_ROOT, NONE)];
-        let mut succ_buf: Vec<u32> = Vec::new();
-        while let Some((v, p)) = stack.pop() {
-            if dfnum[v as usize] != NONE {
-                continue;
-            }
-            dfnum[v as usize] = vertex.len() as u32;
-            vertex.push(v);
-            parent[v as usize] = p;
-            succ_buf.clear();
-            graph.for_each_successor(v, |w| succ_buf.push(w));
-            // Reverse so the first successor is visited first.
-            for &w in succ_buf.iter().rev() {
-                if dfnum[w as usize] == NONE {
-                    stack.push((w, v));
+        // DFS-number of each vertex's tree parent.
+        let mut parent_df: Vec<u32> = Vec::with_capacity(n);
+        // (node, next successor to look at): the stack stays as deep as the
+        // tree, not as large as the edge count.
+        let mut stack: Vec<(u32, usize)> = Vec::new();
+        dfnum[PSEUDO_ROOT as usize] = 0;
+        vertex.push(PSEUDO_ROOT);
+        parent_df.push(NONE);
+        stack.push((PSEUDO_ROOT, 0));
+        while let Some(top) = stack.last_mut() {
+            let (v, k) = *top;
+            match graph.successor(v, k) {
+                Some(w) => {
+                    top.1 += 1;
+                    if dfnum[w as usize] == NONE {
+                        dfnum[w as usize] = vertex.len() as u32;
+                        vertex.push(w);
+                        parent_df.push(dfnum[v as usize]);
+                        stack.push((w, 0));
+                    }
+                }
+                None => {
+                    stack.pop();
                 }
             }
         }
+        drop(stack);
         let reverse = graph.reverse();
         let count = vertex.len();
 
@@ -50,13 +58,6 @@ impl Dominators {
         let mut label: Vec<u32> = (0..count as u32).collect();
         let mut bucket_head = vec![NONE; count];
         let mut bucket_next = vec![NONE; count];
-        let parent_df: Vec<u32> = vertex
-            .iter()
-            .map(|&v| match parent[v as usize] {
-                NONE => NONE,
-                p => dfnum[p as usize],
-            })
-            .collect();
         let mut path: Vec<u32> = Vec::new();
 
         for w in (1..count).rev() {
@@ -88,11 +89,21 @@ impl Dominators {
                 b = bucket_next[b as usize];
             }
         }
+        drop((
+            reverse,
+            ancestor,
+            label,
+            bucket_head,
+            bucket_next,
+            parent_df,
+            dfnum,
+        ));
         for w in 1..count {
             if idom_df[w] != semi[w] {
                 idom_df[w] = idom_df[idom_df[w] as usize];
             }
         }
+        drop(semi);
 
         let mut idom = vec![NONE; n];
         for w in 1..count {

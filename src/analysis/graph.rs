@@ -23,7 +23,8 @@ pub struct Graph<'m> {
     roots: u32,
     /// Roots of each group; a grouped root hangs below its group node.
     groups: Vec<Vec<u32>>,
-    grouped: Vec<bool>,
+    /// Root nodes directly below the pseudo-root.
+    ungrouped: Vec<u32>,
 }
 
 impl<'m> Graph<'m> {
@@ -47,11 +48,14 @@ impl<'m> Graph<'m> {
                     .collect()
             })
             .collect();
+        let ungrouped = (1..=model.roots.len() as u32)
+            .filter(|&r| !grouped[(r - 1) as usize])
+            .collect();
         Graph {
             model,
             roots: model.roots.len() as u32,
             groups,
-            grouped,
+            ungrouped,
         }
     }
 
@@ -92,11 +96,7 @@ impl<'m> Graph<'m> {
     pub fn for_each_successor(&self, n: u32, mut f: impl FnMut(u32)) {
         match self.node(n) {
             Node::PseudoRoot => {
-                for r in 1..=self.roots {
-                    if !self.grouped[(r - 1) as usize] {
-                        f(r);
-                    }
-                }
+                self.ungrouped.iter().for_each(|&r| f(r));
                 for g in 0..self.groups.len() {
                     f(self.group_node(g));
                 }
@@ -115,6 +115,38 @@ impl<'m> Graph<'m> {
         }
     }
 
+    /// The `k`-th successor of `n` (in `for_each_successor` order).
+    #[inline]
+    pub fn successor(&self, n: u32, k: usize) -> Option<u32> {
+        match self.node(n) {
+            Node::PseudoRoot => {
+                // Ungrouped roots first, then the groups.
+                let ungrouped = self.ungrouped_roots();
+                if k < ungrouped.len() {
+                    Some(ungrouped[k])
+                } else {
+                    let g = k - ungrouped.len();
+                    (g < self.groups.len()).then(|| self.group_node(g))
+                }
+            }
+            Node::Group(g) => self.groups[g].get(k).copied(),
+            Node::Root(r) => self.model.roots.roots[r]
+                .targets
+                .get(k)
+                .map(|&(t, _)| self.object_node(t)),
+            Node::Object(id) => self
+                .model
+                .edges
+                .targets(id)
+                .get(k)
+                .map(|&t| self.object_node(t)),
+        }
+    }
+
+    fn ungrouped_roots(&self) -> &[u32] {
+        &self.ungrouped
+    }
+
     /// Shallow size of a node (roots and the pseudo-root weigh nothing).
     pub fn size(&self, n: u32) -> u64 {
         match self.node(n) {
@@ -126,25 +158,27 @@ impl<'m> Graph<'m> {
     /// Predecessor lists of every node, as CSR.
     pub fn reverse(&self) -> Reverse {
         let n = self.node_count();
-        let mut counts = vec![0u32; n + 1];
-        for v in 0..n as u32 {
-            self.for_each_successor(v, |w| counts[w as usize + 1] += 1);
-        }
+        // Counts, then prefix sums; filling advances each start to the next
+        // node's, and one shift puts them back (no second array).
         let mut starts = vec![0u64; n + 1];
-        let mut acc = 0u64;
-        for i in 0..n {
-            acc += u64::from(counts[i + 1]);
-            starts[i + 1] = acc;
+        for v in 0..n as u32 {
+            self.for_each_successor(v, |w| starts[w as usize + 1] += 1);
         }
-        let mut fill: Vec<u64> = starts[..n].to_vec();
-        let mut preds = vec![0u32; acc as usize];
+        for i in 0..n {
+            starts[i + 1] += starts[i];
+        }
+        let mut preds = vec![0u32; starts[n] as usize];
         for v in 0..n as u32 {
             self.for_each_successor(v, |w| {
-                let slot = &mut fill[w as usize];
+                let slot = &mut starts[w as usize];
                 preds[*slot as usize] = v;
                 *slot += 1;
             });
         }
+        for i in (1..=n).rev() {
+            starts[i] = starts[i - 1];
+        }
+        starts[0] = 0;
         Reverse { starts, preds }
     }
 }

@@ -23,8 +23,8 @@ use crate::input::heapdump::{HeapDumpFile, text};
 use crate::model::{Edges, Goroutine, ObjectId, Objects, Root, RootKind, SourceFrame, TypeNames};
 
 use super::{
-    GoroutineRecord, HEADER, Layout, MAX_ADDR, RootRecords, Slot, describe_goroutine, object_at,
-    plain_frame, runtime_roots,
+    GoroutineRecord, HEADER, HEADER_SIZE, Layout, MAX_ADDR, RootRecords, Slot, describe_goroutine,
+    object_at, plain_frame, runtime_roots,
 };
 
 const PTR: u64 = 8;
@@ -154,16 +154,29 @@ pub(super) struct Typed {
 /// segments: what the typer reads.
 struct DumpMemory<'m, 'a> {
     bytes: &'a [u8],
+    /// Object slots, in object id order.
     slots: &'m [Slot],
+    objects: &'m Objects,
     statics: &'m AddressSpace<'a>,
+}
+
+impl DumpMemory<'_, '_> {
+    /// The slot holding `addr`: found through the objects' page index (an
+    /// allocation header is in the slot, before its object).
+    #[inline]
+    fn slot(&self, addr: u64) -> Option<&Slot> {
+        let id = self
+            .objects
+            .find(addr)
+            .or_else(|| self.objects.find(addr.checked_add(HEADER_SIZE)?))?;
+        let s = self.slots.get(id.index())?;
+        (addr.wrapping_sub(s.addr) < s.len()).then_some(s)
+    }
 }
 
 impl Memory for DumpMemory<'_, '_> {
     fn read(&self, addr: u64, len: usize) -> Option<&[u8]> {
-        let i = self.slots.partition_point(|s| s.addr <= addr);
-        if let Some(s) = i.checked_sub(1).map(|i| &self.slots[i])
-            && addr - s.addr < s.len()
-        {
+        if let Some(s) = self.slot(addr) {
             let (contents, _) = object_at(self.bytes, s.rec)?;
             let off = usize::try_from(addr - s.addr).ok()?;
             return contents.get(off..off.checked_add(len)?);
@@ -304,6 +317,7 @@ pub(super) fn load(
     let mem = DumpMemory {
         bytes: heap.bytes,
         slots: heap.slots,
+        objects,
         statics: &statics,
     };
 
