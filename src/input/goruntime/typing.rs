@@ -121,6 +121,8 @@ pub struct Typer<'a, 'd, 's, M: Memory + ?Sized = AddressSpace<'a>> {
     /// here instead of an address lookup per pointer (the hot path on big heaps).
     edges: Option<&'s Edges>,
     current: Option<ObjectId>,
+    /// The memory of the object being walked, read once.
+    current_mem: Option<(u64, &'s [u8])>,
 }
 
 impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
@@ -191,6 +193,7 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
             uint8: index.type_named("uint8"),
             edges: None,
             current: None,
+            current_mem: None,
         }
     }
 
@@ -294,6 +297,20 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
         self.objects.find(word)
     }
 
+    /// A word of memory: from the object being walked when it is there.
+    #[inline]
+    fn word(&self, at: u64) -> Option<u64> {
+        if let Some((base, mem)) = self.current_mem {
+            if let Some(b) = at
+                .checked_sub(base)
+                .and_then(|o| mem.get(o as usize..o as usize + 8))
+            {
+                return Some(u64::from_le_bytes(b.try_into().unwrap_or_default()));
+            }
+        }
+        self.space.read_u64(at)
+    }
+
     /// The object that starts exactly at `word`, found through `target_of`.
     #[inline]
     fn target_start(&self, at: u64, word: u64) -> Option<ObjectId> {
@@ -322,8 +339,10 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
                     count.min(size / elem).max(1)
                 };
                 self.current = Some(obj);
+                self.current_mem = self.space.read(addr, size as usize).map(|m| (addr, m));
                 self.walk_value(addr, ty, count);
                 self.current = None;
+                self.current_mem = None;
             }
         }
     }
@@ -411,7 +430,7 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
 
     fn apply(&mut self, at: u64, shape: &Shape) {
         let space = self.space;
-        let Some(word) = space.read_u64(at) else {
+        let Some(word) = self.word(at) else {
             return;
         };
         if word == 0 {
@@ -433,12 +452,12 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
                 }
             }
             Shape::Slice(elem) => {
-                let cap = space.read_u64(at + 16).unwrap_or(0);
+                let cap = self.word(at + 16).unwrap_or(0);
                 let target = self.target_of(at, word);
                 self.slice_backing(word, target, elem, cap);
             }
             Shape::Str => {
-                let len = space.read_u64(at + 8).unwrap_or(0);
+                let len = self.word(at + 8).unwrap_or(0);
                 if let (Some(o), Some(u8t)) = (self.target_of(at, word), self.uint8) {
                     let start = self.objects.addr(o);
                     let size = self.objects.size(o);
