@@ -162,7 +162,7 @@ fn value_suffix(field: Option<&str>) -> String {
 fn render_key(memory: &dyn Memory, addr: u64, kind: KeyKind) -> Option<String> {
     let word = |a: u64| {
         let b = memory.read(a, 8)?;
-        Some(u64::from_le_bytes(b.as_slice().try_into().ok()?))
+        Some(u64::from_le_bytes(b.try_into().ok()?))
     };
     match kind {
         KeyKind::String => {
@@ -178,9 +178,9 @@ fn render_key(memory: &dyn Memory, addr: u64, kind: KeyKind) -> Option<String> {
             let b = memory.read(addr, size as usize)?;
             Some(match size {
                 1 => (b[0] as i8).to_string(),
-                2 => i16::from_le_bytes(b.as_slice().try_into().ok()?).to_string(),
-                4 => i32::from_le_bytes(b.as_slice().try_into().ok()?).to_string(),
-                8 => i64::from_le_bytes(b.as_slice().try_into().ok()?).to_string(),
+                2 => i16::from_le_bytes(b.try_into().ok()?).to_string(),
+                4 => i32::from_le_bytes(b.try_into().ok()?).to_string(),
+                8 => i64::from_le_bytes(b.try_into().ok()?).to_string(),
                 _ => return None,
             })
         }

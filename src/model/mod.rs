@@ -15,10 +15,35 @@ pub use roots::{FrameRef, Root, RootKind, Roots, StackRootKind};
 pub use sites::{AllocBucket, Sites};
 pub use types::{KeyKind, MapSlots, TypeLayout, TypeNames, TypeRole, UNKNOWN_TYPE};
 
-/// Reads the target's memory, for what the model does not keep (map keys).
-/// Cores and heap dumps each provide one; analyses never ask which.
+/// Bytes of the target's memory by address: what readers of runtime
+/// structures need, and what analyses read for details the model does not
+/// keep (map keys). Cores and heap dumps each provide one; analyses never
+/// ask which.
 pub trait Memory {
-    fn read(&self, addr: u64, len: usize) -> Option<Vec<u8>>;
+    /// `len` bytes at `addr`, if all of them are known and contiguous.
+    fn read(&self, addr: u64, len: usize) -> Option<&[u8]>;
+
+    /// A little-endian u64.
+    fn read_u64(&self, addr: u64) -> Option<u64> {
+        self.read(addr, 8)
+            .map(|b| u64::from_le_bytes(b.try_into().unwrap_or_default()))
+    }
+
+    /// A little-endian unsigned integer of 1, 2, 4 or 8 bytes.
+    fn read_uint(&self, addr: u64, size: u64) -> Option<u64> {
+        let b = self.read(addr, usize::try_from(size).ok()?)?;
+        le_uint(b)
+    }
+}
+
+pub(crate) fn le_uint(b: &[u8]) -> Option<u64> {
+    Some(match b.len() {
+        1 => u64::from(b[0]),
+        2 => u64::from(u16::from_le_bytes([b[0], b[1]])),
+        4 => u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+        8 => u64::from_le_bytes(b.try_into().ok()?),
+        _ => return None,
+    })
 }
 
 /// Everything analyses know about a heap.

@@ -18,34 +18,8 @@ pub enum Origin {
     HeapDump,
 }
 
-/// Bytes of the target's memory by address: what readers of runtime
-/// structures need, whether the memory comes from a core or a heap dump.
-pub trait Memory {
-    /// `len` bytes at `addr`, if all of them are known and contiguous.
-    fn read(&self, addr: u64, len: usize) -> Option<&[u8]>;
-
-    /// A little-endian u64.
-    fn read_u64(&self, addr: u64) -> Option<u64> {
-        self.read(addr, 8)
-            .map(|b| u64::from_le_bytes(b.try_into().unwrap_or_default()))
-    }
-
-    /// A little-endian unsigned integer of 1, 2, 4 or 8 bytes.
-    fn read_uint(&self, addr: u64, size: u64) -> Option<u64> {
-        let b = self.read(addr, usize::try_from(size).ok()?)?;
-        le_uint(b)
-    }
-}
-
-fn le_uint(b: &[u8]) -> Option<u64> {
-    Some(match b.len() {
-        1 => u64::from(b[0]),
-        2 => u64::from(u16::from_le_bytes([b[0], b[1]])),
-        4 => u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])),
-        8 => u64::from_le_bytes(b.try_into().ok()?),
-        _ => return None,
-    })
-}
+pub use crate::model::Memory;
+use crate::model::le_uint;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Region<'a> {
@@ -270,11 +244,5 @@ mod tests {
         assert_eq!(Memory::read_uint(&space, 300, 3), None);
         assert_eq!(space.read(302, 1), None);
         assert_eq!(space.regions().len(), 4);
-    }
-}
-
-impl crate::model::Memory for AddressSpace<'_> {
-    fn read(&self, addr: u64, len: usize) -> Option<Vec<u8>> {
-        AddressSpace::read(self, addr, len).map(<[u8]>::to_vec)
     }
 }
