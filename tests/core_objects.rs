@@ -6,15 +6,23 @@ mod common;
 use rootpath::dump::{Dump, OpenOptions};
 use rootpath::input::goruntime::GoVersion;
 
+/// The core model of a fixture, with the Go version that wrote it.
+fn load(f: &common::Fixture) -> (GoVersion, rootpath::model::HeapModel) {
+    let options = OpenOptions { exe: Some(f.exe()) };
+    let Dump::Core(core) = Dump::open(&f.core(), &options).expect("open core") else {
+        panic!("{}: not a core", f.version)
+    };
+    let version = core.go_version().expect("go version");
+    (
+        version,
+        rootpath::input::core_loader::load(&core).expect("load model"),
+    )
+}
+
 #[test]
 fn every_recorded_live_object_is_found() {
     for f in common::all_builds() {
-        let options = OpenOptions { exe: Some(f.exe()) };
-        let Dump::Core(core) = Dump::open(&f.core(), &options).expect("open core") else {
-            panic!("not a core")
-        };
-        let version = core.go_version().expect("go version");
-        let model = rootpath::input::core_loader::load(&core).expect("load model");
+        let (version, model) = load(&f);
         assert!(
             model.warnings.is_empty(),
             "{}: {:?}",
@@ -89,11 +97,7 @@ fn hex(v: &serde_json::Value) -> u64 {
 #[test]
 fn globals_reach_what_they_hold() {
     for f in common::all_builds() {
-        let options = OpenOptions { exe: Some(f.exe()) };
-        let Dump::Core(core) = Dump::open(&f.core(), &options).expect("open core") else {
-            panic!("not a core")
-        };
-        let model = rootpath::input::core_loader::load(&core).expect("load model");
+        let (_, model) = load(&f);
         assert!(
             model.warnings.is_empty(),
             "{}: {:?}",
@@ -150,11 +154,7 @@ fn globals_reach_what_they_hold() {
 #[test]
 fn stacks_reach_what_they_hold() {
     for f in common::all_builds() {
-        let options = OpenOptions { exe: Some(f.exe()) };
-        let Dump::Core(core) = Dump::open(&f.core(), &options).expect("open core") else {
-            panic!("not a core")
-        };
-        let model = rootpath::input::core_loader::load(&core).expect("load model");
+        let (_, model) = load(&f);
         assert!(
             model.warnings.is_empty(),
             "{}: {:?}",
@@ -237,11 +237,7 @@ fn stacks_reach_what_they_hold() {
 fn runtime_roots_reach_what_they_hold() {
     use rootpath::model::RootKind;
     for f in common::all_builds() {
-        let options = OpenOptions { exe: Some(f.exe()) };
-        let Dump::Core(core) = Dump::open(&f.core(), &options).expect("open core") else {
-            panic!("not a core")
-        };
-        let model = rootpath::input::core_loader::load(&core).expect("load model");
+        let (_, model) = load(&f);
         assert!(
             model.warnings.is_empty(),
             "{}: {:?}",
@@ -356,12 +352,7 @@ fn untypeable(id: &str, version: GoVersion) -> Option<&'static str> {
 fn recorded_objects_have_their_types() {
     let mut failures = Vec::new();
     for f in common::all_builds() {
-        let options = OpenOptions { exe: Some(f.exe()) };
-        let Dump::Core(core) = Dump::open(&f.core(), &options).expect("open core") else {
-            panic!("not a core")
-        };
-        let version = core.go_version().expect("version");
-        let model = rootpath::input::core_loader::load(&core).expect("load model");
+        let (version, model) = load(&f);
         let mut typed = 0;
         for o in f.truth["objects"].as_array().expect("objects") {
             if o["live"] != true {
@@ -399,11 +390,7 @@ fn recorded_objects_have_their_types() {
 #[test]
 fn goroutines_match_the_program() {
     for f in common::all_builds() {
-        let options = OpenOptions { exe: Some(f.exe()) };
-        let Dump::Core(core) = Dump::open(&f.core(), &options).expect("open core") else {
-            panic!("not a core")
-        };
-        let model = rootpath::input::core_loader::load(&core).expect("load model");
+        let (_, model) = load(&f);
         for want in f.truth["goroutines"].as_array().expect("goroutines") {
             let id = want["id"].as_u64().expect("id");
             let g = model

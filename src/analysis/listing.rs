@@ -2,7 +2,8 @@
 
 use serde::Serialize;
 
-use crate::model::{HeapModel, Root, RootKind};
+use super::why::{RootRef, root_ref};
+use crate::model::{HeapModel, Root};
 
 #[derive(Debug, Serialize)]
 pub struct ObjectRow {
@@ -15,38 +16,18 @@ pub struct ObjectRow {
 
 #[derive(Debug, Serialize)]
 pub struct RootRow {
-    pub kind: RootKind,
-    pub name: String,
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_name: Option<String>,
+    #[serde(flatten)]
+    pub root: RootRef,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub goroutine: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub function: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub variable: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub file: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub line: Option<u32>,
     /// Heap objects this root points at directly.
     pub points_to: Vec<String>,
 }
 
 pub fn root_row(model: &HeapModel, r: &Root) -> RootRow {
-    let frame = r.frame.as_ref();
     RootRow {
-        kind: r.kind,
-        name: r.name.clone(),
-        type_name: r.type_name.clone(),
+        root: root_ref(r),
         address: r.addr.map(|a| format!("{a:#x}")),
-        goroutine: frame.map(|f| f.goroutine),
-        function: frame.map(|f| f.function.clone()).filter(|f| !f.is_empty()),
-        variable: frame.and_then(|f| f.variable.clone()),
-        file: frame.and_then(|f| f.file.clone()),
-        line: frame.and_then(|f| f.line),
         points_to: r
             .targets
             .iter()

@@ -250,17 +250,7 @@ pub fn objects(out: &mut dyn Write, rows: &[ObjectRow], matched: u64) -> Result<
 pub fn roots(out: &mut dyn Write, rows: &[RootRow]) -> Result<()> {
     (|| -> io::Result<()> {
         for r in rows {
-            let kind = serde_json::to_value(r.kind)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default();
-            write!(out, "{kind:<16} {}", r.name)?;
-            if let Some(t) = &r.type_name {
-                write!(out, " ({t})")?;
-            }
-            if let (Some(file), Some(line)) = (&r.file, r.line) {
-                write!(out, " at {file}:{line}")?;
-            }
+            write!(out, "{}", root_line(&r.root))?;
             if let Some(a) = &r.address {
                 write!(out, " [{a}]")?;
             }

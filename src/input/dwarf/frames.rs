@@ -3,7 +3,9 @@
 //! `DW_OP_call_frame_cfa` plus an offset, in plain expressions or, for
 //! optimised code, in location lists with pieces).
 
-use gimli::{AttributeValue, EndianSlice, LittleEndian, constants as dw};
+use gimli::{
+    AttributeValue, DebuggingInformationEntry, EndianSlice, LittleEndian, Unit, constants as dw,
+};
 
 use super::TypeId;
 use super::index::{DwarfIndex, Function, name, unit_ref};
@@ -31,58 +33,27 @@ impl DwarfIndex {
         func: &Function,
         pc: u64,
     ) -> Vec<FrameVar> {
-        self.try_frame_variables(dwarf, func, pc)
-            .unwrap_or_default()
-    }
-
-    fn try_frame_variables(
-        &self,
-        dwarf: &gimli::Dwarf<R<'_>>,
-        func: &Function,
-        pc: u64,
-    ) -> gimli::Result<Vec<FrameVar>> {
         // Location lists are at link addresses.
         let pc = pc.wrapping_sub(self.bias);
-        let header = dwarf
-            .debug_info
-            .header_from_offset(gimli::DebugInfoOffset(func.unit))?;
-        let unit = dwarf.unit(header)?;
-        let Some(die) = gimli::DebugInfoOffset(func.die).to_unit_offset(&unit.header) else {
-            return Ok(Vec::new());
-        };
-        let mut entries = unit.entries_at_offset(die)?;
         let mut out = Vec::new();
-        let mut start_depth = None;
-        while let Some(entry) = entries.next_dfs()? {
-            let depth = entry.depth();
-            match start_depth {
-                None => start_depth = Some(depth),
-                Some(d) if depth <= d => break,
-                _ => {}
-            }
+        let walked = self.for_each_variable(dwarf, func, |unit, entry| {
             let is_param = entry.tag() == dw::DW_TAG_formal_parameter;
-            if entry.tag() != dw::DW_TAG_variable && !is_param {
-                continue;
-            }
-            let Some(var_name) = name(dwarf, &unit, entry) else {
-                continue;
+            let Some(var_name) = name(dwarf, unit, entry) else {
+                return Ok(());
             };
-            let ty = entry
-                .attr_value(dw::DW_AT_type)
-                .and_then(|v| unit_ref(&unit, v))
-                .and_then(|off| self.type_at_offset(off));
+            let ty = self.variable_type(unit, entry);
             let size = ty.and_then(|t| self.size_of(t)).unwrap_or(8);
             let decl_line = entry
                 .attr_value(dw::DW_AT_decl_line)
                 .and_then(|v| v.udata_value());
             let Some(location) = entry.attr_value(dw::DW_AT_location) else {
-                continue;
+                return Ok(());
             };
             let expr = match location {
                 AttributeValue::Exprloc(e) => Some(e.0.slice()),
-                other => match dwarf.attr_locations_offset(&unit, other)? {
+                other => match dwarf.attr_locations_offset(unit, other)? {
                     Some(offset) => {
-                        let mut list = dwarf.locations(&unit, offset)?;
+                        let mut list = dwarf.locations(unit, offset)?;
                         let mut found = None;
                         while let Some(e) = list.next()? {
                             if e.range.begin <= pc && pc < e.range.end {
@@ -95,7 +66,7 @@ impl DwarfIndex {
                     None => None,
                 },
             };
-            let Some(expr) = expr else { continue };
+            let Some(expr) = expr else { return Ok(()) };
             for (cfa_offset, piece_offset, piece_size) in stack_pieces(expr, size) {
                 out.push(FrameVar {
                     name: var_name.clone(),
@@ -107,12 +78,11 @@ impl DwarfIndex {
                     decl_line,
                 });
             }
-        }
-        Ok(out)
+            Ok(())
+        });
+        if walked.is_err() { Vec::new() } else { out }
     }
-}
 
-impl DwarfIndex {
     /// Variables a closure function captured, with their offsets in the
     /// closure context (DW_AT_go_closure_offset, Go ≥1.23). By-reference
     /// captures are named "&x" and typed *T.
@@ -121,44 +91,65 @@ impl DwarfIndex {
         dwarf: &gimli::Dwarf<R<'_>>,
         func: &Function,
     ) -> Vec<(String, u64, TypeId)> {
-        let run = || -> gimli::Result<Vec<(String, u64, TypeId)>> {
-            let header = dwarf
-                .debug_info
-                .header_from_offset(gimli::DebugInfoOffset(func.unit))?;
-            let unit = dwarf.unit(header)?;
-            let Some(die) = gimli::DebugInfoOffset(func.die).to_unit_offset(&unit.header) else {
-                return Ok(Vec::new());
-            };
-            let mut entries = unit.entries_at_offset(die)?;
-            let mut out = Vec::new();
-            let mut start_depth = None;
-            while let Some(entry) = entries.next_dfs()? {
-                let depth = entry.depth();
-                match start_depth {
-                    None => start_depth = Some(depth),
-                    Some(d) if depth <= d => break,
-                    _ => {}
-                }
-                if entry.tag() != dw::DW_TAG_variable {
-                    continue;
-                }
-                let Some(offset) = entry
-                    .attr_value(super::go_attrs::GO_CLOSURE_OFFSET)
-                    .and_then(|v| v.udata_value())
-                else {
-                    continue;
-                };
-                let ty = entry
-                    .attr_value(dw::DW_AT_type)
-                    .and_then(|v| unit_ref(&unit, v))
-                    .and_then(|off| self.type_at_offset(off));
-                if let (Some(n), Some(ty)) = (name(dwarf, &unit, entry), ty) {
-                    out.push((n, offset, ty));
-                }
+        let mut out = Vec::new();
+        let walked = self.for_each_variable(dwarf, func, |unit, entry| {
+            let offset = entry
+                .attr_value(super::go_attrs::GO_CLOSURE_OFFSET)
+                .and_then(|v| v.udata_value());
+            if let (Some(offset), Some(n), Some(ty)) = (
+                offset,
+                name(dwarf, unit, entry),
+                self.variable_type(unit, entry),
+            ) {
+                out.push((n, offset, ty));
             }
-            Ok(out)
+            Ok(())
+        });
+        if walked.is_err() { Vec::new() } else { out }
+    }
+
+    fn variable_type(
+        &self,
+        unit: &Unit<R<'_>>,
+        entry: &DebuggingInformationEntry<R<'_>>,
+    ) -> Option<TypeId> {
+        entry
+            .attr_value(dw::DW_AT_type)
+            .and_then(|v| unit_ref(unit, v))
+            .and_then(|off| self.type_at_offset(off))
+    }
+
+    /// Calls `visit` for every variable and parameter DIE inside `func`.
+    fn for_each_variable<'a>(
+        &self,
+        dwarf: &gimli::Dwarf<R<'a>>,
+        func: &Function,
+        mut visit: impl FnMut(&Unit<R<'a>>, &DebuggingInformationEntry<R<'a>>) -> gimli::Result<()>,
+    ) -> gimli::Result<()> {
+        let header = dwarf
+            .debug_info
+            .header_from_offset(gimli::DebugInfoOffset(func.unit))?;
+        let unit = dwarf.unit(header)?;
+        let Some(die) = gimli::DebugInfoOffset(func.die).to_unit_offset(&unit.header) else {
+            return Ok(());
         };
-        run().unwrap_or_default()
+        let mut entries = unit.entries_at_offset(die)?;
+        let mut start_depth = None;
+        while let Some(entry) = entries.next_dfs()? {
+            let depth = entry.depth();
+            match start_depth {
+                None => start_depth = Some(depth),
+                Some(d) if depth <= d => break,
+                _ => {}
+            }
+            if matches!(
+                entry.tag(),
+                dw::DW_TAG_variable | dw::DW_TAG_formal_parameter
+            ) {
+                visit(&unit, entry)?;
+            }
+        }
+        Ok(())
     }
 }
 
