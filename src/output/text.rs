@@ -35,10 +35,11 @@ fn io_err(e: io::Error) -> Error {
 }
 
 pub fn overview(out: &mut dyn Write, o: &Overview) -> Result<()> {
-    write_overview(out, o).map_err(io_err)
+    write_overview(out, o, false).map_err(io_err)
 }
 
-fn write_overview(out: &mut dyn Write, o: &Overview) -> io::Result<()> {
+/// With `brief`, mapped files and threads are counted, not listed.
+fn write_overview(out: &mut dyn Write, o: &Overview, brief: bool) -> io::Result<()> {
     let compression = if o.file.compression.is_empty() {
         String::new()
     } else {
@@ -128,11 +129,11 @@ fn write_overview(out: &mut dyn Write, o: &Overview) -> io::Result<()> {
             bytes(m.dumped_bytes),
             m.files.len()
         )?;
-        for f in &m.files {
+        for f in m.files.iter().filter(|_| !brief) {
             writeln!(out, "  {:#014x}-{:#014x} {}", f.start, f.end, f.path)?;
         }
     }
-    if !o.threads.is_empty() {
+    if !o.threads.is_empty() && !brief {
         writeln!(out, "Threads:   {}", o.threads.len())?;
         for t in &o.threads {
             write!(out, "  tid {:<8}", t.tid)?;
@@ -530,7 +531,7 @@ pub fn goroutine_groups(out: &mut dyn Write, groups: &[GoroutineGroup]) -> Resul
 }
 
 pub fn report(out: &mut dyn Write, doc: &ReportDoc) -> Result<()> {
-    overview(out, &doc.overview)?;
+    write_overview(out, &doc.overview, true).map_err(io_err)?;
     (|| -> io::Result<()> {
         let live = doc.overview.heap.as_ref().map_or(0, |h| h.live_bytes);
         writeln!(out)?;
