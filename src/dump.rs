@@ -87,6 +87,15 @@ impl Dump {
         }
     }
 
+    /// Drops the inputs' resident pages once the model is built (see
+    /// `Source::release_pages`).
+    pub fn release_pages(&self) {
+        match self {
+            Dump::Core(c) => c.core.source().release_pages(),
+            Dump::HeapDump(h) => h.dump.source().release_pages(),
+        }
+    }
+
     /// The target's memory, for details the model does not keep (map keys).
     pub fn memory(&self) -> Option<Box<dyn crate::model::Memory + '_>> {
         match self {

@@ -24,6 +24,7 @@ pub fn load(dump: &Dump, quiet: bool) -> Result<HeapModel> {
         bar.finish_and_clear();
     }
     let model = model?;
+    dump.release_pages();
     if !quiet {
         for w in &model.warnings {
             eprintln!("warning: {w}");

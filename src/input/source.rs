@@ -81,6 +81,20 @@ impl Source {
         &self.compression
     }
 
+    /// Lets the kernel drop this mapping's resident pages: after the model is
+    /// built, the core's bytes are rarely read again, and they need not
+    /// count against the process's memory. Later reads fault them back in.
+    pub fn release_pages(&self) {
+        // SAFETY: the mapping is read-only and backed by a file nothing
+        // writes to, so pages dropped now read back with the same bytes;
+        // MADV_DONTNEED is only unsound for mappings whose pages were written.
+        // Failure merely keeps the pages resident.
+        let _ = unsafe {
+            self.map
+                .unchecked_advise(memmap2::UncheckedAdvice::DontNeed)
+        };
+    }
+
     pub fn unknown_format_error(&self) -> Error {
         Error::UnknownFormat {
             path: self.path.clone(),
