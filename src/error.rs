@@ -66,8 +66,8 @@ pub enum Error {
     ExeUnknown,
 
     #[error(
-        "{exe} is not the build that wrote this core ({detail}); pass the executable that \
-         produced the core with --exe"
+        "{exe} is not the build that wrote this dump ({detail}); pass the executable that \
+         produced it with --exe"
     )]
     ExeMismatch { exe: PathBuf, detail: String },
 

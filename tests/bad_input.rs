@@ -297,7 +297,7 @@ fn executable_without_dwarf_is_explained() {
         "histogram".as_ref(),
     ]);
     assert!(!ok);
-    assert!(err.contains("not the build that wrote this core"), "{err}");
+    assert!(err.contains("not the build that wrote this dump"), "{err}");
 }
 
 #[test]
@@ -312,7 +312,7 @@ fn wrong_executable_is_refused_for_heap_commands() {
     ]);
     assert!(!ok);
     assert!(
-        err.contains("is not the build that wrote this core"),
+        err.contains("is not the build that wrote this dump"),
         "{err}"
     );
 }

@@ -635,22 +635,22 @@ fn stack_roots_are_named_as_in_the_core() {
             c.difference(&d).collect::<Vec<_>>()
         );
         // Each variable's source line is the core's.
-        let lines =
-            |m: &HeapModel| -> BTreeMap<(u64, String, String), (Option<String>, Option<u32>)> {
-                m.roots
-                    .iter()
-                    .filter_map(|r| {
-                        let fr = r.frame.as_ref()?;
-                        let var = fr.variable.clone()?;
-                        (!changed.contains(&fr.goroutine)).then(|| {
-                            (
-                                (fr.goroutine, fr.function.clone(), var),
-                                (fr.file.clone(), fr.line),
-                            )
-                        })
+        type Lines = BTreeMap<(u64, String, String), (Option<String>, Option<u32>)>;
+        let lines = |m: &HeapModel| -> Lines {
+            m.roots
+                .iter()
+                .filter_map(|r| {
+                    let fr = r.frame.as_ref()?;
+                    let var = fr.variable.clone()?;
+                    (!changed.contains(&fr.goroutine)).then(|| {
+                        (
+                            (fr.goroutine, fr.function.clone(), var),
+                            (fr.file.clone(), fr.line),
+                        )
                     })
-                    .collect()
-            };
+                })
+                .collect()
+        };
         let (dl, cl) = (lines(&model), lines(&core));
         assert_eq!(dl, cl, "{}", f.version);
         let variables = dl

@@ -416,10 +416,11 @@ fn unwind(
     g.problem = Some("too many frames".into());
 }
 
-/// Reads a frame's stack object records: a count, then {off, size,
-/// ptrdata int32; gcdataoff uint32} each; `off` is from varp when negative,
-/// from argp (= fp on amd64) otherwise; the pointer mask is at rodata+gcdataoff.
-fn stack_objects(
+/// A frame's stack object records (FUNCDATA_StackObjects): a count, then
+/// {off, size, ptrdata int32; gcdataoff uint32} each; `off` is from varp
+/// when negative, from argp (= fp on amd64) otherwise; the pointer mask is
+/// at rodata+gcdataoff.
+pub(crate) fn stack_objects(
     space: &AddressSpace<'_>,
     rodata: u64,
     records: u64,
@@ -430,7 +431,7 @@ fn stack_objects(
     let n = space.read_u64(records).unwrap_or(0).min(4096);
     let mut out = Vec::new();
     for i in 0..n {
-        let r = records + 8 + i * 16;
+        let r = records.wrapping_add(8 + i * 16);
         let (Some(off), Some(size), Some(ptrdata), Some(gcdataoff)) = (
             space.read_uint(r, 4),
             space.read_uint(r + 4, 4),
@@ -441,7 +442,7 @@ fn stack_objects(
         };
         let off = off as u32 as i32 as i64;
         let base = if off >= 0 { argp } else { varp };
-        let addr = (base as i64 + off) as u64;
+        let addr = (base as i64).wrapping_add(off) as u64;
         if addr < sp {
             continue;
         }
@@ -452,7 +453,7 @@ fn stack_objects(
         }
         let words = ptrdata as u64 / PTR;
         let mask = space
-            .read(rodata + gcdataoff, words.div_ceil(8) as usize)
+            .read(rodata.wrapping_add(gcdataoff), words.div_ceil(8) as usize)
             .unwrap_or(&[]);
         let pointers = (0..words)
             .filter(|w| {
@@ -463,7 +464,7 @@ fn stack_objects(
             .collect();
         out.push(StackObject {
             addr,
-            size: size as u32 as u64,
+            size: u64::from(size as u32),
             pointers,
         });
     }

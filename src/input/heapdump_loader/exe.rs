@@ -15,7 +15,7 @@ use crate::input::goruntime::layout::Layouts;
 use crate::input::goruntime::pclntab::{FUNCDATA_STACK_OBJECTS, FuncTable};
 use crate::input::goruntime::stack_roots::StackRootNamer;
 use crate::input::goruntime::stacks::{
-    Defer as StackDefer, Frame as StackFrameInfo, Goroutine as StackGoroutine, StackObject,
+    Defer as StackDefer, Frame as StackFrameInfo, Goroutine as StackGoroutine, stack_objects,
 };
 use crate::input::goruntime::typing::Typer;
 use crate::input::goruntime::{GoVersion, Support};
@@ -631,54 +631,4 @@ fn stack_goroutine(
         },
         problem: None,
     }
-}
-
-/// A frame's stack object records (FUNCDATA_StackObjects): a count, then
-/// {off, size, ptrdata int32; gcdataoff uint32} each; `off` is from varp
-/// when negative, from argp (= fp on amd64) otherwise; the pointer mask is
-/// at rodata+gcdataoff. The same reading as a core's unwinder.
-fn stack_objects(
-    space: &AddressSpace<'_>,
-    rodata: u64,
-    records: u64,
-    varp: u64,
-    argp: u64,
-    sp: u64,
-) -> Vec<StackObject> {
-    let n = space.read_u64(records).unwrap_or(0).min(4096);
-    let mut out = Vec::new();
-    for i in 0..n {
-        let r = records.wrapping_add(8 + i * 16);
-        let (Some(off), Some(size), Some(ptrdata), Some(gcdataoff)) = (
-            space.read_uint(r, 4),
-            space.read_uint(r + 4, 4),
-            space.read_uint(r + 8, 4),
-            space.read_uint(r + 12, 4),
-        ) else {
-            break;
-        };
-        let off = off as u32 as i32 as i64;
-        let base = if off >= 0 { argp } else { varp };
-        let addr = (base as i64).wrapping_add(off) as u64;
-        if addr < sp {
-            continue;
-        }
-        let words = u64::from(ptrdata as u32) / PTR;
-        let mask = space
-            .read(rodata.wrapping_add(gcdataoff), words.div_ceil(8) as usize)
-            .unwrap_or(&[]);
-        let pointers = (0..words)
-            .filter(|w| {
-                mask.get((w / 8) as usize)
-                    .is_some_and(|b| (b >> (w % 8)) & 1 != 0)
-            })
-            .map(|w| w * PTR)
-            .collect();
-        out.push(StackObject {
-            addr,
-            size: u64::from(size as u32),
-            pointers,
-        });
-    }
-    out
 }
