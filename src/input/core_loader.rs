@@ -22,8 +22,14 @@ use crate::input::goruntime::stacks::{
 use crate::input::goruntime::typing::Typer;
 use crate::model::{
     EdgesBuilder, Goroutine, HeapModel, ObjectId, Objects, ObjectsBuilder, RootKind, Roots,
-    SourceFrame,
 };
+
+/// What the heap reader needs to know about the program.
+struct HeapContext<'a> {
+    exe: &'a crate::input::elf::Executable,
+    bias: u64,
+    version: GoVersion,
+}
 
 /// Phase timings on stderr when ROOTPATH_TIMINGS is set (for profiling loads).
 struct Phases {
@@ -94,12 +100,17 @@ pub fn load(dump: &CoreDump) -> Result<HeapModel> {
             sp: t.sp(),
         })
         .collect();
+    let context = HeapContext {
+        exe,
+        bias: dump.exe_bias,
+        version,
+    };
     let mut model = load_heap(
         &space,
         &layouts,
         &index,
         &dwarf,
-        version,
+        &context,
         &threads,
         &mut phases,
     )?;
@@ -130,10 +141,11 @@ fn load_heap(
     layouts: &Layouts<'_>,
     index: &DwarfIndex,
     dwarf: &gimli::Dwarf<gimli::EndianSlice<'_, gimli::LittleEndian>>,
-    version: GoVersion,
+    context: &HeapContext<'_>,
     threads: &[ThreadRegs],
     phases: &mut Phases,
 ) -> Result<HeapModel> {
+    let version = context.version;
     let spans = read_spans(space, layouts, version)?;
     let mut warnings = spans.warnings.clone();
 
@@ -194,7 +206,15 @@ fn load_heap(
         ));
     }
     let mut roots = Roots {
-        roots: global_roots(space, layouts, index, &objects, &mut warnings)?,
+        roots: global_roots(
+            space,
+            layouts,
+            index,
+            Some(context.exe),
+            context.bias,
+            &objects,
+            &mut warnings,
+        )?,
     };
     let funcs = FuncTable::new(space, layouts)?;
     let specials = SpecialRoots::new(layouts)?;
@@ -358,24 +378,6 @@ fn build_edges(
     (builder.finish(), unreadable)
 }
 
-/// Source position of a pc: for return addresses the call is at pc−1.
-fn source_frame(funcs: &FuncTable<'_, '_>, pc: u64, is_return: bool) -> Option<SourceFrame> {
-    let f = funcs.find(pc)?;
-    let lookup = if is_return && pc > f.entry {
-        pc - 1
-    } else {
-        pc
-    };
-    let (file, line) = funcs
-        .file_line(f, lookup)
-        .map_or((None, None), |(f, l)| (Some(f), Some(l)));
-    Some(SourceFrame {
-        function: funcs.name(f)?,
-        file,
-        line,
-    })
-}
-
 fn describe_goroutine(
     funcs: &FuncTable<'_, '_>,
     reasons: &[String],
@@ -394,11 +396,11 @@ fn describe_goroutine(
             .frames
             .iter()
             .enumerate()
-            .filter_map(|(i, f)| source_frame(funcs, f.pc, i > 0))
+            .filter_map(|(i, f)| funcs.source_frame(f.pc, i > 0))
             .collect(),
         // The main goroutine is started by the runtime's assembly, not a `go` statement.
         created_by: (g.creation_pc != 0 && g.id != 1)
-            .then(|| source_frame(funcs, g.creation_pc, true))
+            .then(|| funcs.source_frame(g.creation_pc, true))
             .flatten(),
         problem: g.problem.clone(),
     }

@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 use crate::error::Result;
 use crate::input::dwarf::DwarfIndex;
 use crate::input::elf::AddressSpace;
+use crate::input::elf::Executable;
 use crate::input::goruntime::layout::Layouts;
-use crate::model::{Objects, Root, RootKind};
+use crate::model::{ObjectId, Objects, Root, RootKind};
 
 const PTR: u64 = 8;
 /// Bound on the module list, against a corrupt `next` chain.
@@ -18,6 +19,8 @@ pub fn global_roots(
     space: &AddressSpace<'_>,
     layouts: &Layouts<'_>,
     index: &DwarfIndex,
+    exe: Option<&Executable>,
+    bias: u64,
     objects: &Objects,
     warnings: &mut Vec<String>,
 ) -> Result<Vec<Root>> {
@@ -28,8 +31,7 @@ pub fn global_roots(
     let mask_n = layouts.require_field("runtime.bitvector", "n")?;
     let mask_bytes = layouts.require_field("runtime.bitvector", "bytedata")?;
 
-    // Keyed by (name) so each DWARF variable is one root.
-    let mut named: BTreeMap<String, Root> = BTreeMap::new();
+    let mut named = GlobalRootSet::new(index, exe, bias);
     let mut module = layouts.require_global("runtime.firstmoduledata")?;
     for _ in 0..MAX_MODULES {
         if module == 0 {
@@ -73,27 +75,65 @@ pub fn global_roots(
                 let Some(target) = objects.find(value) else {
                     continue;
                 };
-                let (name, base, ty) = match index.global_at(at) {
-                    Some(g) => (
-                        g.name.clone(),
-                        g.addr,
-                        g.ty.map(|t| index.ty(t).name.clone()),
-                    ),
-                    // A pointer word no DWARF variable claims: label it by place.
-                    None => (format!("{section}+{:#x}", at - start), at, None),
-                };
-                named
-                    .entry(name.clone())
-                    .or_insert_with(|| {
-                        let mut root = Root::new(RootKind::Global, name, Some(base), Vec::new());
-                        root.type_name = ty;
-                        root
-                    })
-                    .targets
-                    .push((target, at - base));
+                named.add(at, section, at - start, target);
             }
         }
         module = rd(next).unwrap_or(0);
     }
-    Ok(named.into_values().collect())
+    Ok(named.finish())
+}
+
+/// Global roots being collected: one per DWARF variable (or, without one,
+/// per symbol, or per pointer word labelled by its place in the section).
+pub(crate) struct GlobalRootSet<'a> {
+    index: &'a DwarfIndex,
+    exe: Option<&'a Executable>,
+    /// Load bias of a position-independent executable (symbols are unbiased).
+    bias: u64,
+    named: BTreeMap<String, Root>,
+}
+
+impl<'a> GlobalRootSet<'a> {
+    pub(crate) fn new(index: &'a DwarfIndex, exe: Option<&'a Executable>, bias: u64) -> Self {
+        GlobalRootSet {
+            index,
+            exe,
+            bias,
+            named: BTreeMap::new(),
+        }
+    }
+
+    /// The pointer word at `at` (`offset` into `section`) points at `target`.
+    pub(crate) fn add(&mut self, at: u64, section: &str, offset: u64, target: ObjectId) {
+        let index = self.index;
+        let (name, base, ty) = match index.global_at(at) {
+            Some(g) => (
+                g.name.clone(),
+                g.addr,
+                g.ty.map(|t| index.ty(t).name.clone()),
+            ),
+            None => match self
+                .exe
+                .and_then(|e| e.symbol_at(at.wrapping_sub(self.bias)))
+                .filter(|s| s.kind == 1 && s.size > 0)
+            {
+                Some(s) => (s.name.clone(), s.addr.wrapping_add(self.bias), None),
+                // A pointer word nothing claims: label it by place.
+                None => (format!("{section}+{offset:#x}"), at, None),
+            },
+        };
+        self.named
+            .entry(name.clone())
+            .or_insert_with(|| {
+                let mut root = Root::new(RootKind::Global, name, Some(base), Vec::new());
+                root.type_name = ty;
+                root
+            })
+            .targets
+            .push((target, at.wrapping_sub(base)));
+    }
+
+    pub(crate) fn finish(self) -> Vec<Root> {
+        self.named.into_values().collect()
+    }
 }

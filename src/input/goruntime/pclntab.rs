@@ -171,6 +171,25 @@ impl<'a, 's> FuncTable<'a, 's> {
         ))
     }
 
+    /// Function and source position of a pc; for a return address the call
+    /// is at pc−1.
+    pub fn source_frame(&self, pc: u64, is_return: bool) -> Option<crate::model::SourceFrame> {
+        let f = self.find(pc)?;
+        let lookup = if is_return && pc > f.entry {
+            pc - 1
+        } else {
+            pc
+        };
+        let (file, line) = self
+            .file_line(f, lookup)
+            .map_or((None, None), |(f, l)| (Some(f), Some(l)));
+        Some(crate::model::SourceFrame {
+            function: self.name(f)?,
+            file,
+            line,
+        })
+    }
+
     pub fn func_id(&self, f: Func) -> u8 {
         self.field(f, self.fields.func_id).unwrap_or(0) as u8
     }

@@ -5,12 +5,12 @@
 //! and object types, the same way the core loader derives them.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
 use crate::input::dwarf::{DwarfIndex, DwarfSections};
 use crate::input::elf::Executable;
 use crate::input::elf::address_space::{AddressSpace, Memory, Origin, Region};
+use crate::input::goruntime::globals::GlobalRootSet;
 use crate::input::goruntime::layout::Layouts;
 use crate::input::goruntime::pclntab::{FUNCDATA_STACK_OBJECTS, FuncTable};
 use crate::input::goruntime::stack_roots::StackRootNamer;
@@ -20,7 +20,7 @@ use crate::input::goruntime::stacks::{
 use crate::input::goruntime::typing::Typer;
 use crate::input::goruntime::{GoVersion, Support};
 use crate::input::heapdump::{HeapDumpFile, text};
-use crate::model::{Edges, Goroutine, ObjectId, Objects, Root, RootKind, SourceFrame, TypeNames};
+use crate::model::{Edges, Goroutine, ObjectId, Objects, Root, RootKind, TypeNames};
 
 use super::{
     GoroutineRecord, HEADER, HEADER_SIZE, Layout, MAX_ADDR, RootRecords, Slot, describe_goroutine,
@@ -378,8 +378,12 @@ pub(super) fn load(
             describe_goroutine(
                 rr,
                 g,
-                |f, depth| source_frame(&funcs, f.pc, depth > 0).or_else(|| plain_frame(f)),
-                |pc| source_frame(&funcs, pc, true),
+                |f, depth| {
+                    funcs
+                        .source_frame(f.pc, depth > 0)
+                        .or_else(|| plain_frame(f))
+                },
+                |pc| funcs.source_frame(pc, true),
             )
         })
         .collect();
@@ -464,24 +468,6 @@ fn check_frames(exe: &Executable, funcs: &FuncTable<'_, '_>, rr: &RootRecords<'_
     Ok(())
 }
 
-/// Source position of a pc: for return addresses the call is at pc−1.
-fn source_frame(funcs: &FuncTable<'_, '_>, pc: u64, is_return: bool) -> Option<SourceFrame> {
-    let f = funcs.find(pc)?;
-    let lookup = if is_return && pc > f.entry {
-        pc - 1
-    } else {
-        pc
-    };
-    let (file, line) = funcs
-        .file_line(f, lookup)
-        .map_or((None, None), |(f, l)| (Some(f), Some(l)));
-    Some(SourceFrame {
-        function: funcs.name(f)?,
-        file,
-        line,
-    })
-}
-
 /// Global roots: each pointer word of the data and bss segments that holds
 /// a heap address, grouped by the DWARF variable (or symbol) that owns it.
 fn global_roots(
@@ -491,48 +477,23 @@ fn global_roots(
     heap: &Heap<'_>,
     bias: u64,
 ) -> Vec<Root> {
-    let mut named: BTreeMap<String, Root> = BTreeMap::new();
+    let mut named = GlobalRootSet::new(index, Some(exe), bias);
     for &(bss, start, contents, fields) in &rr.segments {
         let section = if bss { "bss" } else { "data" };
         for f in fields {
             for off in heap.layout.words(f) {
-                let Some(target) = heap
+                let target = heap
                     .layout
                     .word(contents, off)
                     .filter(|&v| v != 0)
-                    .and_then(|v| heap.objects.find(v))
-                else {
-                    continue;
-                };
-                let at = start.wrapping_add(off);
-                let (name, base, ty) = match index.global_at(at) {
-                    Some(g) => (
-                        g.name.clone(),
-                        g.addr,
-                        g.ty.map(|t| index.ty(t).name.clone()),
-                    ),
-                    None => match exe
-                        .symbol_at(at.wrapping_sub(bias))
-                        .filter(|s| s.kind == 1 && s.size > 0)
-                    {
-                        Some(s) => (s.name.clone(), s.addr.wrapping_add(bias), None),
-                        // A pointer word nothing claims: label it by place.
-                        None => (format!("{section}+{off:#x}"), at, None),
-                    },
-                };
-                named
-                    .entry(name.clone())
-                    .or_insert_with(|| {
-                        let mut root = Root::new(RootKind::Global, name, Some(base), Vec::new());
-                        root.type_name = ty;
-                        root
-                    })
-                    .targets
-                    .push((target, at.wrapping_sub(base)));
+                    .and_then(|v| heap.objects.find(v));
+                if let Some(target) = target {
+                    named.add(start.wrapping_add(off), section, off, target);
+                }
             }
         }
     }
-    named.into_values().collect()
+    named.finish()
 }
 
 /// A dump goroutine as the stack root namer wants it: frames with their
