@@ -2,28 +2,13 @@
 
 mod common;
 
-use std::ffi::OsStr;
-
 use common::Fixture;
-
-fn run_json(f: &Fixture, args: &[&str]) -> serde_json::Value {
-    let core = f.core();
-    let exe = f.exe();
-    let mut all: Vec<&OsStr> = vec![
-        core.as_os_str(),
-        "--exe".as_ref(),
-        exe.as_os_str(),
-        "--json".as_ref(),
-    ];
-    all.extend(args.iter().map(|a| OsStr::new(*a)));
-    common::rootpath_json(&all)
-}
 
 #[test]
 fn histogram_counts_the_structures() {
     for v in ["go1.19", "go1.22", "go1.27"] {
         let f = Fixture::load(v);
-        let h = run_json(&f, &["histogram"]);
+        let h = common::core_json(&f, &["histogram"]);
         let row = |t: &str| {
             h["types"]
                 .as_array()
@@ -61,7 +46,7 @@ fn histogram_counts_the_structures() {
 #[test]
 fn objects_lists_a_type_with_addresses() {
     let f = Fixture::load("go1.25");
-    let o = run_json(&f, &["objects", "--type", "main.Medium", "-n", "1000"]);
+    let o = common::core_json(&f, &["objects", "--type", "main.Medium", "-n", "1000"]);
     assert_eq!(o["matched"], 100);
     let listed: Vec<&str> = o["objects"]
         .as_array()
@@ -81,7 +66,7 @@ fn objects_lists_a_type_with_addresses() {
             want["id"]
         );
     }
-    let limited = run_json(&f, &["objects", "--type", "main.Medium", "-n", "3"]);
+    let limited = common::core_json(&f, &["objects", "--type", "main.Medium", "-n", "3"]);
     assert_eq!(limited["shown"], 3);
     assert_eq!(limited["matched"], 100);
 }
@@ -89,7 +74,7 @@ fn objects_lists_a_type_with_addresses() {
 #[test]
 fn roots_name_globals_and_stack_variables() {
     let f = Fixture::load("go1.24");
-    let r = run_json(&f, &["roots"]);
+    let r = common::core_json(&f, &["roots"]);
     let roots = r["roots"].as_array().expect("roots");
     let g = roots
         .iter()
@@ -134,7 +119,7 @@ fn roots_name_globals_and_stack_variables() {
 #[test]
 fn goroutines_report_waits_and_creators() {
     let f = Fixture::load("go1.21");
-    let g = run_json(&f, &["goroutines"]);
+    let g = common::core_json(&f, &["goroutines"]);
     let gs = g["goroutines"].as_array().expect("goroutines");
     let workers: Vec<_> = gs
         .iter()

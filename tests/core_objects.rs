@@ -321,30 +321,6 @@ fn runtime_roots_reach_what_they_hold() {
     }
 }
 
-/// Objects whose type no core can reveal: nothing typed refers to them, and
-/// the runtime keeps no type for small objects. rootpath must leave them
-/// untyped rather than guess.
-fn untypeable(id: &str, version: GoVersion) -> Option<&'static str> {
-    match id {
-        "unsafe_pointer" | "interior_struct" | "interior_struct_p" | "interior_bytes" => {
-            Some("reached only through unsafe.Pointer or interior pointers")
-        }
-        // The closure reads only len(s): its DWARF does not describe s.
-        "closure_s_array" | "closure_s_elem1" => Some("captured variable absent from DWARF"),
-        "cleanup_arg" => Some("captured by the runtime's generic AddCleanup closure"),
-        "global_func_captured"
-        | "closure_p"
-        | "any_closure_q"
-        | "defer_p"
-        | "finalizer_captured"
-            if !version.at_least(23) =>
-        {
-            Some("closure captures have DWARF offsets only from Go 1.23")
-        }
-        _ => None,
-    }
-}
-
 /// Every recorded live object carries the type the program gave it
 /// (closures as "closure <function>"), except those no core can type, which
 /// stay untyped: a wrong type is never acceptable.
@@ -371,7 +347,7 @@ fn recorded_objects_have_their_types() {
                 Some(g) => g == want,
                 None => false,
             };
-            match (untypeable(name, version), right, got) {
+            match (common::untypeable(name, version), right, got) {
                 (None, true, _) => typed += 1,
                 (Some(_), _, None) => {}
                 (why, _, got) => failures.push(format!(

@@ -16,38 +16,6 @@ use rootpath::input::goruntime::GoVersion;
 use rootpath::input::heapdump::{HeapDumpFile, Record};
 use rootpath::model::{HeapModel, Root, RootKind, StackRootKind};
 
-/// Go's size classes (runtime/sizeclasses.go, identical in 1.19–1.27).
-const SIZE_CLASSES: [u64; 68] = [
-    0, 8, 16, 24, 32, 48, 64, 80, 96, 112, 128, 144, 160, 176, 192, 208, 224, 240, 256, 288, 320,
-    352, 384, 416, 448, 480, 512, 576, 640, 704, 768, 896, 1024, 1152, 1280, 1408, 1536, 1792,
-    2048, 2304, 2688, 3072, 3200, 3456, 4096, 4864, 5376, 6144, 6528, 6784, 6912, 8192, 9472, 9728,
-    10240, 10880, 12288, 13568, 14336, 16384, 18432, 19072, 20480, 21760, 24576, 27264, 28672,
-    32768,
-];
-const PAGE: u64 = 8192;
-
-/// The size Go reports for an object of `requested` bytes: its slot less the
-/// allocation header that Go ≥1.22 puts before pointerful objects over 512
-/// bytes (the same rule as tests/core_objects.rs).
-fn expected_size(version: GoVersion, requested: u64, has_pointers: bool) -> u64 {
-    const MAX_SMALL: u64 = 32768;
-    let header = if version.at_least(22) && has_pointers && requested > 512 {
-        8
-    } else {
-        0
-    };
-    if requested > MAX_SMALL - header {
-        // Large objects have a span of their own and no header (mallocgc).
-        return requested.div_ceil(PAGE) * PAGE;
-    }
-    let need = requested.max(1) + header;
-    *SIZE_CLASSES
-        .iter()
-        .find(|&&c| c >= need)
-        .unwrap_or(&MAX_SMALL)
-        - header
-}
-
 fn hex(v: &serde_json::Value) -> u64 {
     u64::from_str_radix(v.as_str().expect("hex string").trim_start_matches("0x"), 16).expect("hex")
 }
@@ -149,7 +117,7 @@ fn every_recorded_object_is_found() {
                 );
                 assert_eq!(
                     objects.size(id),
-                    expected_size(version, size, ptrs),
+                    common::expected_size(version, size, ptrs),
                     "{}: {} ({} of {} bytes)",
                     f.version,
                     o["id"],
@@ -736,27 +704,6 @@ fn live_objects_are_reachable_from_their_named_roots() {
     }
 }
 
-/// Objects whose type no core can reveal (as in tests/core_objects.rs).
-fn untypeable(id: &str, version: GoVersion) -> Option<&'static str> {
-    match id {
-        "unsafe_pointer" | "interior_struct" | "interior_struct_p" | "interior_bytes" => {
-            Some("reached only through unsafe.Pointer or interior pointers")
-        }
-        "closure_s_array" | "closure_s_elem1" => Some("captured variable absent from DWARF"),
-        "cleanup_arg" => Some("captured by the runtime's generic AddCleanup closure"),
-        "global_func_captured"
-        | "closure_p"
-        | "any_closure_q"
-        | "defer_p"
-        | "finalizer_captured"
-            if !version.at_least(23) =>
-        {
-            Some("closure captures have DWARF offsets only from Go 1.23")
-        }
-        _ => None,
-    }
-}
-
 /// With the executable, objects get the types the core gives them (from
 /// allocation headers, interface words and typed roots): every recorded
 /// object its program type, none a type the core disagrees with. Only
@@ -786,7 +733,7 @@ fn types_match_the_core_and_the_program() {
                 Some(g) => g == want,
                 None => false,
             };
-            match (untypeable(name, version), right, got) {
+            match (common::untypeable(name, version), right, got) {
                 (None, true, _) => typed += 1,
                 (Some(_), _, None) => {}
                 (why, _, got) => failures.push(format!(

@@ -3,23 +3,8 @@
 
 mod common;
 
-use std::ffi::OsStr;
-
 use common::Fixture;
 use rootpath::input::goruntime::GoVersion;
-
-fn run_json(f: &Fixture, args: &[&str]) -> serde_json::Value {
-    let core = f.core();
-    let exe = f.exe();
-    let mut all: Vec<&OsStr> = vec![
-        core.as_os_str(),
-        "--exe".as_ref(),
-        exe.as_os_str(),
-        "--json".as_ref(),
-    ];
-    all.extend(args.iter().map(|a| OsStr::new(*a)));
-    common::rootpath_json(&all)
-}
 
 fn expected_bytes(f: &Fixture, structure: &serde_json::Value) -> u64 {
     let version = GoVersion::parse(f.truth_str("go_version")).expect("version");
@@ -41,7 +26,7 @@ fn expected_bytes(f: &Fixture, structure: &serde_json::Value) -> u64 {
 #[test]
 fn top_lists_the_structures_with_their_retained_sizes() {
     for f in common::all_builds() {
-        let top = run_json(&f, &["top", "-n", "60"]);
+        let top = common::core_json(&f, &["top", "-n", "60"]);
         let retainers = top["retainers"].as_array().expect("retainers");
         // Sorted by retained bytes.
         let sizes: Vec<u64> = retainers
@@ -89,7 +74,7 @@ fn top_lists_the_structures_with_their_retained_sizes() {
 #[test]
 fn leaked_workers_form_one_group_retaining_their_buffers() {
     for f in common::all_builds() {
-        let g = run_json(&f, &["goroutines"]);
+        let g = common::core_json(&f, &["goroutines"]);
         let groups = g["groups"].as_array().expect("groups");
         let workers = groups
             .iter()
@@ -139,7 +124,7 @@ fn leaked_workers_form_one_group_retaining_their_buffers() {
 #[test]
 fn top_by_type_counts_each_object_once() {
     let f = Fixture::load("go1.24");
-    let t = run_json(&f, &["top", "--group", "type", "-n", "1000"]);
+    let t = common::core_json(&f, &["top", "--group", "type", "-n", "1000"]);
     let live = t["live_bytes"].as_u64().expect("live");
     let types = t["types"].as_array().expect("types");
     let row = |name: &str| {
@@ -161,7 +146,7 @@ fn top_by_type_counts_each_object_once() {
 #[test]
 fn the_report_gathers_everything() {
     let f = Fixture::load("go1.27");
-    let r = run_json(&f, &[]);
+    let r = common::core_json(&f, &[]);
     assert_eq!(r["overview"]["go"]["version"], f.truth["go_version"]);
     assert!(
         r["overview"]["heap"]["live_objects"]

@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::ffi::OsStr;
-
 use common::Fixture;
 use rootpath::analysis::paths::Exclusions;
 use rootpath::analysis::why::explain_object;
@@ -13,18 +11,9 @@ use rootpath::dump::{Dump, OpenOptions};
 use rootpath::input::goruntime::GoVersion;
 
 fn why(f: &Fixture, target: &str, extra: &[&str]) -> serde_json::Value {
-    let core = f.core();
-    let exe = f.exe();
-    let mut args: Vec<&OsStr> = vec![
-        core.as_os_str(),
-        "--exe".as_ref(),
-        exe.as_os_str(),
-        "--json".as_ref(),
-        "why".as_ref(),
-        target.as_ref(),
-    ];
-    args.extend(extra.iter().map(|a| OsStr::new(*a)));
-    common::rootpath_json(&args)
+    let mut args = vec!["why", target];
+    args.extend_from_slice(extra);
+    common::core_json(f, &args)
 }
 
 /// Does a path's root match the truth's root description?

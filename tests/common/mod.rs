@@ -193,3 +193,41 @@ pub fn expected_size(version: GoVersion, requested: u64, has_pointers: bool) -> 
         .unwrap_or(&MAX_SMALL)
         - header
 }
+
+/// Objects whose type no core can reveal: nothing typed refers to them, and
+/// the runtime keeps no type for small objects. rootpath must leave them
+/// untyped rather than guess.
+pub fn untypeable(id: &str, version: GoVersion) -> Option<&'static str> {
+    match id {
+        "unsafe_pointer" | "interior_struct" | "interior_struct_p" | "interior_bytes" => {
+            Some("reached only through unsafe.Pointer or interior pointers")
+        }
+        // The closure reads only len(s): its DWARF does not describe s.
+        "closure_s_array" | "closure_s_elem1" => Some("captured variable absent from DWARF"),
+        "cleanup_arg" => Some("captured by the runtime's generic AddCleanup closure"),
+        "global_func_captured"
+        | "closure_p"
+        | "any_closure_q"
+        | "defer_p"
+        | "finalizer_captured"
+            if !version.at_least(23) =>
+        {
+            Some("closure captures have DWARF offsets only from Go 1.23")
+        }
+        _ => None,
+    }
+}
+
+/// `rootpath CORE --exe EXE --json ARGS…` on a fixture, parsed.
+pub fn core_json(f: &Fixture, args: &[&str]) -> serde_json::Value {
+    let core = f.core();
+    let exe = f.exe();
+    let mut all: Vec<&std::ffi::OsStr> = vec![
+        core.as_os_str(),
+        "--exe".as_ref(),
+        exe.as_os_str(),
+        "--json".as_ref(),
+    ];
+    all.extend(args.iter().map(|a| std::ffi::OsStr::new(*a)));
+    rootpath_json(&all)
+}
