@@ -138,6 +138,11 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<()> {
     if let Some(profile) = &cli.heap_profile {
         // Fail early on a mistyped path rather than after loading a large core.
         std::fs::metadata(profile).map_err(|e| Error::io(profile, e))?;
+        // Say so rather than silently answer without it.
+        eprintln!(
+            "rootpath: warning: joining heap profiles with the dump is not built yet; {} is not used",
+            profile.display()
+        );
     }
     let options = OpenOptions {
         exe: cli.exe.clone(),
