@@ -58,12 +58,16 @@ pub fn top(
 
 pub fn histogram_doc(
     model: &HeapModel,
-    retention: &Retention<'_>,
     reporter: &Reporter<'_, '_>,
     limit: Option<usize>,
 ) -> HistogramDoc {
-    let live = super::heap::live_set(model);
-    let _ = retention;
+    // Reachable in the dominator tree is live: no second walk of the heap.
+    let r = reporter.retention;
+    let live: Vec<bool> = model
+        .objects
+        .ids()
+        .map(|id| r.doms.is_reachable(r.graph.object_node(id)))
+        .collect();
     let mut rows = histogram(model, &live);
     if let Some(n) = limit {
         rows.truncate(n);
@@ -77,7 +81,7 @@ pub fn histogram_doc(
 pub fn histogram_cmd(model: &HeapModel, json: bool, out: &mut dyn Write) -> Result<()> {
     let retention = Retention::compute(model);
     let reporter = Reporter::new(&retention, None);
-    let doc = histogram_doc(model, &retention, &reporter, None);
+    let doc = histogram_doc(model, &reporter, None);
     if json {
         output::json::write(out, &doc)
     } else {
@@ -111,7 +115,7 @@ pub fn report(
     let retention = Retention::compute(model);
     let reporter = Reporter::new(&retention, memory);
     let mut ov = overview(dump);
-    let hist = histogram_doc(model, &retention, &reporter, Some(20));
+    let hist = histogram_doc(model, &reporter, Some(20));
     ov.heap = Some(hist.totals.clone());
     ov.warnings.extend(model.warnings.iter().cloned());
     let TopDoc { retainers, .. } = reporter.top(10, By::Retained);
