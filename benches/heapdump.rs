@@ -17,7 +17,9 @@
 //! the touched pages of the mapped dump (RssFile) as well as the heap
 //! (RssAnon).
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::{Mem, input_path, mem, reset_peak};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -26,55 +28,6 @@ use rootpath::input::elf::Executable;
 use rootpath::input::heapdump::HeapDumpFile;
 use rootpath::input::heapdump_loader;
 use rootpath::model::HeapModel;
-
-const DEFAULT_DIR: &str = "target/bench/go1.25";
-
-fn input_path(var: &str, file: &str) -> PathBuf {
-    match std::env::var_os(var) {
-        Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join(DEFAULT_DIR)
-            .join(file),
-    }
-}
-
-/// Memory figures of this process from /proc/self/status, in KiB.
-#[derive(Clone, Copy, Default)]
-struct Mem {
-    hwm: u64,
-    anon: u64,
-    file: u64,
-}
-
-fn mem() -> Mem {
-    let mut m = Mem::default();
-    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
-        return m;
-    };
-    for line in status.lines() {
-        let Some((key, rest)) = line.split_once(':') else {
-            continue;
-        };
-        let kib = || {
-            rest.split_whitespace()
-                .next()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0)
-        };
-        match key {
-            "VmHWM" => m.hwm = kib(),
-            "RssAnon" => m.anon = kib(),
-            "RssFile" => m.file = kib(),
-            _ => {}
-        }
-    }
-    m
-}
-
-/// Resets VmHWM to the current RSS ("5" > clear_refs, Linux ≥ 4.0).
-fn reset_peak() -> bool {
-    std::fs::write("/proc/self/clear_refs", "5").is_ok()
-}
 
 fn mib(kib: u64) -> u64 {
     kib / 1024

@@ -19,14 +19,16 @@
 //! memory-mapped core that were touched (`RssFile`) as well as the heap
 //! (`RssAnon`).
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::{DEFAULT_DIR, Mem, input_path, mem, reset_peak};
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use rootpath::dump::{Dump, OpenOptions};
 use rootpath::input::core_loader;
 
-const DEFAULT_DIR: &str = "target/bench/go1.25";
 const DEFAULT_RUNS: usize = 3;
 
 struct Args {
@@ -72,55 +74,6 @@ fn parse_args() -> Result<Args, String> {
         return Err("--runs must be at least 1".into());
     }
     Ok(args)
-}
-
-fn input_path(var: &str, file: &str) -> PathBuf {
-    match std::env::var_os(var) {
-        Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join(DEFAULT_DIR)
-            .join(file),
-    }
-}
-
-/// Memory figures of this process from /proc/self/status, in KiB.
-#[derive(Clone, Copy, Default)]
-struct Mem {
-    hwm: u64,
-    rss: u64,
-    anon: u64,
-    file: u64,
-}
-
-fn mem() -> Mem {
-    let mut m = Mem::default();
-    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
-        return m;
-    };
-    for line in status.lines() {
-        let Some((key, rest)) = line.split_once(':') else {
-            continue;
-        };
-        let kib = || {
-            rest.split_whitespace()
-                .next()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0)
-        };
-        match key {
-            "VmHWM" => m.hwm = kib(),
-            "VmRSS" => m.rss = kib(),
-            "RssAnon" => m.anon = kib(),
-            "RssFile" => m.file = kib(),
-            _ => {}
-        }
-    }
-    m
-}
-
-/// Resets VmHWM to the current RSS ("5" > clear_refs, Linux ≥ 4.0).
-fn reset_peak() -> bool {
-    std::fs::write("/proc/self/clear_refs", "5").is_ok()
 }
 
 /// struct rusage of Linux on 64-bit targets: two timevals, then 14 longs.
