@@ -57,7 +57,7 @@ impl StackRootNamer<'_, '_> {
                 out.push(root);
             }
         }
-        self.stack_object_roots(space, objects, g, &mut out);
+        self.stack_object_roots(space, funcs, objects, g, &mut out);
         for &v in &g.panic_values {
             if let Some(t) = objects.find(v) {
                 let mut root = Root::new(
@@ -82,6 +82,7 @@ impl StackRootNamer<'_, '_> {
     fn stack_object_roots(
         &self,
         space: &AddressSpace<'_>,
+        funcs: &FuncTable<'_, '_>,
         objects: &Objects,
         g: &Goroutine,
         out: &mut Vec<Root>,
@@ -162,12 +163,14 @@ impl StackRootNamer<'_, '_> {
                 Some(obj.addr),
                 targets,
             );
+            let (file, line) = frame_position(funcs, frame.pc);
             root.frame = Some(FrameRef {
                 goroutine: g.id,
                 function: frame.function.clone(),
                 variable,
+                file,
+                line,
                 what: StackRootKind::Slot,
-                ..FrameRef::default()
             });
             out.push(root);
         }
@@ -196,19 +199,7 @@ impl StackRootNamer<'_, '_> {
             .function_at(frame.pc)
             .map(|f| self.index.frame_variables(self.dwarf, f, frame.pc))
             .unwrap_or_default();
-        let (file, line) = funcs
-            .find(frame.pc)
-            .and_then(|f| {
-                funcs.file_line(
-                    f,
-                    if frame.pc > f.entry {
-                        frame.pc - 1
-                    } else {
-                        frame.pc
-                    },
-                )
-            })
-            .map_or((None, None), |(f, l)| (Some(f), Some(l)));
+        let (file, line) = frame_position(funcs, frame.pc);
         // Each typed variable, with where its stack-resident pieces are, seeds typing.
         let mut pieces: BTreeMap<(&str, TypeId), Vec<(u64, u64, u64)>> = BTreeMap::new();
         for v in &vars {
@@ -278,4 +269,11 @@ impl StackRootNamer<'_, '_> {
             out.push(root);
         }
     }
+}
+
+/// Source file and line where a frame stands (the call, for return addresses).
+fn frame_position(funcs: &FuncTable<'_, '_>, pc: u64) -> (Option<String>, Option<u32>) {
+    funcs
+        .source_frame(pc, true)
+        .map_or((None, None), |f| (f.file, f.line))
 }
