@@ -100,7 +100,10 @@ impl Dump {
     pub fn memory(&self) -> Option<Box<dyn crate::model::Memory + '_>> {
         match self {
             Dump::Core(core) => Some(Box::new(core.address_space())),
-            Dump::HeapDump(_) => None,
+            Dump::HeapDump(h) => Some(Box::new(crate::input::heapdump::RecordMemory::new(
+                &h.dump,
+                h.exe.as_ref(),
+            ))),
         }
     }
 

@@ -199,3 +199,51 @@ fn addresses_outside_objects_are_errors() {
             .contains("no allocated heap object contains that address")
     );
 }
+
+/// Heap dumps (with the executable) name map entries by key too: keys are
+/// read from the dump's records and the executable's string literals.
+#[test]
+fn heap_dump_paths_name_map_keys() {
+    for v in ["go1.21", "go1.25"] {
+        let f = Fixture::load(v);
+        let dump = f.heap_dump();
+        let exe = f.exe();
+        for id in [
+            "map_str_k7",
+            "global_map_alpha",
+            "map_int_2500",
+            "map_struct_7_b2",
+        ] {
+            let o = f.truth["objects"]
+                .as_array()
+                .expect("objects")
+                .iter()
+                .find(|o| o["id"] == id)
+                .expect(id);
+            let addr = o["addr"].as_str().expect("addr");
+            let doc = common::rootpath_json(&[
+                dump.as_os_str(),
+                "--exe".as_ref(),
+                exe.as_os_str(),
+                "--json".as_ref(),
+                "why".as_ref(),
+                addr.as_ref(),
+            ]);
+            let want: String = o["path"]
+                .as_array()
+                .expect("path")
+                .iter()
+                .map(|s| s.as_str().unwrap_or_default())
+                .collect();
+            let path = &doc["paths"][0];
+            assert_eq!(path["root"]["name"], o["root"]["name"], "{v}: {id}");
+            let got: String = path["steps"]
+                .as_array()
+                .expect("steps")
+                .iter()
+                .map(|s| s["edge"].as_str().unwrap_or_default())
+                .collect();
+            assert_eq!(got, want, "{v}: {id}");
+        }
+    }
+}

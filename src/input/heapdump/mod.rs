@@ -221,3 +221,45 @@ fn scan(bytes: &[u8], path: &Path) -> Result<(Params, Summary, Option<Box<MemSta
     };
     Ok((params, s, memstats))
 }
+
+/// The target's memory as a heap dump recorded it: object slots and the
+/// data and bss segments, indexed by address on first use (one pass over the
+/// records), for details the model does not keep, such as map keys.
+pub struct RecordMemory<'a> {
+    /// (start address, bytes), sorted by address.
+    blocks: Vec<(u64, &'a [u8])>,
+}
+
+impl<'a> RecordMemory<'a> {
+    /// With the executable (at its link addresses; not for PIE, whose load
+    /// address a dump does not record), string literals in rodata read too.
+    pub fn new(dump: &'a HeapDumpFile, exe: Option<&'a crate::input::elf::Executable>) -> Self {
+        let mut blocks = Vec::new();
+        if let Some(exe) = exe.filter(|e| !e.position_independent) {
+            for seg in exe.segments.iter().filter(|s| !s.writable && s.filesz > 0) {
+                blocks.push((seg.vaddr, exe.segment_data(seg)));
+            }
+        }
+        for (_, record) in dump.records().map_while(|r| r.ok()) {
+            match record {
+                Record::Object(o) => blocks.push((o.addr, o.contents)),
+                Record::Data(s) | Record::Bss(s) => blocks.push((s.addr, s.contents)),
+                _ => {}
+            }
+        }
+        blocks.sort_unstable_by_key(|&(a, _)| a);
+        RecordMemory { blocks }
+    }
+}
+
+impl crate::model::Memory for RecordMemory<'_> {
+    fn read(&self, addr: u64, len: usize) -> Option<&[u8]> {
+        let i = self
+            .blocks
+            .partition_point(|&(a, _)| a <= addr)
+            .checked_sub(1)?;
+        let (start, bytes) = self.blocks[i];
+        let off = usize::try_from(addr - start).ok()?;
+        bytes.get(off..off.checked_add(len)?)
+    }
+}
