@@ -146,11 +146,11 @@ impl StackRootNamer<'_, '_> {
                 .function_at(frame.pc)
                 .map(|f| self.index.frame_variables(self.dwarf, f, frame.pc))
                 .unwrap_or_default();
-            let rel = obj.addr as i64 - frame.fp as i64;
+            let rel = (obj.addr as i64).wrapping_sub(frame.fp as i64);
             let variable = vars
                 .iter()
                 .find(|v| {
-                    v.cfa_offset - v.piece_offset as i64 <= rel
+                    v.cfa_offset.wrapping_sub(v.piece_offset as i64) <= rel
                         && rel < v.cfa_offset + v.size as i64
                 })
                 .map(|v| v.name.split('.').next().unwrap_or(&v.name).to_string());
@@ -221,13 +221,14 @@ impl StackRootNamer<'_, '_> {
         let mut by_var: BTreeMap<Option<String>, (u64, Vec<(ObjectId, u64)>)> = BTreeMap::new();
         let mut var_types: BTreeMap<String, String> = BTreeMap::new();
         for (slot, target) in targets {
-            let rel = slot as i64 - frame.fp as i64;
+            let rel = (slot as i64).wrapping_sub(frame.fp as i64);
             let var = vars
                 .iter()
                 .find(|v| v.cfa_offset <= rel && rel < v.cfa_offset + v.size as i64);
             let (key, base, offset) = match var {
                 Some(v) => {
-                    let base = (frame.fp as i64 + v.cfa_offset) as u64 - v.piece_offset;
+                    let base = (frame.fp as i64).wrapping_add(v.cfa_offset) as u64;
+                    let base = base.wrapping_sub(v.piece_offset);
                     // Go 1.27 names the parts of a split aggregate "buf.ptr", "buf.len":
                     // the root is the source variable.
                     let source = v.name.split('.').next().unwrap_or(&v.name);
@@ -236,9 +237,9 @@ impl StackRootNamer<'_, '_> {
                             var_types.insert(source.to_string(), self.index.ty(t).name.clone());
                         }
                     }
-                    (Some(source.to_string()), base, slot - base)
+                    (Some(source.to_string()), base, slot.wrapping_sub(base))
                 }
-                None => (None, frame.sp, slot - frame.sp),
+                None => (None, frame.sp, slot.wrapping_sub(frame.sp)),
             };
             by_var
                 .entry(key)
