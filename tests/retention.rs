@@ -183,7 +183,23 @@ fn the_report_gathers_everything() {
         .find(|o| o["id"] == "list_head")
         .expect("truth");
     assert_eq!(list["accumulation"]["object"]["address"], head["addr"]);
+    // The 16 leaked workers hold their buffers together: one suspect, 13% of the heap.
+    let workers = suspects
+        .iter()
+        .find(|s| s["holder"]["kind"] == "goroutines")
+        .expect("goroutine group suspect");
+    assert!(
+        workers["holder"]["group"]["name"]
+            .as_str()
+            .is_some_and(|n| n.starts_with("16 goroutines") && n.contains("main.leakWorker"))
+    );
+    assert_eq!(workers["retained_bytes"].as_u64(), Some(16 * 32768));
     assert!(r["retainers"].as_array().is_some_and(|v| v.len() == 10));
+    assert!(r["retainers"].as_array().is_some_and(|v| {
+        v.iter().any(|x| {
+            x["root"]["kind"] == "goroutines" && x["retained_bytes"].as_u64() == Some(16 * 32768)
+        })
+    }));
     assert!(r["histogram"].as_array().is_some_and(|v| {
         v.iter()
             .any(|t| t["type"] == "main.Node" && t["retained_bytes"].as_u64().is_some())

@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::graph::Node;
 use super::histogram::HistogramRow;
 use super::paths::ShortestTree;
-use super::retention::{GoroutineGroup, Retention, TopBy, TypeShare, type_label};
+use super::retention::{GoroutineGroup, Retainer, Retention, TopBy, TypeShare, type_label};
 use super::summary::HeapTotals;
 use super::why::{ObjectRef, RootRef, StepDoc, object_ref, path_doc, root_ref};
 use crate::model::{Goroutine, HeapModel, Memory, ObjectId};
@@ -60,8 +60,16 @@ pub struct TopTypesDoc {
 #[derive(Debug, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Holder {
-    Root { root: RootRef },
-    Object { object: ObjectRef },
+    Root {
+        root: RootRef,
+    },
+    Object {
+        object: ObjectRef,
+    },
+    /// Alike goroutines (named like a root: "16 goroutines [...] in ...").
+    Goroutines {
+        group: RootRef,
+    },
 }
 
 #[derive(Debug, Serialize)]
@@ -71,7 +79,10 @@ pub struct SuspectDoc {
     pub retained_objects: u64,
     /// Share of the live heap.
     pub share: f64,
-    pub accumulation: Accumulation,
+    /// Where the memory accumulates (absent when it is spread over the
+    /// holder's own roots, as with a group of goroutines).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accumulation: Option<Accumulation>,
     pub top_types: Vec<TypeShare>,
 }
 
@@ -80,6 +91,32 @@ pub struct HistogramRetainedRow {
     #[serde(flatten)]
     pub row: HistogramRow,
     pub retained_bytes: u64,
+}
+
+/// A group of goroutines, named as a root: "1000 goroutines [waiting: chan
+/// receive] in main.worker (worker.go:37)".
+fn group_ref(g: &GoroutineGroup) -> RootRef {
+    let mut name = format!("{} goroutines [{}", g.count, g.state);
+    if let Some(w) = &g.wait_reason {
+        name.push_str(&format!(": {w}"));
+    }
+    name.push(']');
+    if let Some(b) = &g.blocked_in {
+        name.push_str(&format!(" in {b}"));
+    }
+    if let Some(c) = &g.created_by {
+        name.push_str(&format!(", created by {c}"));
+    }
+    RootRef {
+        kind: "goroutines",
+        name,
+        type_name: None,
+        function: None,
+        goroutine: None,
+        variable: None,
+        file: None,
+        line: None,
+    }
 }
 
 pub struct Reporter<'a, 'm> {
@@ -130,25 +167,29 @@ impl<'a, 'm> Reporter<'a, 'm> {
         let r = self.retention;
         let model = self.model();
         let retainers = r
-            .top_roots(by)
+            .top_retainers(by)
             .into_iter()
-            .take(n)
-            .filter(|&i| r.doms.retained_bytes(r.graph.root_node(i)) > 0)
-            .map(|i| {
-                let node = r.graph.root_node(i);
-                let root = &model.roots.roots[i];
-                RetainerDoc {
-                    root: root_ref(root),
-                    retained_bytes: r.doms.retained_bytes(node),
-                    retained_objects: r.doms.retained_objects(node),
-                    shallow_bytes: root
+            .map(|who| match who {
+                Retainer::Root(i) => {
+                    let root = &model.roots.roots[i];
+                    let shallow = root
                         .targets
                         .iter()
                         .map(|&(t, _)| model.objects.size(t))
-                        .sum(),
-                    top_types: r.subtree_types(node, 5),
-                    accumulation: self.accumulation(node),
+                        .sum();
+                    (r.graph.root_node(i), root_ref(root), shallow)
                 }
+                Retainer::Group(g) => (r.graph.group_node(g), group_ref(&r.groups[g]), 0),
+            })
+            .filter(|&(node, _, _)| r.doms.retained_bytes(node) > 0)
+            .take(n)
+            .map(|(node, root, shallow_bytes)| RetainerDoc {
+                root,
+                retained_bytes: r.doms.retained_bytes(node),
+                retained_objects: r.doms.retained_objects(node),
+                shallow_bytes,
+                top_types: r.subtree_types(node, 5),
+                accumulation: self.accumulation(node),
             })
             .collect();
         TopDoc {
@@ -195,6 +236,9 @@ impl<'a, 'm> Reporter<'a, 'm> {
                     Node::Object(o) => Holder::Object {
                         object: object_ref(model, o),
                     },
+                    Node::Group(g) => Holder::Goroutines {
+                        group: group_ref(&r.groups[g]),
+                    },
                     _ => return None,
                 };
                 Some(SuspectDoc {
@@ -206,7 +250,7 @@ impl<'a, 'm> Reporter<'a, 'm> {
                     } else {
                         0.0
                     },
-                    accumulation: self.accumulation(s.node)?,
+                    accumulation: self.accumulation(s.node),
                     top_types: r.subtree_types(s.accumulation, 5),
                 })
             })

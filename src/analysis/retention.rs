@@ -15,6 +15,8 @@ use crate::model::{Goroutine, HeapModel, RootKind, UNKNOWN_TYPE};
 /// alike goroutines' stacks are grouped.
 pub struct Retention<'m> {
     pub graph: Graph<'m>,
+    /// The goroutine group each stack root belongs to.
+    root_group: Vec<Option<usize>>,
     pub doms: Dominators,
     pub children: DomChildren,
     pub groups: Vec<GoroutineGroup>,
@@ -80,10 +82,12 @@ impl<'m> Retention<'m> {
             });
         }
         let mut root_groups: Vec<Vec<usize>> = vec![Vec::new(); groups.len()];
+        let mut root_group = vec![None; model.roots.len()];
         for (r, root) in model.roots.iter().enumerate() {
             if root.kind == RootKind::Stack {
                 if let Some(&gi) = root.frame.as_ref().and_then(|f| group_of.get(&f.goroutine)) {
                     root_groups[gi].push(r);
+                    root_group[r] = Some(gi);
                 }
             }
         }
@@ -99,6 +103,7 @@ impl<'m> Retention<'m> {
         let live_objects = doms.retained_objects(0);
         Retention {
             graph,
+            root_group,
             doms,
             children,
             groups,
@@ -167,24 +172,43 @@ impl<'m> Retention<'m> {
         out
     }
 
-    /// Roots by retained bytes (or shallow bytes, or retained objects).
-    pub fn top_roots(&self, by: TopBy) -> Vec<usize> {
+    /// Retainers by retained bytes (or shallow bytes, or retained objects):
+    /// roots, except that the stacks of alike goroutines (a group of more
+    /// than one) retain together as one.
+    pub fn top_retainers(&self, by: TopBy) -> Vec<Retainer> {
         let model = self.graph.model;
-        let mut roots: Vec<usize> = (0..model.roots.len()).collect();
-        let key = |r: &usize| -> u64 {
-            let node = self.graph.root_node(*r);
-            match by {
+        let shallow = |roots: &mut dyn Iterator<Item = usize>| -> u64 {
+            roots
+                .flat_map(|r| model.roots.roots[r].targets.iter())
+                .map(|&(t, _)| model.objects.size(t))
+                .sum()
+        };
+        let mut out: Vec<(u64, Retainer)> = Vec::new();
+        for r in 0..model.roots.len() {
+            if self.root_group[r].is_some_and(|g| self.groups[g].count > 1) {
+                continue;
+            }
+            let node = self.graph.root_node(r);
+            let key = match by {
                 TopBy::Retained => self.doms.retained_bytes(node),
                 TopBy::Count => self.doms.retained_objects(node),
-                TopBy::Shallow => model.roots.roots[*r]
-                    .targets
-                    .iter()
-                    .map(|&(t, _)| model.objects.size(t))
-                    .sum(),
-            }
-        };
-        roots.sort_by_key(|r| std::cmp::Reverse(key(r)));
-        roots
+                TopBy::Shallow => shallow(&mut std::iter::once(r)),
+            };
+            out.push((key, Retainer::Root(r)));
+        }
+        for g in (0..self.groups.len()).filter(|&g| self.groups[g].count > 1) {
+            let node = self.graph.group_node(g);
+            let key = match by {
+                TopBy::Retained => self.doms.retained_bytes(node),
+                TopBy::Count => self.doms.retained_objects(node),
+                TopBy::Shallow => {
+                    shallow(&mut (0..model.roots.len()).filter(|&r| self.root_group[r] == Some(g)))
+                }
+            };
+            out.push((key, Retainer::Group(g)));
+        }
+        out.sort_by_key(|&(k, _)| std::cmp::Reverse(k));
+        out.into_iter().map(|(_, r)| r).collect()
     }
 
     /// Leak suspects: the pseudo-root's children retaining more than
@@ -195,8 +219,11 @@ impl<'m> Retention<'m> {
         let mut candidates: Vec<u32> = Vec::new();
         for &c in self.children.of(0) {
             match self.graph.node(c) {
-                // A group stands for its goroutines; look inside groups of one.
-                Node::Group(_) => candidates.extend_from_slice(self.children.of(c)),
+                // A group of alike goroutines holds together; a group of one
+                // is just that goroutine's roots.
+                Node::Group(g) if self.groups[g].count == 1 => {
+                    candidates.extend_from_slice(self.children.of(c))
+                }
                 _ => candidates.push(c),
             }
         }
@@ -245,6 +272,13 @@ impl<'m> Retention<'m> {
             v = biggest;
         }
     }
+}
+
+/// Something that retains memory: a root, or a group of alike goroutines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retainer {
+    Root(usize),
+    Group(usize),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -314,6 +314,7 @@ fn root_line(r: &RootRef) -> String {
             s
         }
         "global" => format!("global {}", r.name),
+        "goroutines" => r.name.clone(),
         other => format!("{} {}", other.replace('_', " "), r.name),
     };
     if let Some(t) = &r.type_name {
@@ -547,7 +548,7 @@ pub fn report(out: &mut dyn Write, doc: &ReportDoc) -> Result<()> {
         }
         for (i, s) in doc.leak_suspects.iter().enumerate() {
             let who = match &s.holder {
-                Holder::Root { root } => root_line(root),
+                Holder::Root { root } | Holder::Goroutines { group: root } => root_line(root),
                 Holder::Object { object } => format!(
                     "{} {} (shared by several roots)",
                     object.address,
@@ -562,16 +563,20 @@ pub fn report(out: &mut dyn Write, doc: &ReportDoc) -> Result<()> {
                 s.share * 100.0,
                 s.retained_objects
             )?;
-            let a = &s.accumulation;
-            writeln!(
-                out,
-                "   accumulation point: {} {} holds {}: {}",
-                a.object.address,
-                a.object.type_name.as_deref().unwrap_or("?"),
-                bytes(a.retained_bytes),
-                types_line(&s.top_types)
-            )?;
-            write_steps(out, &a.path)?;
+            match &s.accumulation {
+                Some(a) => {
+                    writeln!(
+                        out,
+                        "   accumulation point: {} {} holds {}: {}",
+                        a.object.address,
+                        a.object.type_name.as_deref().unwrap_or("?"),
+                        bytes(a.retained_bytes),
+                        types_line(&s.top_types)
+                    )?;
+                    write_steps(out, &a.path)?;
+                }
+                None => writeln!(out, "   mostly {}", types_line(&s.top_types))?,
+            }
         }
         writeln!(out)?;
         writeln!(out, "== Top retainers")?;
