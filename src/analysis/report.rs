@@ -122,6 +122,8 @@ fn group_ref(g: &GoroutineGroup) -> RootRef {
 pub struct Reporter<'a, 'm> {
     pub retention: &'a Retention<'m>,
     pub memory: Option<&'a dyn Memory>,
+    /// Paths are shown over the plain graph (roots directly under the pseudo-root).
+    plain: super::graph::Graph<'m>,
     tree: ShortestTree,
 }
 
@@ -132,6 +134,7 @@ impl<'a, 'm> Reporter<'a, 'm> {
         Reporter {
             retention,
             memory,
+            plain,
             tree,
         }
     }
@@ -142,9 +145,8 @@ impl<'a, 'm> Reporter<'a, 'm> {
 
     fn path_to(&self, obj: ObjectId) -> Vec<StepDoc> {
         let model = self.model();
-        let plain = super::graph::Graph::new(model);
         self.tree
-            .path(&plain, obj)
+            .path(&self.plain, obj)
             .map(|p| path_doc(model, self.memory, &p, false).steps)
             .unwrap_or_default()
     }

@@ -20,6 +20,7 @@ use crate::input::goruntime::stacks::{
     Goroutine as StackGoroutine, ThreadRegs, read_goroutines, status_name, wait_reasons,
 };
 use crate::input::goruntime::typing::Typer;
+use crate::model::Memory;
 use crate::model::{
     EdgesBuilder, Goroutine, HeapModel, ObjectId, Objects, ObjectsBuilder, RootKind, Roots,
 };

@@ -19,7 +19,6 @@ pub enum Origin {
 }
 
 pub use crate::model::Memory;
-use crate::model::le_uint;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Region<'a> {
@@ -107,20 +106,6 @@ impl<'a> AddressSpace<'a> {
         r.data.get(off..off.checked_add(len)?)
     }
 
-    pub fn read_u64(&self, addr: u64) -> Option<u64> {
-        self.read(addr, 8).map(|b| {
-            let mut a = [0u8; 8];
-            a.copy_from_slice(b);
-            u64::from_le_bytes(a)
-        })
-    }
-
-    /// A little-endian unsigned integer of 1, 2, 4 or 8 bytes.
-    pub fn read_uint(&self, addr: u64, size: u64) -> Option<u64> {
-        let b = self.read(addr, size as usize)?;
-        le_uint(b)
-    }
-
     pub fn contains(&self, addr: u64) -> bool {
         self.region(addr).is_some()
     }
@@ -130,20 +115,11 @@ impl<'a> AddressSpace<'a> {
     }
 }
 
+/// Words and integers come from the trait's defaults over `read`.
 impl Memory for AddressSpace<'_> {
     #[inline]
     fn read(&self, addr: u64, len: usize) -> Option<&[u8]> {
         AddressSpace::read(self, addr, len)
-    }
-
-    #[inline]
-    fn read_u64(&self, addr: u64) -> Option<u64> {
-        AddressSpace::read_u64(self, addr)
-    }
-
-    #[inline]
-    fn read_uint(&self, addr: u64, size: u64) -> Option<u64> {
-        AddressSpace::read_uint(self, addr, size)
     }
 }
 

@@ -9,6 +9,7 @@ use crate::input::dwarf::DwarfIndex;
 use crate::input::elf::AddressSpace;
 use crate::input::elf::Executable;
 use crate::input::goruntime::layout::Layouts;
+use crate::model::Memory;
 use crate::model::{ObjectId, Objects, Root, RootKind};
 
 const PTR: u64 = 8;

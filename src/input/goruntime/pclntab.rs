@@ -5,6 +5,7 @@
 use crate::error::Result;
 use crate::input::elf::AddressSpace;
 use crate::input::goruntime::layout::{FieldLoc, Layouts};
+use crate::model::Memory;
 
 /// abi.PCDATA_* and abi.FUNCDATA_* table numbers (stable since Go 1.12).
 pub const PCDATA_STACK_MAP_INDEX: u32 = 1;

@@ -13,6 +13,7 @@ use crate::input::elf::AddressSpace;
 use crate::input::goruntime::GoVersion;
 use crate::input::goruntime::layout::{FieldLoc, Layouts};
 use crate::input::goruntime::spans::Span;
+use crate::model::Memory;
 
 const PTR: u64 = 8;
 

@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::input::elf::AddressSpace;
 use crate::input::goruntime::GoVersion;
 use crate::input::goruntime::layout::{FieldLoc, Layouts};
+use crate::model::Memory;
 
 /// Per-span facts rootpath needs, read once.
 #[derive(Debug, Clone, Copy)]

@@ -10,6 +10,7 @@ use crate::input::dwarf::DwarfIndex;
 use crate::input::elf::AddressSpace;
 use crate::input::goruntime::layout::{FieldLoc, Layouts};
 use crate::input::goruntime::spans::Span;
+use crate::model::Memory;
 use crate::model::{Edges, ObjectId, Objects, Root, RootKind};
 
 const PTR: u64 = 8;

@@ -12,6 +12,7 @@ use crate::input::elf::AddressSpace;
 use crate::input::goruntime::pclntab::FuncTable;
 use crate::input::goruntime::stacks::{Frame, Goroutine};
 use crate::input::goruntime::typing::PieceSeed;
+use crate::model::Memory;
 use crate::model::{FrameRef, ObjectId, Objects, Root, RootKind, StackRootKind};
 
 pub struct StackRootNamer<'a, 'd> {

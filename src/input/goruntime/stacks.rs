@@ -11,6 +11,7 @@ use crate::input::goruntime::pclntab::{
     FUNCDATA_ARGS_POINTER_MAPS, FUNCDATA_LOCALS_POINTER_MAPS, FUNCDATA_STACK_OBJECTS, FuncTable,
     PCDATA_STACK_MAP_INDEX,
 };
+use crate::model::Memory;
 
 const PTR: u64 = 8;
 const MAX_FRAMES: usize = 100_000;

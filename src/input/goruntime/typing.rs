@@ -152,31 +152,17 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
             .map(|f| f.offset);
         let hchan_buf = layouts.field("runtime.hchan", "buf").map(|f| f.offset);
         let hchan_dataqsiz = layouts.field("runtime.hchan", "dataqsiz").map(|f| f.offset);
-        let rt = match (
-            str_off,
-            tflag,
-            types_base,
-            itab_type,
-            hchan_buf,
-            hchan_dataqsiz,
-        ) {
-            (
-                Some(str_off),
-                Some(tflag),
-                Some(types_base),
-                Some(itab_type),
-                Some(hchan_buf),
-                Some(hchan_dataqsiz),
-            ) => Some(RuntimeTypeLayout {
-                str_off,
-                tflag,
-                types_base,
-                itab_type,
-                hchan_buf,
-                hchan_dataqsiz,
-            }),
-            _ => None,
-        };
+        // All or nothing: without any one of these, runtime types are not read.
+        let rt = (|| {
+            Some(RuntimeTypeLayout {
+                str_off: str_off?,
+                tflag: tflag?,
+                types_base: types_base?,
+                itab_type: itab_type?,
+                hchan_buf: hchan_buf?,
+                hchan_dataqsiz: hchan_dataqsiz?,
+            })
+        })();
         Typer {
             space,
             index,
