@@ -96,11 +96,12 @@ pub enum Error {
     #[error("cannot write the output: {0}")]
     Output(#[source] std::io::Error),
 
-    #[error("'{command}' is not available yet: {reason}")]
-    NotYetAvailable {
-        command: &'static str,
-        reason: &'static str,
-    },
+    #[error(
+        "no allocation sites: the dump has no memory-profile records (the program never \
+         sampled an allocation: it does not use runtime/pprof, or MemProfileRate is 0) and no \
+         profile was given; pass one with --heap (curl /debug/pprof/heap > heap.out)"
+    )]
+    NoSites,
 }
 
 impl Error {

@@ -166,6 +166,11 @@ generate() {
 		log "go$minor: attempt $attempt failed"
 	done
 	[ "$ok" = 1 ] || die "go$minor: no good run in $ATTEMPTS attempts (kept $work)"
+	# A second process of the same build with more objects at one site: its
+	# profiles must be flagged when joined with the first process's dumps.
+	mkdir "$work/replica"
+	(cd "$work/replica" && exec ../scenarios -replica -out . >stdout.txt 2>stderr.txt) ||
+		die "go$minor: replica run failed: $(tail -n 5 "$work/replica/stderr.txt")"
 
 	local dest=$FIXTURES/go$minor${variant:+-$variant}
 	rm -rf "$dest"
@@ -176,6 +181,8 @@ generate() {
 	compress "$work/run/heap.txt" "$dest/heap.txt.zst"
 	compress "$work/run/crash.txt" "$dest/crash.txt.zst"
 	cp "$work/run/heap.pprof" "$dest/heap.pprof"
+	cp "$work/replica/heap.pprof" "$dest/replica.pprof"
+	compress "$work/replica/heap.txt" "$dest/replica.txt.zst"
 	cp "$work/run/truth.json" "$dest/truth.json"
 	chmod 0644 "$dest"/*
 	rm -rf "$work"

@@ -292,7 +292,10 @@ def main():
                 err("%s: no allocation sample" % o["id"])
             else:
                 stk = dump.memprof[bkt][1]
-                if not any(fn == s["function"] and fl.endswith(s["file"]) and abs(ln - s["line"]) <= 1
+                # Heap dumps name an inlined frame after the function it is inlined into.
+                names = {s["function"]} | {x["inlined_into"] for x in truth["sites"]
+                                           if x["function"] == s["function"] and x.get("inlined_into")}
+                if not any(fn in names and fl.endswith(s["file"]) and abs(ln - s["line"]) <= 1
                            for fn, fl, ln in stk):
                     err("%s: sample stack %s lacks %s" % (o["id"], stk[:4], s))
             checked["sites"] += 1

@@ -918,6 +918,8 @@ fn sites_hold_their_objects() {
         );
         for site in recorded(&f, "sites") {
             let function = site["function"].as_str().expect("function");
+            // Heap dumps name an inlined call after the function it is inlined into.
+            let physical = site["inlined_into"].as_str().unwrap_or(function);
             let file = site["file"].as_str().expect("file");
             let line = site["line"].as_u64().expect("line") as u32;
             let count = site["count"].as_u64().expect("count") as usize;
@@ -928,7 +930,7 @@ fn sites_hold_their_objects() {
                 .enumerate()
                 .filter(|(_, b)| {
                     b.stack.iter().any(|fr| {
-                        fr.function == function
+                        (fr.function == function || fr.function == physical)
                             && fr.file.as_deref().is_some_and(|f| f.ends_with(file))
                             && fr.line.is_some_and(|l| l.abs_diff(line) <= 1)
                     })
@@ -971,10 +973,13 @@ fn sites_hold_their_objects() {
         {
             let id = model.objects.find(hex(&o["addr"])).expect("object");
             let function = o["site"]["function"].as_str().expect("function");
+            let line = o["site"]["line"].as_u64().expect("line") as u32;
+            // An inlined site's frame carries its caller's name and its own line.
             assert!(
-                sites
-                    .buckets_of(id)
-                    .any(|b| b.stack.iter().any(|fr| fr.function == function)),
+                sites.buckets_of(id).any(|b| b
+                    .stack
+                    .iter()
+                    .any(|fr| fr.function == function || fr.line == Some(line))),
                 "{}: {} is not tied to {function}",
                 f.version,
                 o["id"]

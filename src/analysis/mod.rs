@@ -9,5 +9,6 @@ pub mod paths;
 pub mod reach;
 pub mod report;
 pub mod retention;
+pub mod sites;
 pub mod summary;
 pub mod why;

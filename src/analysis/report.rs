@@ -95,7 +95,7 @@ pub struct HistogramRetainedRow {
 
 /// A group of goroutines, named as a root: "1000 goroutines [waiting: chan
 /// receive] in main.worker (worker.go:37)".
-fn group_ref(g: &GoroutineGroup) -> RootRef {
+pub(crate) fn group_ref(g: &GoroutineGroup) -> RootRef {
     let mut name = format!("{} goroutines [{}", g.count, g.state);
     if let Some(w) = &g.wait_reason {
         name.push_str(&format!(": {w}"));
@@ -301,6 +301,9 @@ pub struct GoroutinesDoc<'a> {
 #[derive(Serialize)]
 pub struct ReportDoc {
     pub overview: Overview,
+    /// With a heap profile: the top allocation sites and who holds them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sites: Option<super::sites::SitesDoc>,
     pub leak_suspects: Vec<SuspectDoc>,
     pub retainers: Vec<RetainerDoc>,
     pub histogram: Vec<HistogramRetainedRow>,

@@ -112,6 +112,15 @@ impl<'m> Retention<'m> {
         }
     }
 
+    /// The group of alike goroutines (more than one) a stack root belongs to.
+    pub fn shared_group(&self, root: usize) -> Option<usize> {
+        self.root_group
+            .get(root)
+            .copied()
+            .flatten()
+            .filter(|&g| self.groups[g].count > 1)
+    }
+
     /// The types in a node's dominator subtree, by bytes (largest first).
     pub fn subtree_types(&self, node: u32, limit: usize) -> Vec<TypeShare> {
         let model = self.graph.model;

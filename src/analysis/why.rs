@@ -152,25 +152,31 @@ pub fn explain_object(
     }
 }
 
-/// Why objects of type `t` are alive: merged shortest paths, grouped by root.
-pub fn explain_type(
+/// Objects merged by the root whose shortest path reaches them.
+pub struct Merged {
+    pub objects: u64,
+    pub bytes: u64,
+    pub unreachable_objects: u64,
+    /// Largest first, each with one example path.
+    pub roots: Vec<MergedRoot>,
+}
+
+/// Merged shortest paths (MAT's "merge shortest paths"): how many of `ids`
+/// each root keeps, with one path each.
+pub fn merge_by_root(
     model: &HeapModel,
     memory: Option<&dyn Memory>,
-    t: u32,
+    graph: &Graph<'_>,
+    tree: &ShortestTree,
+    ids: impl IntoIterator<Item = ObjectId>,
     raw: bool,
-) -> TypeWhyDoc {
-    let graph = Graph::new(model);
-    let tree = ShortestTree::compute(&graph);
+) -> Merged {
     let mut by_root: std::collections::BTreeMap<usize, (u64, u64, ObjectId)> = Default::default();
     let (mut objects, mut bytes, mut unreachable) = (0, 0, 0);
-    for id in model
-        .objects
-        .ids()
-        .filter(|id| model.object_types[id.index()] == t)
-    {
+    for id in ids {
         objects += 1;
         bytes += model.objects.size(id);
-        match tree.root_of(&graph, id) {
+        match tree.root_of(graph, id) {
             Some(r) => {
                 let e = by_root.entry(r).or_insert((0, 0, id));
                 e.0 += 1;
@@ -186,17 +192,39 @@ pub fn explain_type(
             objects: n,
             bytes: b,
             example: tree
-                .path(&graph, example)
+                .path(graph, example)
                 .map(|p| path_doc(model, memory, &p, raw).steps)
                 .unwrap_or_default(),
         })
         .collect();
     roots.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(b.objects.cmp(&a.objects)));
-    TypeWhyDoc {
-        type_name: model.types.name(t).unwrap_or("?").to_string(),
+    Merged {
         objects,
         bytes,
         unreachable_objects: unreachable,
         roots,
+    }
+}
+
+/// Why objects of type `t` are alive: merged shortest paths, grouped by root.
+pub fn explain_type(
+    model: &HeapModel,
+    memory: Option<&dyn Memory>,
+    t: u32,
+    raw: bool,
+) -> TypeWhyDoc {
+    let graph = Graph::new(model);
+    let tree = ShortestTree::compute(&graph);
+    let ids = model
+        .objects
+        .ids()
+        .filter(|id| model.object_types[id.index()] == t);
+    let merged = merge_by_root(model, memory, &graph, &tree, ids, raw);
+    TypeWhyDoc {
+        type_name: model.types.name(t).unwrap_or("?").to_string(),
+        objects: merged.objects,
+        bytes: merged.bytes,
+        unreachable_objects: merged.unreachable_objects,
+        roots: merged.roots,
     }
 }

@@ -4,6 +4,7 @@
 mod heap;
 mod overview;
 mod retention;
+mod sites;
 mod why;
 
 use std::io::Write;
@@ -12,7 +13,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::dump::{Dump, OpenOptions};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 const ABOUT: &str = "Why isn't this Go memory collected? pprof shows where memory was allocated; \
 rootpath shows who still holds it.";
@@ -114,8 +115,25 @@ pub enum Command {
     Roots,
     /// Goroutines with their state, wait reason, frames and creation site.
     Goroutines,
-    /// Allocation sites from a heap profile joined with the live objects (needs --heap).
-    Sites,
+    /// Allocation sites: sampled objects by where they were allocated (joined with --heap's
+    /// profile when given), their live and retained bytes, and the roots that hold them.
+    Sites {
+        /// Show at most this many sites.
+        #[arg(short = 'n', default_value_t = 20)]
+        n: usize,
+        /// Order by live sampled bytes, retained bytes, or in-use bytes as profiled.
+        #[arg(long, value_enum, default_value_t = SiteSort::Live)]
+        by: SiteSort,
+        /// One site per allocating source line, or per distinct stack.
+        #[arg(long, value_enum, default_value_t = SiteGroup::Line)]
+        group: SiteGroup,
+        /// Retaining roots shown per site.
+        #[arg(long, default_value_t = 3)]
+        retainers: usize,
+        /// Show runtime-internal objects (map tables, buckets) as separate path steps.
+        #[arg(long)]
+        raw: bool,
+    },
     /// What the dump is: Go version, threads, mappings, executable and build check.
     Overview,
 }
@@ -128,6 +146,19 @@ pub enum TopBy {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SiteSort {
+    Live,
+    Retained,
+    Inuse,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SiteGroup {
+    Line,
+    Stack,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum TopGroup {
     Root,
     Type,
@@ -135,25 +166,29 @@ pub enum TopGroup {
 
 /// Runs a parsed command line, writing its result to `out`.
 pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<()> {
-    if let Some(profile) = &cli.heap_profile {
-        // Fail early on a mistyped path rather than after loading a large core.
-        std::fs::metadata(profile).map_err(|e| Error::io(profile, e))?;
-        // Say so rather than silently answer without it.
-        eprintln!(
-            "rootpath: warning: joining heap profiles with the dump is not built yet; {} is not used",
-            profile.display()
-        );
-    }
+    let command = cli.command.as_ref().unwrap_or(&Command::Report);
+    let uses_profile = match command {
+        Command::Report | Command::Sites { .. } => true,
+        Command::Why { target, .. } => target.starts_with("site:"),
+        _ => false,
+    };
+    // Read the profile first: a bad one fails before a long load.
+    let profile = match &cli.heap_profile {
+        Some(path) if uses_profile => Some(crate::input::pprof::read_alloc_profile(path)?),
+        Some(path) => {
+            eprintln!(
+                "rootpath: note: {} is not used: the heap profile joins in 'report', 'sites' \
+                 and 'why site:'",
+                path.display()
+            );
+            None
+        }
+        None => None,
+    };
     let options = OpenOptions {
         exe: cli.exe.clone(),
     };
     let dump = Dump::open(&cli.dump, &options)?;
-    let not_yet = |command: &'static str| Error::NotYetAvailable {
-        command,
-        reason: "joining allocation sites from a heap profile is not built yet; \
-                 every other command works",
-    };
-    let command = cli.command.as_ref().unwrap_or(&Command::Report);
     if let Command::Overview = command {
         return overview::run(&dump, cli.json, out);
     }
@@ -164,8 +199,8 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<()> {
         | Command::Goroutines
         | Command::Why { .. }
         | Command::Report
-        | Command::Top { .. } => heap::load(&dump, cli.quiet)?,
-        Command::Sites => return Err(not_yet("sites")),
+        | Command::Top { .. }
+        | Command::Sites { .. } => heap::load(&dump, cli.quiet)?,
         Command::Overview => unreachable!("handled above"),
     };
     match command {
@@ -181,7 +216,38 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<()> {
         }
         Command::Report => {
             let memory = dump.memory();
-            retention::report(&dump, &model, memory.as_deref(), cli.json, out)
+            retention::report(
+                &dump,
+                &model,
+                memory.as_deref(),
+                profile.as_ref(),
+                cli.json,
+                out,
+            )
+        }
+        Command::Sites {
+            n,
+            by,
+            group,
+            retainers,
+            raw,
+        } => {
+            let memory = dump.memory();
+            let args = sites::SitesArgs {
+                n: *n,
+                by: *by,
+                group: *group,
+                retainers: *retainers,
+                raw: *raw,
+            };
+            sites::run(
+                &model,
+                memory.as_deref(),
+                profile.as_ref(),
+                &args,
+                cli.json,
+                out,
+            )
         }
         Command::Why {
             target,
@@ -190,6 +256,17 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<()> {
             raw,
         } => {
             let memory = dump.memory();
+            if let Some(spec) = target.strip_prefix("site:") {
+                return sites::why(
+                    &model,
+                    memory.as_deref(),
+                    profile.as_ref(),
+                    spec,
+                    *raw,
+                    cli.json,
+                    out,
+                );
+            }
             let args = why::WhyArgs {
                 target,
                 paths: *paths,

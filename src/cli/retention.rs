@@ -109,11 +109,18 @@ pub fn report(
     dump: &Dump,
     model: &HeapModel,
     memory: Option<&dyn Memory>,
+    profile: Option<&crate::model::AllocProfile>,
     json: bool,
     out: &mut dyn Write,
 ) -> Result<()> {
     let retention = Retention::compute(model);
     let reporter = Reporter::new(&retention, memory);
+    // With a profile, the report leads with its sites and who holds them.
+    let sites = profile.map(|p| {
+        use crate::analysis::sites::{SiteGrouping, SiteIndex, SiteOptions, SiteReporter};
+        let index = SiteIndex::build(model, Some(p), SiteGrouping::Line);
+        SiteReporter::new(&index, &retention, memory).sites(&SiteOptions::default(), 5)
+    });
     let mut ov = overview(dump);
     let hist = histogram_doc(model, &reporter, Some(20));
     ov.heap = Some(hist.totals.clone());
@@ -121,6 +128,7 @@ pub fn report(
     let TopDoc { retainers, .. } = reporter.top(10, By::Retained);
     let doc = ReportDoc {
         overview: ov,
+        sites,
         leak_suspects: reporter.suspects(SUSPECT_THRESHOLD),
         retainers,
         histogram: hist.types,

@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::input::dwarf::{DwarfIndex, DwarfSections};
 use crate::input::elf::AddressSpace;
 use crate::input::goruntime::GoVersion;
+use crate::input::goruntime::buckets::read_sites;
 use crate::input::goruntime::globals::global_roots;
 use crate::input::goruntime::layout::Layouts;
 use crate::input::goruntime::pclntab::FuncTable;
@@ -221,6 +222,7 @@ fn load_heap(
     let specials = SpecialRoots::new(layouts)?;
     // (object, *ptrtype) pairs from finalizer records, for typing.
     let mut finalized_types = Vec::new();
+    let mut profiled = Vec::new();
     let special_roots = specials.collect(
         space,
         &spans.spans,
@@ -228,7 +230,9 @@ fn load_heap(
         &edges,
         &mut warnings,
         &mut finalized_types,
+        &mut profiled,
     );
+    let sites = read_sites(space, layouts, &funcs, &profiled, &mut warnings);
     roots.roots.extend(special_roots);
     let queued = queued_roots(
         space,
@@ -303,6 +307,7 @@ fn load_heap(
     model.types = types;
     model.object_types = object_types;
     model.goroutines = goroutines;
+    model.sites = sites;
     Ok(model)
 }
 

@@ -471,7 +471,11 @@ fn load_from(dump: &HeapDumpFile, exe: Option<ExeSource<'_, '_>>) -> Result<Heap
         ));
     }
 
-    let sites = build_sites(&rr, &objects);
+    let mut sites = build_sites(&rr, &objects);
+    sites.last_gc = dump.memstats.as_ref().map(|m| crate::model::GcStamp {
+        num_gc: m.num_gc,
+        unix_nanos: m.last_gc,
+    });
     let mut model = match exe {
         Some((exe, checked)) => {
             let heap = exe::Heap {
@@ -495,6 +499,7 @@ fn load_from(dump: &HeapDumpFile, exe: Option<ExeSource<'_, '_>>) -> Result<Heap
             model.types = typed.types;
             model.object_types = typed.object_types;
             model.goroutines = typed.goroutines;
+            sites.rate = typed.mem_profile_rate;
             model
         }
         None => {
@@ -710,6 +715,7 @@ fn build_sites(rr: &RootRecords<'_>, objects: &Objects) -> Sites {
                         }
                     })
                     .collect(),
+                pcs: Vec::new(),
                 allocs: b.allocs,
                 frees: b.frees,
             });
@@ -727,6 +733,9 @@ fn build_sites(rr: &RootRecords<'_>, objects: &Objects) -> Sites {
     Sites {
         buckets,
         object_bucket,
+        rate: None,
+        inlined_frames: false,
+        last_gc: None,
     }
 }
 

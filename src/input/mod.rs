@@ -8,6 +8,7 @@ pub mod elf;
 pub mod goruntime;
 pub mod heapdump;
 pub mod heapdump_loader;
+pub mod pprof;
 pub mod source;
 
 pub use detect::FileKind;

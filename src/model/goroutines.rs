@@ -22,7 +22,7 @@ impl SourceFrame {
     }
 }
 
-fn short_file(path: &str) -> &str {
+pub fn short_file(path: &str) -> &str {
     // Keep the last two path elements: enough to recognise, short to read.
     let mut cut = path.len();
     for _ in 0..2 {

@@ -9,10 +9,10 @@ mod sites;
 mod types;
 
 pub use edges::{Edges, EdgesBuilder};
-pub use goroutines::{Goroutine, SourceFrame};
+pub use goroutines::{Goroutine, SourceFrame, short_file};
 pub use objects::{ObjectId, Objects, ObjectsBuilder};
 pub use roots::{FrameRef, Root, RootKind, Roots, StackRootKind};
-pub use sites::{AllocBucket, Sites};
+pub use sites::{AllocBucket, AllocProfile, GcStamp, ProfiledStack, Sites, scale_heap_sample};
 pub use types::{KeyKind, MapSlots, TypeLayout, TypeNames, TypeRole, UNKNOWN_TYPE};
 
 /// Bytes of the target's memory by address: what readers of runtime

@@ -7,6 +7,7 @@ use crate::analysis::report::{
     HistogramRetainedRow, Holder, ReportDoc, RetainerDoc, TopDoc, TopTypesDoc,
 };
 use crate::analysis::retention::{GoroutineGroup, TypeShare};
+use crate::analysis::sites::{Inuse, SiteDoc, SiteWhyDoc, SitesDoc};
 use crate::analysis::summary::HeapTotals;
 use crate::analysis::why::{RootRef, StepDoc, TypeWhyDoc, WhyDoc};
 use crate::dump::BuildMatch;
@@ -535,6 +536,17 @@ pub fn report(out: &mut dyn Write, doc: &ReportDoc) -> Result<()> {
     write_overview(out, &doc.overview, true).map_err(io_err)?;
     (|| -> io::Result<()> {
         let live = doc.overview.heap.as_ref().map_or(0, |h| h.live_bytes);
+        if let Some(sites) = &doc.sites {
+            writeln!(out)?;
+            writeln!(
+                out,
+                "== Allocation sites (from the heap profile) and who holds them"
+            )?;
+            write_sites_header(out, sites)?;
+            for (i, s) in sites.sites.iter().enumerate() {
+                write_site(out, i, s, false)?;
+            }
+        }
         writeln!(out)?;
         writeln!(
             out,
@@ -587,6 +599,163 @@ pub fn report(out: &mut dyn Write, doc: &ReportDoc) -> Result<()> {
         writeln!(out)?;
         writeln!(out, "== Goroutines")?;
         write_groups(out, &doc.goroutine_groups)
+    })()
+    .map_err(io_err)
+}
+
+fn site_title(site: &str, file: Option<&str>, line: Option<u32>) -> String {
+    match (file, line) {
+        (Some(f), Some(l)) => format!("{site} ({}:{l})", crate::model::short_file(f)),
+        _ => site.to_string(),
+    }
+}
+
+fn inuse_line(what: &str, f: Option<Inuse>) -> Option<String> {
+    let f = f?;
+    Some(format!(
+        "{what} {} objects, {} in use",
+        f.inuse_objects,
+        bytes(f.inuse_bytes.max(0) as u64)
+    ))
+}
+
+fn write_sites_header(out: &mut dyn Write, doc: &SitesDoc) -> io::Result<()> {
+    writeln!(out, "sampling: {}", doc.sampling.note)?;
+    if let Some(c) = &doc.profile_check {
+        if c.problems.is_empty() {
+            writeln!(
+                out,
+                "profile {}: consistent with the dump ({} sampled stacks matched)",
+                c.source, c.matched_samples
+            )?;
+        } else {
+            writeln!(
+                out,
+                "WARNING: profile {} does not describe this dump's heap:",
+                c.source
+            )?;
+            for p in &c.problems {
+                writeln!(out, "  - {p}")?;
+            }
+            writeln!(
+                out,
+                "  live and retained figures below come from the dump; profile figures may not apply"
+            )?;
+        }
+    }
+    for n in &doc.notes {
+        writeln!(out, "note: {n}")?;
+    }
+    Ok(())
+}
+
+fn write_site(out: &mut dyn Write, i: usize, s: &SiteDoc, full: bool) -> io::Result<()> {
+    writeln!(
+        out,
+        "{:>2}. {}",
+        i + 1,
+        site_title(&s.site, s.file.as_deref(), s.line)
+    )?;
+    let mut figures: Vec<String> = Vec::new();
+    figures.extend(inuse_line("profile:", s.profile));
+    if s.profile.is_none() {
+        figures.extend(inuse_line("recorded:", s.recorded));
+    }
+    let mut live = format!(
+        "live: {} sampled objects, {}",
+        s.live_objects,
+        bytes(s.live_bytes)
+    );
+    if let Some(e) = s.estimated {
+        live.push_str(&format!(
+            " (≈{} objects, {} estimated)",
+            e.live_objects,
+            bytes(e.live_bytes)
+        ));
+    }
+    figures.push(live);
+    if s.unreachable_objects > 0 {
+        figures.push(format!("{} unreachable", s.unreachable_objects));
+    }
+    figures.push(format!("retains {}", bytes(s.retained_bytes)));
+    writeln!(out, "    {}", figures.join(" · "))?;
+    for r in &s.retainers {
+        writeln!(
+            out,
+            "    {} objects, {} held through {}",
+            r.objects,
+            bytes(r.bytes),
+            root_line(&r.root)
+        )?;
+        if full && !r.example.is_empty() {
+            writeln!(out, "      for example:")?;
+            write_steps(out, &r.example)?;
+        }
+    }
+    if s.more_retainers > 0 {
+        writeln!(out, "    … and {} more roots", s.more_retainers)?;
+    }
+    if full && s.stack.len() > 1 {
+        let more = if s.stacks > 1 {
+            format!(" (heaviest of {} stacks)", s.stacks)
+        } else {
+            String::new()
+        };
+        writeln!(out, "    allocated at{more}:")?;
+        for f in s.stack.iter().take(8) {
+            writeln!(out, "      {f}")?;
+        }
+        if s.stack.len() > 8 {
+            writeln!(out, "      … {} more frames", s.stack.len() - 8)?;
+        }
+    }
+    Ok(())
+}
+
+pub fn sites(out: &mut dyn Write, doc: &SitesDoc) -> Result<()> {
+    (|| -> io::Result<()> {
+        write_sites_header(out, doc)?;
+        if doc.sites.is_empty() {
+            writeln!(out, "no allocation sites with in-use objects")?;
+        }
+        for (i, s) in doc.sites.iter().enumerate() {
+            writeln!(out)?;
+            write_site(out, i, s, true)?;
+        }
+        if doc.more_sites > 0 {
+            writeln!(
+                out,
+                "\n… and {} more sites (-n to show more)",
+                doc.more_sites
+            )?;
+        }
+        Ok(())
+    })()
+    .map_err(io_err)
+}
+
+pub fn why_site(out: &mut dyn Write, doc: &SiteWhyDoc) -> Result<()> {
+    (|| -> io::Result<()> {
+        writeln!(
+            out,
+            "objects allocated at {}: {} sampled objects, {}; {} unreachable (garbage)",
+            site_title(&doc.site, doc.file.as_deref(), doc.line),
+            doc.objects,
+            bytes(doc.bytes),
+            doc.unreachable_objects
+        )?;
+        for r in &doc.roots {
+            writeln!(
+                out,
+                "{} objects, {} held through {}",
+                r.objects,
+                bytes(r.bytes),
+                root_line(&r.root)
+            )?;
+            writeln!(out, "  for example:")?;
+            write_steps(out, &r.example)?;
+        }
+        Ok(())
     })()
     .map_err(io_err)
 }

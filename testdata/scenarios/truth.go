@@ -100,6 +100,7 @@ type Goroutine struct {
 
 type Site struct {
 	Function    string  `json:"function"`
+	InlinedInto string  `json:"inlined_into,omitempty"`
 	File        string  `json:"file"`
 	Line        int     `json:"line"`
 	Count       int     `json:"count"`

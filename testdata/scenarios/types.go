@@ -116,6 +116,13 @@ type Small struct {
 	data [7]int64
 }
 
+// Inlined is allocated by an inlined constructor (its site is newInlined,
+// called from allocSiteInlined).
+type Inlined struct {
+	next *Inlined
+	data [5]int64
+}
+
 type Medium struct {
 	next *Medium
 	data [127]int64

@@ -1,6 +1,7 @@
 //! Knowledge of Go's runtime: which version wrote the target, and its
 //! structures read through DWARF by name (one module per concern).
 
+pub mod buckets;
 pub mod globals;
 pub mod layout;
 pub mod pclntab;

@@ -12,6 +12,16 @@ pub const PCDATA_STACK_MAP_INDEX: u32 = 1;
 pub const FUNCDATA_ARGS_POINTER_MAPS: u32 = 0;
 pub const FUNCDATA_LOCALS_POINTER_MAPS: u32 = 1;
 pub const FUNCDATA_STACK_OBJECTS: u32 = 2;
+pub const PCDATA_INL_TREE_INDEX: u32 = 2;
+pub const FUNCDATA_INL_TREE: u32 = 3;
+
+/// Where an inlined call's name sits in `runtime.inlinedCall` (func_ up to
+/// 1.19, nameOff from 1.20), and the record's size.
+#[derive(Clone, Copy)]
+struct InlineLayout {
+    name_off: u64,
+    size: u64,
+}
 
 struct FuncFields {
     entry_off: FieldLoc,
@@ -44,6 +54,7 @@ pub struct FuncTable<'a, 's> {
     /// (entry offset, func offset) pairs, sorted by entry; last is a sentinel.
     ftab: Vec<(u32, u32)>,
     fields: FuncFields,
+    inline: Option<InlineLayout>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -107,6 +118,13 @@ impl<'a, 's> FuncTable<'a, 's> {
             pclntable: read_ptr(mf("pclntable")?),
             ftab,
             fields,
+            inline: layouts
+                .field_any("runtime.inlinedCall", &["nameOff", "func_"])
+                .zip(layouts.size("runtime.inlinedCall"))
+                .map(|(f, size)| InlineLayout {
+                    name_off: f.offset,
+                    size,
+                }),
         })
     }
 
@@ -189,6 +207,47 @@ impl<'a, 's> FuncTable<'a, 's> {
             file,
             line,
         })
+    }
+
+    /// The innermost logical frame at a return address, naming the inlined
+    /// function when the call sits in inlined code. Tracebacks record one pc
+    /// per logical frame (inline marks become pcs of their own), so mapping
+    /// each pc to its innermost frame reproduces the logical stack.
+    pub fn logical_frame(&self, return_pc: u64) -> Option<crate::model::SourceFrame> {
+        let f = self.find(return_pc.checked_sub(1)?)?;
+        let pc = if return_pc > f.entry {
+            return_pc - 1
+        } else {
+            return_pc
+        };
+        let (file, line) = self
+            .file_line(f, pc)
+            .map_or((None, None), |(f, l)| (Some(f), Some(l)));
+        let function = match self.inlined_name(f, pc) {
+            Some(name) => name,
+            None => self.name(f)?,
+        };
+        Some(crate::model::SourceFrame {
+            function,
+            file,
+            line,
+        })
+    }
+
+    /// Name of the function inlined at `pc` in `f`, if any.
+    fn inlined_name(&self, f: Func, pc: u64) -> Option<String> {
+        let layout = self.inline?;
+        let ix = self.pcdata(f, PCDATA_INL_TREE_INDEX, pc)?;
+        if ix < 0 {
+            return None;
+        }
+        let tree = self.funcdata(f, FUNCDATA_INL_TREE)?;
+        let at = tree.checked_add((ix as u64).checked_mul(layout.size)?)?;
+        let name_off = self.space.read_uint(at + layout.name_off, 4)? as u32 as i32;
+        if name_off < 0 {
+            return None;
+        }
+        self.c_string(self.funcnametab + name_off as u64)
     }
 
     pub fn func_id(&self, f: Func) -> u8 {

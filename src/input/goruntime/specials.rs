@@ -50,6 +50,8 @@ pub struct SpecialRoots<'l> {
     finalizer_kind: Option<u64>,
     cleanup_kind: Option<u64>,
     weak_kind: Option<u64>,
+    profile_kind: Option<u64>,
+    profile_bucket: Option<FieldLoc>,
 }
 
 impl<'l> SpecialRoots<'l> {
@@ -66,10 +68,16 @@ impl<'l> SpecialRoots<'l> {
             weak_kind: layouts
                 .constant("runtime._KindSpecialWeakHandle")
                 .map(|v| v as u64),
+            profile_kind: layouts
+                .constant("runtime._KindSpecialProfile")
+                .map(|v| v as u64),
+            profile_bucket: layouts.field("runtime.specialprofile", "b"),
         })
     }
 
-    /// Roots from the specials of every span.
+    /// Roots from the specials of every span; sampled objects and their
+    /// profile bucket addresses go to `profiled`.
+    #[allow(clippy::too_many_arguments)]
     pub fn collect(
         &self,
         space: &AddressSpace<'_>,
@@ -78,6 +86,7 @@ impl<'l> SpecialRoots<'l> {
         edges: &Edges,
         warnings: &mut Vec<String>,
         typed: &mut Vec<(u64, u64)>,
+        profiled: &mut Vec<(ObjectId, u64)>,
     ) -> Vec<Root> {
         let index = self.layouts.index;
         let fin_fn = self.layouts.field("runtime.specialfinalizer", "fn");
@@ -134,6 +143,13 @@ impl<'l> SpecialRoots<'l> {
                         Some(object_addr),
                         targets,
                     ));
+                } else if Some(kind) == self.profile_kind {
+                    // mProf_Malloc attaches it at the pointer mallocgc returned.
+                    if let (Some(obj), Some(loc)) = (object, self.profile_bucket)
+                        && let Some(bucket) = space.read_u64(sp + loc.offset)
+                    {
+                        profiled.push((obj, bucket));
+                    }
                 } else if Some(kind) == self.weak_kind {
                     if let Some(loc) = weak_handle {
                         let targets = targets_at(space, objects, sp, &[loc.offset]);

@@ -349,6 +349,12 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
         if evidence <= self.evidence[i] {
             return;
         }
+        // A value larger than the object cannot be in it: a stale pointer
+        // (dead memory reused by a smaller object) claims otherwise.
+        let need = self.index.size_of(ty).unwrap_or(0).saturating_mul(count);
+        if need > self.objects.size(obj) {
+            return;
+        }
         let name_id = match self.interned.get(&(ty, count)) {
             Some(&n) => n,
             None => {

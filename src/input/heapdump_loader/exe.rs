@@ -148,6 +148,10 @@ pub(super) struct Typed {
     pub goroutines: Vec<Goroutine>,
     pub types: TypeNames,
     pub object_types: Vec<u32>,
+    /// `runtime.MemProfileRate` from the dump's data segments (absent when
+    /// it lives in noptrdata, which dumps do not record: the executable's
+    /// initial value would be wrong).
+    pub mem_profile_rate: Option<u64>,
 }
 
 /// Heap objects from their records, everything else from the layered
@@ -430,6 +434,14 @@ pub(super) fn load(
         goroutines,
         types: typer.names,
         object_types: typer.object_types,
+        mem_profile_rate: index
+            .global("runtime.MemProfileRate")
+            .filter(|g| {
+                rr.segments.iter().any(|&(_, addr, contents, _)| {
+                    g.addr >= addr && g.addr - addr + 8 <= contents.len() as u64
+                })
+            })
+            .and_then(|g| mem.read_u64(g.addr)),
     })
 }
 
