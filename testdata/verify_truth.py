@@ -285,7 +285,8 @@ def main():
             if not any(x[0] == a for x in dump.queued):
                 err("%s: not in the finalizer queue" % o["id"])
             checked["queued_finalizer"] += 1
-        if o.get("site"):
+        # A sampled run (MemProfileRate > 1) ties only some objects to their site.
+        if o.get("site") and truth["mem_profile_rate"] == 1:
             s = o["site"]
             bkt = dump.samples.get(base) or dump.samples.get(a)
             if bkt is None or bkt not in dump.memprof:

@@ -299,3 +299,64 @@ fn unknown_sites_and_wrong_profiles_are_errors() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("heap profile"), "{err}");
 }
+
+/// Runs of the scenario program that sampled one allocation per
+/// `mem_profile_rate` bytes, as services do.
+const SAMPLED: &[&str] = &["go1.22-sampled", "go1.27-sampled"];
+
+#[test]
+fn sampled_profiles_join_and_estimate() {
+    for v in SAMPLED {
+        let f = Fixture::load(v);
+        let rate = f.truth["mem_profile_rate"].as_u64().expect("rate");
+        assert!(rate > 1, "{v}: a sampled fixture");
+        for input in [Input::Core, Input::HeapDump] {
+            let m = model(&f, input);
+            for (name, scaled) in [("heap.pprof", true), ("heap.txt", false)] {
+                let p = profile(&f, name);
+                let doc = sites(&m, Some(&p));
+                let ctx = format!("{v} {input:?} {name}");
+                // Scaled figures are recomputed bit for bit from the dump's records.
+                assert_eq!(
+                    doc["profile_check"]["verdict"], "consistent",
+                    "{ctx}: {}",
+                    doc["profile_check"]
+                );
+                assert_eq!(doc["sampling"]["coverage"], "sampled", "{ctx}");
+                assert_eq!(doc["sampling"]["rate"], rate, "{ctx}");
+                for want in f.truth["sites"].as_array().expect("sites") {
+                    let count = want["count"].as_u64().expect("count");
+                    let function = want["function"].as_str().expect("function");
+                    let s = find_site(&doc, want, &[function]);
+                    let live = s["live_objects"].as_u64().expect("live");
+                    assert!(live <= count, "{ctx} {function}: {live} sampled of {count}");
+                    if !scaled {
+                        // The text counts samples: those are the live sampled objects.
+                        assert_eq!(s["profile"]["inuse_objects"], live, "{ctx} {function}");
+                    }
+                    // With enough samples the estimate is near the truth (the
+                    // band is wide: these are random samples).
+                    if live >= 20 {
+                        let mut estimates = vec![&s["estimated"]["live_objects"]];
+                        if scaled {
+                            estimates.push(&s["profile"]["inuse_objects"]);
+                        }
+                        for estimate in estimates {
+                            let e = estimate.as_u64().expect("estimate");
+                            assert!(
+                                e * 10 >= count * 6 && e * 10 <= count * 16,
+                                "{ctx} {function}: estimated {e}, truly {count}"
+                            );
+                        }
+                    }
+                    if live > 0 {
+                        assert_eq!(
+                            s["retainers"][0]["root"]["name"], want["root"]["name"],
+                            "{ctx} {function}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}

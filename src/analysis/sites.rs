@@ -125,6 +125,9 @@ pub struct SamplingDoc {
 #[derive(Debug, Serialize)]
 pub struct ProfileCheck {
     pub source: String,
+    /// Whether the profile's figures are pprof's estimates (profile.proto)
+    /// rather than raw sample counts (legacy text).
+    pub scaled: bool,
     /// Profile samples (with in-use objects) that found buckets in the dump.
     pub matched_samples: usize,
     /// Profile samples with in-use objects that no dump bucket has.
@@ -296,6 +299,17 @@ impl SiteIndex {
                 }
             }
         }
+        // profile.proto has one file per function, not per line: a function
+        // whose code comes from several files (a package's init, which runs
+        // every file's initializers) gets whichever file pprof met first.
+        // Such keys also match on lines alone.
+        let mut by_lines: HashMap<(Vec<u32>, u64), Vec<(Positions, u64)>> = HashMap::new();
+        for k in keys.keys() {
+            by_lines
+                .entry((k.0.iter().map(|p| p.1).collect(), k.1))
+                .or_default()
+                .push(k.clone());
+        }
         let mut unmatched = (0usize, 0i64);
         let mut matched = 0usize;
         let mut profile_names: HashMap<Positions, Vec<SourceFrame>> = HashMap::new();
@@ -343,6 +357,11 @@ impl SiteIndex {
                             )
                         })
                     }) {
+                        key = found.clone();
+                    } else if let Some(found) = by_lines
+                        .get(&(key.0.iter().map(|p| p.1).collect(), key.1))
+                        .and_then(|c| c.iter().find(|k| !claimed.contains(*k)).or(c.first()))
+                    {
                         key = found.clone();
                     } else if key.0.iter().all(|(f, _)| is_runtime_file(f)) {
                         // The runtime's own allocations: each side may have
@@ -429,22 +448,23 @@ impl SiteIndex {
         let mut sorted_keys: Vec<_> = keys.into_iter().collect();
         sorted_keys.sort_by(|a, b| a.0.cmp(&b.0));
         for ((pos, size), figures) in sorted_keys {
+            // What pprof would report for these buckets: scaled per bucket
+            // (each is one record) when the profile (or none) is scaled.
+            let scaled_rate = match profile {
+                Some(p) if !p.scaled => 1,
+                _ => rate.unwrap_or(1) as i64,
+            };
             let recorded = (!figures.buckets.is_empty()).then(|| {
-                let (mut n, mut bytes) = (0i64, 0i64);
+                let mut f = Inuse::default();
                 for &b in &figures.buckets {
                     let b = &sites.buckets[b as usize];
                     let live = b.allocs.saturating_sub(b.frees) as i64;
-                    n += live;
-                    bytes += live.saturating_mul(b.size as i64);
+                    let (n, bytes) =
+                        scale_heap_sample(live, live.saturating_mul(b.size as i64), scaled_rate);
+                    f.inuse_objects += n;
+                    f.inuse_bytes += bytes;
                 }
-                let (n, bytes) = match profile {
-                    Some(p) if p.scaled => scale_heap_sample(n, bytes, rate.unwrap_or(1) as i64),
-                    _ => (n, bytes),
-                };
-                Inuse {
-                    inuse_objects: n,
-                    inuse_bytes: bytes,
-                }
+                f
             });
             let from_profile = profile.map(|p| {
                 let mut f = Inuse::default();
@@ -671,6 +691,7 @@ impl SiteIndex {
             }
             ProfileCheck {
                 source: p.source.clone(),
+                scaled: p.scaled,
                 matched_samples: matched,
                 unmatched_samples: unmatched.0,
                 unmatched_inuse_bytes: unmatched.1,
@@ -974,6 +995,7 @@ impl<'a, 'm> SiteReporter<'a, 'm> {
 fn clone_check(c: &ProfileCheck) -> ProfileCheck {
     ProfileCheck {
         source: c.source.clone(),
+        scaled: c.scaled,
         matched_samples: c.matched_samples,
         unmatched_samples: c.unmatched_samples,
         unmatched_inuse_bytes: c.unmatched_inuse_bytes,

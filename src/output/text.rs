@@ -544,7 +544,7 @@ pub fn report(out: &mut dyn Write, doc: &ReportDoc) -> Result<()> {
             )?;
             write_sites_header(out, sites)?;
             for (i, s) in sites.sites.iter().enumerate() {
-                write_site(out, i, s, false)?;
+                write_site(out, i, s, raw_profile(sites), false)?;
             }
         }
         writeln!(out)?;
@@ -619,6 +619,12 @@ fn inuse_line(what: &str, f: Option<Inuse>) -> Option<String> {
     ))
 }
 
+/// Legacy text profiles of a sampled heap give sample counts, not estimates.
+fn raw_profile(doc: &SitesDoc) -> bool {
+    doc.profile_check.as_ref().is_some_and(|c| !c.scaled)
+        && doc.sampling.rate.is_some_and(|r| r > 1)
+}
+
 fn write_sites_header(out: &mut dyn Write, doc: &SitesDoc) -> io::Result<()> {
     writeln!(out, "sampling: {}", doc.sampling.note)?;
     if let Some(c) = &doc.profile_check {
@@ -649,7 +655,13 @@ fn write_sites_header(out: &mut dyn Write, doc: &SitesDoc) -> io::Result<()> {
     Ok(())
 }
 
-fn write_site(out: &mut dyn Write, i: usize, s: &SiteDoc, full: bool) -> io::Result<()> {
+fn write_site(
+    out: &mut dyn Write,
+    i: usize,
+    s: &SiteDoc,
+    raw_profile: bool,
+    full: bool,
+) -> io::Result<()> {
     writeln!(
         out,
         "{:>2}. {}",
@@ -657,7 +669,12 @@ fn write_site(out: &mut dyn Write, i: usize, s: &SiteDoc, full: bool) -> io::Res
         site_title(&s.site, s.file.as_deref(), s.line)
     )?;
     let mut figures: Vec<String> = Vec::new();
-    figures.extend(inuse_line("profile:", s.profile));
+    let label = if raw_profile {
+        "profile (sampled, unscaled):"
+    } else {
+        "profile:"
+    };
+    figures.extend(inuse_line(label, s.profile));
     if s.profile.is_none() {
         figures.extend(inuse_line("recorded:", s.recorded));
     }
@@ -720,7 +737,7 @@ pub fn sites(out: &mut dyn Write, doc: &SitesDoc) -> Result<()> {
         }
         for (i, s) in doc.sites.iter().enumerate() {
             writeln!(out)?;
-            write_site(out, i, s, true)?;
+            write_site(out, i, s, raw_profile(doc), true)?;
         }
         if doc.more_sites > 0 {
             writeln!(

@@ -9,12 +9,17 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"strconv"
 	"unsafe"
 )
 
-// Sample every allocation; set before any user allocation happens.
+// Sample every allocation (or as SCENARIOS_MEMPROFILERATE says, for the
+// sampled fixtures); set before any user allocation happens.
 var _ = func() int {
 	runtime.MemProfileRate = 1
+	if r, err := strconv.Atoi(os.Getenv("SCENARIOS_MEMPROFILERATE")); err == nil && r > 0 {
+		runtime.MemProfileRate = r
+	}
 	return 0
 }()
 
