@@ -116,7 +116,8 @@ pub struct Estimate {
 pub struct SamplingDoc {
     /// Sampling period in bytes (MemProfileRate), when known.
     pub rate: Option<u64>,
-    /// "exact" (every allocation sampled), "sampled" or "unknown".
+    /// "exact" (every allocation sampled), "sampled", "off" (MemProfileRate=0)
+    /// or "unknown".
     pub coverage: &'static str,
     pub note: String,
 }
@@ -576,6 +577,15 @@ impl SiteIndex {
                          are exact"
                     ),
                 },
+            },
+            Some(0) => SamplingDoc {
+                rate,
+                coverage: "off",
+                note: "memory profiling was off (MemProfileRate=0, as in programs that never \
+                       use runtime/pprof): only allocations from before it was turned off carry \
+                       a site; set runtime.MemProfileRate (or GODEBUG=memprofilerate=1) and \
+                       import net/http/pprof to sample"
+                    .into(),
             },
             Some(r) if r > 1 => SamplingDoc {
                 rate,

@@ -14,6 +14,7 @@ use crate::input::goruntime::globals::global_roots;
 use crate::input::goruntime::layout::Layouts;
 use crate::input::goruntime::pclntab::FuncTable;
 use crate::input::goruntime::pointers::PointerMaps;
+use crate::input::goruntime::span_index::SpanIndex;
 use crate::input::goruntime::spans::{Span, Spans, read_spans};
 use crate::input::goruntime::specials::{SpecialRoots, queued_roots};
 use crate::input::goruntime::stack_roots::StackRootNamer;
@@ -22,9 +23,7 @@ use crate::input::goruntime::stacks::{
 };
 use crate::input::goruntime::typing::Typer;
 use crate::model::Memory;
-use crate::model::{
-    EdgesBuilder, Goroutine, HeapModel, ObjectId, Objects, ObjectsBuilder, RootKind, Roots,
-};
+use crate::model::{EdgesBuilder, Goroutine, HeapModel, ObjectId, Objects, RootKind, Roots};
 
 /// What the heap reader needs to know about the program.
 struct HeapContext<'a> {
@@ -120,22 +119,45 @@ pub fn load(dump: &CoreDump) -> Result<HeapModel> {
     Ok(model)
 }
 
-/// Allocated objects of one span: (address as Go sees it, size).
-fn span_objects(space: &AddressSpace<'_>, span: &Span) -> (Vec<(u64, u64)>, bool) {
-    let mut out = Vec::new();
-    let bits = space.read(span.alloc_bits, span.nelems.div_ceil(8) as usize);
+/// The allocated slots of a span: below `freeindex`, or marked in the
+/// allocation bits (`None` when the core lacks them: then only the former).
+fn allocated_slots<'s>(span: &Span, bits: Option<&'s [u8]>) -> impl Iterator<Item = u64> + use<'s> {
+    let (nelems, freeindex) = (span.nelems, span.freeindex);
+    (0..nelems).filter(move |&slot| {
+        slot < freeindex
+            || bits.is_some_and(|b| {
+                b.get((slot / 8) as usize)
+                    .is_some_and(|v| v & (1 << (slot % 8)) != 0)
+            })
+    })
+}
+
+fn alloc_bits<'a>(space: &AddressSpace<'a>, span: &Span) -> Option<&'a [u8]> {
+    space.read(span.alloc_bits, span.nelems.div_ceil(8) as usize)
+}
+
+/// Fills one span's objects (addresses as Go sees them, sizes) into its
+/// share of the object arrays; returns sizes that do not fit 32 bits, by
+/// position in the share.
+fn fill_span(
+    space: &AddressSpace<'_>,
+    span: &Span,
+    addrs: &mut [u64],
+    sizes: &mut [u32],
+) -> Vec<(usize, u64)> {
     let header = if span.has_header { 8 } else { 0 };
-    for slot in 0..span.nelems {
-        let allocated = slot < span.freeindex
-            || bits.is_some_and(|b| b[(slot / 8) as usize] & (1 << (slot % 8)) != 0);
-        if allocated {
-            out.push((
-                span.base + slot * span.elemsize + header,
-                span.object_size(),
-            ));
+    let size = span.object_size();
+    let small = u32::try_from(size).ok().filter(|&s| s != u32::MAX);
+    let mut huge = Vec::new();
+    let slots = allocated_slots(span, alloc_bits(space, span));
+    for (i, slot) in slots.take(addrs.len()).enumerate() {
+        addrs[i] = span.base + slot * span.elemsize + header;
+        sizes[i] = small.unwrap_or(u32::MAX);
+        if small.is_none() {
+            huge.push((i, size));
         }
     }
-    (out, bits.is_some() || span.freeindex >= span.nelems)
+    huge
 }
 
 fn load_heap(
@@ -151,56 +173,88 @@ fn load_heap(
     let spans = read_spans(space, layouts, version)?;
     let mut warnings = spans.warnings.clone();
 
-    let mut per_span: Vec<(Vec<(u64, u64)>, bool)> = spans
+    // Objects are built in place: count each span's allocated slots, then
+    // fill every span's share of the final arrays in parallel.
+    let mut counts: Vec<(usize, bool)> = spans
         .spans
         .par_iter()
-        .map(|s| span_objects(space, s))
+        .map(|s| {
+            let bits = alloc_bits(space, s);
+            (
+                allocated_slots(s, bits).count(),
+                bits.is_some() || s.freeindex >= s.nelems,
+            )
+        })
         .collect();
     // Object ids follow span order; overlapping spans would break that, and
     // only a corrupt core has them.
     let mut last_end = 0u64;
     let mut overlapping = 0usize;
-    for (objs, _) in per_span.iter_mut() {
-        objs.retain(|&(a, s)| {
-            let keep = a >= last_end;
-            if keep {
-                last_end = a + s;
-            } else {
-                overlapping += 1;
-            }
-            keep
-        });
+    for (span, (n, _)) in spans.spans.iter().zip(counts.iter_mut()) {
+        if *n == 0 {
+            continue;
+        }
+        if span.base < last_end {
+            overlapping += *n;
+            *n = 0;
+        } else {
+            last_end = span.base + span.nelems * span.elemsize;
+        }
     }
     if overlapping > 0 {
         warnings.push(format!(
             "{overlapping} objects overlap others (corrupt span data) and were dropped"
         ));
     }
-    let missing_bits = per_span.iter().filter(|(_, ok)| !ok).count();
+    let missing_bits = counts.iter().filter(|(_, ok)| !ok).count();
     if missing_bits > 0 {
         warnings.push(format!(
             "allocation bits of {missing_bits} spans are missing from the core: only their slots below freeindex are counted"
         ));
     }
     // Each span's objects are a run of consecutive ids.
-    let total: usize = per_span.iter().map(|(o, _)| o.len()).sum();
-    let mut builder = ObjectsBuilder::with_capacity(total);
-    let mut span_ids: Vec<std::ops::Range<u32>> = Vec::with_capacity(per_span.len());
-    for (objs, _) in per_span {
-        let first = span_ids.last().map_or(0, |r| r.end);
-        span_ids.push(first..first + objs.len() as u32);
-        for (a, s) in objs {
-            builder.push(a, s);
-        }
+    let total: usize = counts.iter().map(|&(n, _)| n).sum();
+    let mut span_ids: Vec<std::ops::Range<u32>> = Vec::with_capacity(counts.len());
+    let mut next = 0u32;
+    for &(n, _) in &counts {
+        span_ids.push(next..next + n as u32);
+        next += n as u32;
     }
-    let objects = builder.finish();
+    let mut addrs = vec![0u64; total];
+    let mut sizes = vec![0u32; total];
+    let mut shares = Vec::with_capacity(counts.len());
+    let (mut rest_a, mut rest_s) = (&mut addrs[..], &mut sizes[..]);
+    for &(n, _) in &counts {
+        let (a, ra) = rest_a.split_at_mut(n);
+        let (z, rz) = rest_s.split_at_mut(n);
+        shares.push((a, z));
+        (rest_a, rest_s) = (ra, rz);
+    }
+    let huge: Vec<(u32, u64)> = spans
+        .spans
+        .par_iter()
+        .zip(shares.into_par_iter())
+        .zip(span_ids.par_iter())
+        .flat_map_iter(|((span, (a, z)), ids)| {
+            let first = ids.start;
+            fill_span(space, span, a, z)
+                .into_iter()
+                .map(move |(i, size)| (first + i as u32, size))
+        })
+        .collect();
+    let objects = Objects::from_sorted(addrs, sizes, huge.into_iter().collect());
     phases.done(&format!(
         "objects (index regions, pages: {:?})",
         objects.index_shape()
     ));
 
     let maps = PointerMaps::new(space, layouts, version, spans.page_size)?;
-    let (edges, unreadable) = build_edges(space, &spans, &span_ids, &objects, &maps);
+    let finder = SpanIndex::new(&spans.spans, &span_ids, spans.page_size, |s| {
+        allocated_slots(s, alloc_bits(space, s))
+    });
+    let (edges, unreadable) =
+        build_edges(space, &spans, &span_ids, &objects, finder.as_ref(), &maps);
+    drop(finder);
     phases.done("edges");
     if unreadable > 0 {
         warnings.push(format!(
@@ -323,8 +377,13 @@ fn build_edges(
     spans: &Spans,
     span_ids: &[std::ops::Range<u32>],
     objects: &Objects,
+    finder: Option<&SpanIndex>,
     maps: &PointerMaps<'_, '_>,
 ) -> (crate::model::Edges, usize) {
+    let find = |v: u64| match finder {
+        Some(f) => f.find(v),
+        None => objects.find(v),
+    };
     let rows: Vec<SpanEdges> = spans
         .spans
         .par_iter()
@@ -361,7 +420,7 @@ fn build_edges(
                     if value.wrapping_sub(addr) < size {
                         return;
                     }
-                    if let Some(target) = objects.find(value) {
+                    if let Some(target) = find(value) {
                         out.targets.push(target);
                         out.offsets.push(off as u32);
                     }

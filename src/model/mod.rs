@@ -2,6 +2,7 @@
 //! objects with dense ids, and (growing) their types, edges and roots.
 
 mod edges;
+pub mod fast_hash;
 mod goroutines;
 mod objects;
 mod roots;

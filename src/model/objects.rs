@@ -98,6 +98,21 @@ impl Objects {
         (addr < self.addrs[i] + self.size(id).max(1)).then_some(id)
     }
 
+    /// Objects from arrays already in address order, without overlaps:
+    /// sizes of 4 GiB and more are `u32::MAX` in `sizes` and given in `huge`.
+    pub fn from_sorted(addrs: Vec<u64>, sizes: Vec<u32>, huge: HashMap<u32, u64>) -> Objects {
+        debug_assert_eq!(addrs.len(), sizes.len());
+        debug_assert!(addrs.windows(2).all(|w| w[0] < w[1]));
+        let mut objects = Objects {
+            addrs,
+            sizes,
+            huge_sizes: huge,
+            index: PageIndex::default(),
+        };
+        objects.build_index();
+        objects
+    }
+
     /// Address regions and pages of the lookup index (for diagnostics).
     pub fn index_shape(&self) -> (usize, usize) {
         (self.index.regions.len(), self.index.first.len())

@@ -6,6 +6,7 @@ pub mod globals;
 pub mod layout;
 pub mod pclntab;
 pub mod pointers;
+pub mod span_index;
 pub mod spans;
 pub mod specials;
 pub mod stack_roots;

@@ -5,7 +5,7 @@
 //! strings, interfaces, maps (classic buckets and swiss tables), channel
 //! buffers, and closures (captured variables from DW_AT_go_closure_offset).
 
-use std::collections::{HashMap, VecDeque};
+use crate::model::fast_hash::FastMap;
 use std::rc::Rc;
 
 use gimli::{EndianSlice, LittleEndian};
@@ -111,10 +111,19 @@ pub struct Typer<'a, 'd, 's, M: Memory + ?Sized = AddressSpace<'a>> {
     /// How sure each object's type is (see `Evidence`); stronger evidence
     /// replaces weaker, never the reverse.
     evidence: Vec<Evidence>,
-    queue: VecDeque<(ObjectId, TypeId, u64)>,
-    shapes: HashMap<TypeId, Rc<Vec<(u64, Shape)>>>,
-    /// Interned name of each (type, count) seen, so assigning costs no string work.
-    interned: HashMap<(TypeId, u64), u32>,
+    /// Objects whose contents are still to be walked: `object << 32 | pair`,
+    /// where `pairs[pair]` is the (type, count) they were given.
+    queue: Vec<u64>,
+    shapes: FastMap<TypeId, Rc<Vec<(u64, Shape)>>>,
+    /// Each (type, count) seen gets a pair id and an interned name, so
+    /// assigning costs no string work.
+    pair_ids: FastMap<(TypeId, u64), u32>,
+    pairs: Vec<(TypeId, u64, u32)>,
+    /// The pair each interned name came from (u32::MAX: none).
+    pair_of_name: Vec<u32>,
+    /// Per type: its size and whether it holds pointers worth walking
+    /// (computed once; `None` until asked).
+    type_facts: Vec<Option<(u64, bool)>>,
     rt: Option<RuntimeTypeLayout>,
     uint8: Option<TypeId>,
     /// Resolved pointer edges: while walking an object, its targets come from
@@ -172,9 +181,12 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
             names: TypeNames::default(),
             object_types: vec![UNKNOWN_TYPE; objects.len()],
             evidence: vec![Evidence::None; objects.len()],
-            queue: VecDeque::new(),
-            shapes: HashMap::new(),
-            interned: HashMap::new(),
+            queue: Vec::new(),
+            shapes: FastMap::default(),
+            pair_ids: FastMap::default(),
+            pairs: Vec::new(),
+            pair_of_name: Vec::new(),
+            type_facts: Vec::new(),
             rt,
             uint8: index.type_named("uint8"),
             edges: None,
@@ -308,17 +320,21 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
     /// sorted by address, so big heaps are walked with locality rather than
     /// in the random order pointers lead to.
     pub fn drain(&mut self) {
-        let mut wave: Vec<(ObjectId, TypeId, u64)> = Vec::new();
+        let mut wave: Vec<u64> = Vec::new();
+        let mut bitmap: Vec<u64> = Vec::new();
         while !self.queue.is_empty() {
-            wave.clear();
-            wave.extend(self.queue.drain(..));
-            if wave.len() > 64 {
-                wave.sort_unstable_by_key(|&(o, _, _)| o);
-            }
-            for &(obj, ty, count) in &wave {
+            std::mem::swap(&mut wave, &mut self.queue);
+            self.queue.clear();
+            self.order_wave(&mut wave, &mut bitmap);
+            for &entry in &wave {
+                let obj = ObjectId((entry >> 32) as u32);
+                let (ty, count, _) = self.pairs[(entry & 0xffff_ffff) as usize];
+                let (elem, has_pointers) = self.type_facts(ty);
+                if !has_pointers {
+                    continue;
+                }
                 let addr = self.objects.addr(obj);
                 let size = self.objects.size(obj);
-                let elem = self.index.size_of(ty).unwrap_or(0);
                 let count = if elem == 0 {
                     1
                 } else {
@@ -330,7 +346,60 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
                 self.current = None;
                 self.current_mem = None;
             }
+            wave.clear();
         }
+    }
+
+    /// Puts a wave in object order. Large waves go through a bitmap of all
+    /// objects (linear, and it drops duplicates: each object is walked with
+    /// the type it holds now, the best one assigned).
+    fn order_wave(&self, wave: &mut Vec<u64>, bitmap: &mut Vec<u64>) {
+        const BITMAP_FROM: usize = 1 << 14;
+        if wave.len() <= 64 {
+            return;
+        }
+        if wave.len() < BITMAP_FROM {
+            wave.sort_unstable_by_key(|&e| e >> 32);
+            return;
+        }
+        bitmap.resize(self.object_types.len().div_ceil(64), 0);
+        for &e in wave.iter() {
+            let o = (e >> 32) as usize;
+            bitmap[o / 64] |= 1 << (o % 64);
+        }
+        wave.clear();
+        for (i, word) in bitmap.iter_mut().enumerate() {
+            let mut w = std::mem::take(word);
+            while w != 0 {
+                let o = i * 64 + w.trailing_zeros() as usize;
+                w &= w - 1;
+                let name = self.object_types[o];
+                if let Some(&pair) = self
+                    .pair_of_name
+                    .get(name as usize)
+                    .filter(|&&p| p != u32::MAX)
+                {
+                    wave.push((o as u64) << 32 | u64::from(pair));
+                }
+            }
+        }
+    }
+
+    /// A type's size and whether walking a value of it can type anything.
+    fn type_facts(&mut self, ty: TypeId) -> (u64, bool) {
+        let i = ty.0 as usize;
+        if let Some(Some(f)) = self.type_facts.get(i) {
+            return *f;
+        }
+        let facts = (
+            self.index.size_of(ty).unwrap_or(0),
+            !self.shapes_of(ty).is_empty(),
+        );
+        if self.type_facts.len() <= i {
+            self.type_facts.resize(i + 1, None);
+        }
+        self.type_facts[i] = Some(facts);
+        facts
     }
 
     fn type_name(&self, ty: TypeId, count: u64) -> String {
@@ -351,25 +420,33 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
         }
         // A value larger than the object cannot be in it: a stale pointer
         // (dead memory reused by a smaller object) claims otherwise.
-        let need = self.index.size_of(ty).unwrap_or(0).saturating_mul(count);
+        let need = self.type_facts(ty).0.saturating_mul(count);
         if need > self.objects.size(obj) {
             return;
         }
-        let name_id = match self.interned.get(&(ty, count)) {
-            Some(&n) => n,
+        let pair = match self.pair_ids.get(&(ty, count)) {
+            Some(&p) => p,
             None => {
                 let name = self.type_name(ty, count);
                 let index = self.index;
                 let n = self
                     .names
                     .intern_with(&name, || Some(layout_of(index, ty, count)));
-                self.interned.insert((ty, count), n);
-                n
+                let p = self.pairs.len() as u32;
+                self.pairs.push((ty, count, n));
+                self.pair_ids.insert((ty, count), p);
+                if self.pair_of_name.len() <= n as usize {
+                    self.pair_of_name.resize(n as usize + 1, u32::MAX);
+                }
+                if self.pair_of_name[n as usize] == u32::MAX {
+                    self.pair_of_name[n as usize] = p;
+                }
+                p
             }
         };
-        self.object_types[i] = name_id;
+        self.object_types[i] = self.pairs[pair as usize].2;
         self.evidence[i] = evidence;
-        self.queue.push_back((obj, ty, count));
+        self.queue.push(u64::from(obj.0) << 32 | u64::from(pair));
     }
 
     fn assign_name(&mut self, obj: ObjectId, name: &str, evidence: Evidence) {
