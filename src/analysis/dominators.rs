@@ -1,6 +1,9 @@
-//! Dominator tree of the retention graph (Lengauer–Tarjan with path
-//! compression, iterative so deep lists cannot overflow the stack), and
-//! retained sizes: what would be freed if a node's references went away.
+//! Dominator tree of the retention graph and retained sizes: what would be
+//! freed if a node's references went away. Semidominators as Lengauer–Tarjan
+//! computes them (path compression, iterative so deep lists cannot overflow
+//! the stack), then immediate dominators by the nearest-common-ancestor walk
+//! of SEMI-NCA (Georgiadis): no buckets, and every array indexed by DFS
+//! number, so the work walks memory in DFS order.
 
 use super::graph::{Graph, PSEUDO_ROOT};
 
@@ -12,117 +15,132 @@ pub struct Dominators {
     idom: Vec<u32>,
     /// Bytes and objects each node keeps alive on its own (itself included).
     retained_bytes: Vec<u64>,
-    retained_objects: Vec<u64>,
+    retained_objects: Vec<u32>,
+}
+
+/// Depth-first numbering from the pseudo-root: `vertex[df]` is the node with
+/// DFS number `df`, `parent[df]` its tree parent's number.
+fn depth_first(graph: &Graph<'_>, dfnum: &mut [u32]) -> (Vec<u32>, Vec<u32>) {
+    let mut vertex: Vec<u32> = Vec::with_capacity(dfnum.len());
+    let mut parent: Vec<u32> = Vec::with_capacity(dfnum.len());
+    // (node, next successor to look at): the stack stays as deep as the
+    // tree, not as large as the edge count.
+    let mut stack: Vec<(u32, usize)> = Vec::new();
+    dfnum[PSEUDO_ROOT as usize] = 0;
+    vertex.push(PSEUDO_ROOT);
+    parent.push(NONE);
+    stack.push((PSEUDO_ROOT, 0));
+    while let Some(top) = stack.last_mut() {
+        let (v, k) = *top;
+        match graph.successor(v, k) {
+            Some(w) => {
+                top.1 += 1;
+                if dfnum[w as usize] == NONE {
+                    dfnum[w as usize] = vertex.len() as u32;
+                    vertex.push(w);
+                    parent.push(dfnum[v as usize]);
+                    stack.push((w, 0));
+                }
+            }
+            None => {
+                stack.pop();
+            }
+        }
+    }
+    (vertex, parent)
+}
+
+/// Predecessors of every reachable node, in DFS numbers (CSR).
+fn predecessors_df(graph: &Graph<'_>, vertex: &[u32], dfnum: &[u32]) -> (Vec<u32>, Vec<u32>) {
+    let count = vertex.len();
+    let mut starts = vec![0u32; count + 1];
+    for &v in vertex {
+        graph.for_each_successor(v, |w| {
+            let d = dfnum[w as usize];
+            if d != NONE {
+                starts[d as usize + 1] += 1;
+            }
+        });
+    }
+    for i in 0..count {
+        starts[i + 1] += starts[i];
+    }
+    let mut preds = vec![0u32; starts[count] as usize];
+    let mut fill = starts.clone();
+    for (dv, &v) in vertex.iter().enumerate() {
+        graph.for_each_successor(v, |w| {
+            let d = dfnum[w as usize];
+            if d != NONE {
+                preds[fill[d as usize] as usize] = dv as u32;
+                fill[d as usize] += 1;
+            }
+        });
+    }
+    (starts, preds)
 }
 
 impl Dominators {
     pub fn compute(graph: &Graph<'_>) -> Dominators {
         let n = graph.node_count();
-        // Depth-first numbering from the pseudo-root.
         let mut dfnum = vec![NONE; n];
-        let mut vertex: Vec<u32> = Vec::with_capacity(n);
-        // DFS-number of each vertex's tree parent.
-        let mut parent_df: Vec<u32> = Vec::with_capacity(n);
-        // (node, next successor to look at): the stack stays as deep as the
-        // tree, not as large as the edge count.
-        let mut stack: Vec<(u32, usize)> = Vec::new();
-        dfnum[PSEUDO_ROOT as usize] = 0;
-        vertex.push(PSEUDO_ROOT);
-        parent_df.push(NONE);
-        stack.push((PSEUDO_ROOT, 0));
-        while let Some(top) = stack.last_mut() {
-            let (v, k) = *top;
-            match graph.successor(v, k) {
-                Some(w) => {
-                    top.1 += 1;
-                    if dfnum[w as usize] == NONE {
-                        dfnum[w as usize] = vertex.len() as u32;
-                        vertex.push(w);
-                        parent_df.push(dfnum[v as usize]);
-                        stack.push((w, 0));
-                    }
-                }
-                None => {
-                    stack.pop();
-                }
-            }
-        }
-        drop(stack);
-        let reverse = graph.reverse();
+        let (vertex, parent) = depth_first(graph, &mut dfnum);
         let count = vertex.len();
+        let (starts, preds) = predecessors_df(graph, &vertex, &dfnum);
+        drop(dfnum);
 
-        // Work in DFS-number space.
+        // Semidominators, in reverse DFS order.
         let mut semi: Vec<u32> = (0..count as u32).collect();
-        let mut idom_df = vec![NONE; count];
-        let mut ancestor = vec![NONE; count];
         let mut label: Vec<u32> = (0..count as u32).collect();
-        let mut bucket_head = vec![NONE; count];
-        let mut bucket_next = vec![NONE; count];
+        let mut ancestor = vec![NONE; count];
         let mut path: Vec<u32> = Vec::new();
-
         for w in (1..count).rev() {
-            let wv = vertex[w];
-            for &pv in reverse.predecessors(wv) {
-                let v = dfnum[pv as usize];
-                if v == NONE {
-                    continue; // unreachable predecessor
-                }
+            let mut s = semi[w];
+            for &v in &preds[starts[w] as usize..starts[w + 1] as usize] {
                 let u = eval(v, &mut ancestor, &mut label, &semi, &mut path);
-                if semi[u as usize] < semi[w] {
-                    semi[w] = semi[u as usize];
-                }
+                s = s.min(semi[u as usize]);
             }
-            let s = semi[w] as usize;
-            bucket_next[w] = bucket_head[s];
-            bucket_head[s] = w as u32;
-            let p = parent_df[w];
-            ancestor[w] = p;
-            let mut b = bucket_head[p as usize];
-            bucket_head[p as usize] = NONE;
-            while b != NONE {
-                let u = eval(b, &mut ancestor, &mut label, &semi, &mut path);
-                idom_df[b as usize] = if semi[u as usize] < semi[b as usize] {
-                    u
-                } else {
-                    p
-                };
-                b = bucket_next[b as usize];
-            }
+            semi[w] = s;
+            ancestor[w] = parent[w];
         }
-        drop((
-            reverse,
-            ancestor,
-            label,
-            bucket_head,
-            bucket_next,
-            parent_df,
-            dfnum,
-        ));
-        for w in 1..count {
-            if idom_df[w] != semi[w] {
-                idom_df[w] = idom_df[idom_df[w] as usize];
-            }
-        }
-        drop(semi);
+        drop((starts, preds, label));
 
-        let mut idom = vec![NONE; n];
+        // Immediate dominators: the nearest ancestor of the tree parent whose
+        // number is at most the semidominator (ancestors come first in DFS
+        // order, so idoms are final when reached).
+        let mut idom_df = ancestor;
+        idom_df[0] = NONE;
         for w in 1..count {
-            idom[vertex[w] as usize] = vertex[idom_df[w] as usize];
+            let mut d = parent[w];
+            while d > semi[w] {
+                d = idom_df[d as usize];
+            }
+            idom_df[w] = d;
         }
+        drop((semi, parent));
+
         // Children come after their dominators in DFS order: accumulate upwards.
-        let mut retained_bytes = vec![0u64; n];
-        let mut retained_objects = vec![0u64; n];
-        for &v in vertex.iter().rev() {
-            let size = graph.size(v);
-            retained_bytes[v as usize] += size;
-            if size > 0 {
-                retained_objects[v as usize] += 1;
-            }
-            let d = idom[v as usize];
+        let mut bytes_df = vec![0u64; count];
+        let mut objects_df = vec![0u32; count];
+        for w in (0..count).rev() {
+            let size = graph.size(vertex[w]);
+            bytes_df[w] += size;
+            objects_df[w] += u32::from(size > 0);
+            let d = idom_df[w];
             if d != NONE {
-                retained_bytes[d as usize] += retained_bytes[v as usize];
-                retained_objects[d as usize] += retained_objects[v as usize];
+                bytes_df[d as usize] += bytes_df[w];
+                objects_df[d as usize] += objects_df[w];
             }
+        }
+        let mut idom = vec![NONE; n];
+        let mut retained_bytes = vec![0u64; n];
+        let mut retained_objects = vec![0u32; n];
+        for (w, &v) in vertex.iter().enumerate() {
+            let d = idom_df[w];
+            if d != NONE {
+                idom[v as usize] = vertex[d as usize];
+            }
+            retained_bytes[v as usize] = bytes_df[w];
+            retained_objects[v as usize] = objects_df[w];
         }
         Dominators {
             idom,
@@ -147,7 +165,7 @@ impl Dominators {
     }
 
     pub fn retained_objects(&self, n: u32) -> u64 {
-        self.retained_objects[n as usize]
+        u64::from(self.retained_objects[n as usize])
     }
 
     /// Children of every node in the dominator tree, as CSR (built on demand).

@@ -356,7 +356,7 @@ fn load_heap(
             r.type_index = Some(typer.intern_type(ty));
         }
     }
-    let (types, object_types) = (typer.names, typer.object_types);
+    let (types, object_types) = typer.finish();
     let mut model = HeapModel::new(objects, edges, roots, warnings);
     model.types = types;
     model.object_types = object_types;

@@ -86,6 +86,11 @@ pub struct PieceSeed {
     pub pieces: Vec<(u64, u64, u64)>,
 }
 
+/// `Typer::typed` of an object nothing typed yet.
+const UNTYPED: u32 = 0;
+const NAME_BITS: u32 = 30;
+const NAME_MASK: u32 = (1 << NAME_BITS) - 1;
+
 /// Strength of what typed an object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Evidence {
@@ -107,10 +112,10 @@ pub struct Typer<'a, 'd, 's, M: Memory + ?Sized = AddressSpace<'a>> {
     funcs: &'s FuncTable<'a, 's>,
     objects: &'s Objects,
     pub names: TypeNames,
-    pub object_types: Vec<u32>,
-    /// How sure each object's type is (see `Evidence`); stronger evidence
-    /// replaces weaker, never the reverse.
-    evidence: Vec<Evidence>,
+    /// Each object's type name id (low 30 bits) and how sure it is (top two
+    /// bits, an `Evidence`; stronger replaces weaker, never the reverse):
+    /// one word, so propagating along a pointer touches one cache line.
+    typed: Vec<u32>,
     /// Objects whose contents are still to be walked: `object << 32 | pair`,
     /// where `pairs[pair]` is the (type, count) they were given.
     queue: Vec<u64>,
@@ -179,8 +184,7 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
             funcs,
             objects,
             names: TypeNames::default(),
-            object_types: vec![UNKNOWN_TYPE; objects.len()],
-            evidence: vec![Evidence::None; objects.len()],
+            typed: vec![UNTYPED; objects.len()],
             queue: Vec::new(),
             shapes: FastMap::default(),
             pair_ids: FastMap::default(),
@@ -362,7 +366,7 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
             wave.sort_unstable_by_key(|&e| e >> 32);
             return;
         }
-        bitmap.resize(self.object_types.len().div_ceil(64), 0);
+        bitmap.resize(self.typed.len().div_ceil(64), 0);
         for &e in wave.iter() {
             let o = (e >> 32) as usize;
             bitmap[o / 64] |= 1 << (o % 64);
@@ -373,7 +377,7 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
             while w != 0 {
                 let o = i * 64 + w.trailing_zeros() as usize;
                 w &= w - 1;
-                let name = self.object_types[o];
+                let name = self.typed[o] & NAME_MASK;
                 if let Some(&pair) = self
                     .pair_of_name
                     .get(name as usize)
@@ -413,9 +417,38 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
 
     /// Records that `obj` is `count` values of `ty`, if that is better
     /// evidence than what typed it before, and queues its contents.
+    fn evidence(&self, i: usize) -> Evidence {
+        match self.typed[i] >> NAME_BITS {
+            0 => Evidence::None,
+            1 => Evidence::Partial,
+            2 => Evidence::Inferred,
+            _ => Evidence::Exact,
+        }
+    }
+
+    fn set_type(&mut self, i: usize, name: u32, evidence: Evidence) {
+        self.typed[i] = (evidence as u32) << NAME_BITS | (name & NAME_MASK);
+    }
+
+    /// The interned names and each object's type (UNKNOWN_TYPE where none).
+    pub fn finish(self) -> (TypeNames, Vec<u32>) {
+        let types = self
+            .typed
+            .iter()
+            .map(|&t| {
+                if t >> NAME_BITS == 0 {
+                    UNKNOWN_TYPE
+                } else {
+                    t & NAME_MASK
+                }
+            })
+            .collect();
+        (self.names, types)
+    }
+
     fn assign(&mut self, obj: ObjectId, ty: TypeId, count: u64, evidence: Evidence) {
         let i = obj.index();
-        if evidence <= self.evidence[i] {
+        if evidence <= self.evidence(i) {
             return;
         }
         // A value larger than the object cannot be in it: a stale pointer
@@ -444,24 +477,23 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
                 p
             }
         };
-        self.object_types[i] = self.pairs[pair as usize].2;
-        self.evidence[i] = evidence;
+        self.set_type(i, self.pairs[pair as usize].2, evidence);
         self.queue.push(u64::from(obj.0) << 32 | u64::from(pair));
     }
 
     fn assign_name(&mut self, obj: ObjectId, name: &str, evidence: Evidence) {
         let i = obj.index();
-        if evidence > self.evidence[i] {
-            self.object_types[i] = self.names.intern(name);
-            self.evidence[i] = evidence;
+        if evidence > self.evidence(i) {
+            let name = self.names.intern(name);
+            self.set_type(i, name, evidence);
         }
     }
 
     fn assign_layout(&mut self, obj: ObjectId, name: &str, layout: TypeLayout) {
         let i = obj.index();
-        if Evidence::Exact > self.evidence[i] {
-            self.object_types[i] = self.names.intern_with(name, || Some(layout));
-            self.evidence[i] = Evidence::Exact;
+        if Evidence::Exact > self.evidence(i) {
+            let name = self.names.intern_with(name, || Some(layout));
+            self.set_type(i, name, Evidence::Exact);
         }
     }
 
@@ -688,7 +720,7 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
     /// from the closure function's DWARF (Go ≥1.23).
     fn closure(&mut self, ctx: u64) {
         let Some(o) = self.object_at(ctx) else { return };
-        if self.evidence[o.index()] == Evidence::Exact {
+        if self.evidence(o.index()) == Evidence::Exact {
             return;
         }
         let Some(pc) = self.space.read_u64(ctx) else {

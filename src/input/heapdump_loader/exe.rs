@@ -429,11 +429,12 @@ pub(super) fn load(
             r.type_index = Some(typer.intern_type(ty));
         }
     }
+    let (types, object_types) = typer.finish();
     Ok(Typed {
         roots,
         goroutines,
-        types: typer.names,
-        object_types: typer.object_types,
+        types,
+        object_types,
         mem_profile_rate: index
             .global("runtime.MemProfileRate")
             .filter(|g| {
