@@ -10,52 +10,84 @@ use super::graph::{Graph, PSEUDO_ROOT};
 const NONE: u32 = u32::MAX;
 
 pub struct Dominators {
-    /// Immediate dominator of each node (NONE for the pseudo-root and
-    /// unreachable nodes).
-    idom: Vec<u32>,
-    /// Bytes and objects each node keeps alive on its own (itself included).
-    retained_bytes: Vec<u64>,
-    retained_objects: Vec<u32>,
+    /// Per node, in one record so a lookup touches one cache line.
+    nodes: Vec<NodeDom>,
+}
+
+#[derive(Clone, Copy)]
+struct NodeDom {
+    /// Bytes and objects the node keeps alive on its own (itself included).
+    bytes: u64,
+    objects: u32,
+    /// Immediate dominator (NONE for the pseudo-root and unreachable nodes).
+    idom: u32,
 }
 
 /// Depth-first numbering from the pseudo-root: `vertex[df]` is the node with
 /// DFS number `df`, `parent[df]` its tree parent's number.
 fn depth_first(graph: &Graph<'_>, dfnum: &mut [u32]) -> (Vec<u32>, Vec<u32>) {
+    let first_object = graph.first_object_node();
+    let edges = &graph.model.edges;
+    let targets = edges.all_targets();
+    // The few nodes above the objects (pseudo-root, roots, groups) get
+    // their successor lists up front; objects walk their CSR row.
+    let special: Vec<Vec<u32>> = (0..first_object)
+        .map(|v| {
+            let mut out = Vec::new();
+            graph.for_each_successor(v, |w| out.push(w));
+            out
+        })
+        .collect();
+    let row = |v: u32| -> (usize, usize) {
+        if v < first_object {
+            (0, special[v as usize].len())
+        } else {
+            let r = edges.row(crate::model::ObjectId(v - first_object));
+            (r.start, r.end)
+        }
+    };
     let mut vertex: Vec<u32> = Vec::with_capacity(dfnum.len());
     let mut parent: Vec<u32> = Vec::with_capacity(dfnum.len());
-    // (node, next successor to look at): the stack stays as deep as the
-    // tree, not as large as the edge count.
-    let mut stack: Vec<(u32, usize)> = Vec::new();
+    // (node, next position, end of its successors): the stack stays as
+    // deep as the tree, not as large as the edge count.
+    let mut stack: Vec<(u32, usize, usize)> = Vec::new();
     dfnum[PSEUDO_ROOT as usize] = 0;
     vertex.push(PSEUDO_ROOT);
     parent.push(NONE);
-    stack.push((PSEUDO_ROOT, 0));
+    let (b, e) = row(PSEUDO_ROOT);
+    stack.push((PSEUDO_ROOT, b, e));
     while let Some(top) = stack.last_mut() {
-        let (v, k) = *top;
-        match graph.successor(v, k) {
-            Some(w) => {
-                top.1 += 1;
-                if dfnum[w as usize] == NONE {
-                    dfnum[w as usize] = vertex.len() as u32;
-                    vertex.push(w);
-                    parent.push(dfnum[v as usize]);
-                    stack.push((w, 0));
-                }
-            }
-            None => {
-                stack.pop();
-            }
+        let (v, next, end) = *top;
+        if next == end {
+            stack.pop();
+            continue;
+        }
+        top.1 += 1;
+        let w = if v < first_object {
+            special[v as usize][next]
+        } else {
+            targets[next].0 + first_object
+        };
+        if dfnum[w as usize] == NONE {
+            dfnum[w as usize] = vertex.len() as u32;
+            parent.push(dfnum[v as usize]);
+            vertex.push(w);
+            let (b, e) = row(w);
+            stack.push((w, b, e));
         }
     }
     (vertex, parent)
 }
 
-/// Predecessors of every reachable node, in DFS numbers (CSR).
-fn predecessors_df(graph: &Graph<'_>, vertex: &[u32], dfnum: &[u32]) -> (Vec<u32>, Vec<u32>) {
-    let count = vertex.len();
+/// Predecessors of every reachable node, in DFS numbers (CSR). Nodes are
+/// visited in node order, so the edge rows are read front to back.
+fn predecessors_df(graph: &Graph<'_>, count: usize, dfnum: &[u32]) -> (Vec<u32>, Vec<u32>) {
     let mut starts = vec![0u32; count + 1];
-    for &v in vertex {
-        graph.for_each_successor(v, |w| {
+    for (v, &dv) in dfnum.iter().enumerate() {
+        if dv == NONE {
+            continue;
+        }
+        graph.for_each_successor(v as u32, |w| {
             let d = dfnum[w as usize];
             if d != NONE {
                 starts[d as usize + 1] += 1;
@@ -65,28 +97,39 @@ fn predecessors_df(graph: &Graph<'_>, vertex: &[u32], dfnum: &[u32]) -> (Vec<u32
     for i in 0..count {
         starts[i + 1] += starts[i];
     }
+    // Fill with `starts[d]` as the cursor of row d, then shift back.
     let mut preds = vec![0u32; starts[count] as usize];
-    let mut fill = starts.clone();
-    for (dv, &v) in vertex.iter().enumerate() {
-        graph.for_each_successor(v, |w| {
+    for (v, &dv) in dfnum.iter().enumerate() {
+        if dv == NONE {
+            continue;
+        }
+        graph.for_each_successor(v as u32, |w| {
             let d = dfnum[w as usize];
             if d != NONE {
-                preds[fill[d as usize] as usize] = dv as u32;
-                fill[d as usize] += 1;
+                preds[starts[d as usize] as usize] = dv;
+                starts[d as usize] += 1;
             }
         });
     }
+    // Each cursor now holds its row's end, the next row's start.
+    for i in (1..=count).rev() {
+        starts[i] = starts[i - 1];
+    }
+    starts[0] = 0;
     (starts, preds)
 }
 
 impl Dominators {
     pub fn compute(graph: &Graph<'_>) -> Dominators {
+        let mut phases = crate::timing::Phases::new();
         let n = graph.node_count();
         let mut dfnum = vec![NONE; n];
         let (vertex, parent) = depth_first(graph, &mut dfnum);
         let count = vertex.len();
-        let (starts, preds) = predecessors_df(graph, &vertex, &dfnum);
+        phases.done("dominators: depth-first numbering");
+        let (starts, preds) = predecessors_df(graph, count, &dfnum);
         drop(dfnum);
+        phases.done("dominators: predecessors");
 
         // Semidominators, in reverse DFS order.
         let mut semi: Vec<u32> = (0..count as u32).collect();
@@ -103,6 +146,7 @@ impl Dominators {
             ancestor[w] = parent[w];
         }
         drop((starts, preds, label));
+        phases.done("dominators: semidominators");
 
         // Immediate dominators: the nearest ancestor of the tree parent whose
         // number is at most the semidominator (ancestors come first in DFS
@@ -117,6 +161,7 @@ impl Dominators {
             idom_df[w] = d;
         }
         drop((semi, parent));
+        phases.done("dominators: immediate dominators");
 
         // Children come after their dominators in DFS order: accumulate upwards.
         let mut bytes_df = vec![0u64; count];
@@ -131,28 +176,29 @@ impl Dominators {
                 objects_df[d as usize] += objects_df[w];
             }
         }
-        let mut idom = vec![NONE; n];
-        let mut retained_bytes = vec![0u64; n];
-        let mut retained_objects = vec![0u32; n];
+        let mut nodes = vec![
+            NodeDom {
+                bytes: 0,
+                objects: 0,
+                idom: NONE,
+            };
+            n
+        ];
         for (w, &v) in vertex.iter().enumerate() {
             let d = idom_df[w];
-            if d != NONE {
-                idom[v as usize] = vertex[d as usize];
-            }
-            retained_bytes[v as usize] = bytes_df[w];
-            retained_objects[v as usize] = objects_df[w];
+            nodes[v as usize] = NodeDom {
+                bytes: bytes_df[w],
+                objects: objects_df[w],
+                idom: if d == NONE { NONE } else { vertex[d as usize] },
+            };
         }
-        Dominators {
-            idom,
-            retained_bytes,
-            retained_objects,
-        }
+        Dominators { nodes }
     }
 
     pub fn idom(&self, n: u32) -> Option<u32> {
-        match self.idom.get(n as usize) {
-            Some(&NONE) | None => None,
-            Some(&d) => Some(d),
+        match self.nodes.get(n as usize).map(|d| d.idom) {
+            Some(NONE) | None => None,
+            Some(d) => Some(d),
         }
     }
 
@@ -161,18 +207,18 @@ impl Dominators {
     }
 
     pub fn retained_bytes(&self, n: u32) -> u64 {
-        self.retained_bytes[n as usize]
+        self.nodes[n as usize].bytes
     }
 
     pub fn retained_objects(&self, n: u32) -> u64 {
-        u64::from(self.retained_objects[n as usize])
+        u64::from(self.nodes[n as usize].objects)
     }
 
     /// Children of every node in the dominator tree, as CSR (built on demand).
     pub fn children(&self) -> DomChildren {
-        let n = self.idom.len();
+        let n = self.nodes.len();
         let mut starts = vec![0u32; n + 1];
-        for &d in &self.idom {
+        for d in self.nodes.iter().map(|d| d.idom) {
             if d != NONE {
                 starts[d as usize + 1] += 1;
             }
@@ -182,7 +228,7 @@ impl Dominators {
         }
         let mut fill = starts.clone();
         let mut kids = vec![0u32; starts[n] as usize];
-        for (v, &d) in self.idom.iter().enumerate() {
+        for (v, d) in self.nodes.iter().map(|d| d.idom).enumerate() {
             if d != NONE {
                 kids[fill[d as usize] as usize] = v as u32;
                 fill[d as usize] += 1;

@@ -79,6 +79,11 @@ impl<'m> Graph<'m> {
         }
     }
 
+    /// Node number of the first object (objects follow in id order).
+    pub fn first_object_node(&self) -> u32 {
+        self.first_object()
+    }
+
     pub fn object_node(&self, id: ObjectId) -> u32 {
         id.0 + self.first_object()
     }

@@ -91,9 +91,13 @@ impl<'m> Retention<'m> {
                 }
             }
         }
+        let mut phases = crate::timing::Phases::new();
         let graph = Graph::grouped(model, root_groups);
+        phases.done("retention graph");
         let doms = Dominators::compute(&graph);
+        phases.done("dominators");
         let children = doms.children();
+        phases.done("dominator tree children");
         for (i, g) in groups.iter_mut().enumerate() {
             let node = graph.group_node(i);
             g.retained_bytes = doms.retained_bytes(node);

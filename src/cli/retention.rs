@@ -35,8 +35,10 @@ pub fn top(
     out: &mut dyn Write,
 ) -> Result<()> {
     let retention = Retention::compute(model);
+    let mut phases = crate::timing::Phases::new();
     let reporter = Reporter::new(&retention, memory);
-    match group {
+    phases.done("shortest-path tree");
+    let result = match group {
         TopGroup::Root => {
             let doc = reporter.top(n, by(by_));
             if json {
@@ -53,7 +55,9 @@ pub fn top(
                 output::text::top_types(out, &doc)
             }
         }
-    }
+    };
+    phases.done("top");
+    result
 }
 
 pub fn histogram_doc(

@@ -32,30 +32,7 @@ struct HeapContext<'a> {
     version: GoVersion,
 }
 
-/// Phase timings on stderr when ROOTPATH_TIMINGS is set (for profiling loads).
-struct Phases {
-    on: bool,
-    last: std::time::Instant,
-}
-
-impl Phases {
-    fn new() -> Self {
-        Phases {
-            on: std::env::var_os("ROOTPATH_TIMINGS").is_some(),
-            last: std::time::Instant::now(),
-        }
-    }
-
-    fn done(&mut self, what: &str) {
-        if self.on {
-            eprintln!(
-                "rootpath: {what}: {:.3} s",
-                self.last.elapsed().as_secs_f64()
-            );
-        }
-        self.last = std::time::Instant::now();
-    }
-}
+use crate::timing::Phases;
 
 pub fn load(dump: &CoreDump) -> Result<HeapModel> {
     let exe = dump.require_exe()?;
@@ -384,63 +361,86 @@ fn build_edges(
         Some(f) => f.find(v),
         None => objects.find(v),
     };
-    let rows: Vec<SpanEdges> = spans
-        .spans
-        .par_iter()
-        .zip(span_ids.par_iter())
-        .map(|(span, ids)| {
-            let mut out = SpanEdges {
-                counts: Vec::with_capacity(ids.len()),
-                targets: Vec::new(),
-                offsets: Vec::new(),
-                unreadable: 0,
-            };
-            // The span's memory, read once (objects never leave their span).
-            let base = span.base;
-            let memory = space.read(base, (span.npages * spans.page_size) as usize);
-            for id in ids.clone().map(ObjectId) {
-                let (addr, size) = (objects.addr(id), objects.size(id));
-                let before = out.targets.len();
-                let ok = maps.for_each_pointer(span, addr, size, |off| {
-                    let at = addr + off;
-                    let value = match memory {
-                        Some(m) => {
-                            let i = (at - base) as usize;
-                            match m.get(i..i + 8) {
-                                Some(b) => u64::from_le_bytes(b.try_into().unwrap_or_default()),
-                                None => return,
-                            }
-                        }
-                        None => match space.read_u64(at) {
-                            Some(v) => v,
-                            None => return,
-                        },
-                    };
-                    // Pointers into the object itself keep nothing else alive.
-                    if value.wrapping_sub(addr) < size {
-                        return;
-                    }
-                    if let Some(target) = find(value) {
-                        out.targets.push(target);
-                        out.offsets.push(off as u32);
-                    }
-                });
-                if !ok {
-                    out.unreadable += 1;
-                }
-                out.counts.push((out.targets.len() - before) as u32);
-            }
-            out
-        })
-        .collect();
-    let total: usize = rows.iter().map(|r| r.targets.len()).sum();
-    let mut builder = EdgesBuilder::with_capacity(objects.len(), total);
+    // Spans go in batches of about a million objects: each batch's rows are
+    // built in parallel, appended, and their buffers reused by the next
+    // batch, so the whole heap's edges are never held twice.
+    const BATCH_OBJECTS: u32 = 1 << 20;
+    let mut builder = EdgesBuilder::with_capacity(objects.len(), objects.len());
     let mut unreadable = 0;
-    for r in rows {
-        builder.push_rows(&r.counts, &r.targets, &r.offsets);
-        unreadable += r.unreadable;
+    let mut first = 0;
+    while first < spans.spans.len() {
+        let mut last = first;
+        let start_id = span_ids[first].start;
+        while last < spans.spans.len() && span_ids[last].end - start_id <= BATCH_OBJECTS {
+            last += 1;
+        }
+        let last = last.max(first + 1);
+        let rows: Vec<SpanEdges> = spans.spans[first..last]
+            .par_iter()
+            .zip(span_ids[first..last].par_iter())
+            .map(|(span, ids)| span_edges(space, spans.page_size, span, ids, objects, &find, maps))
+            .collect();
+        for r in rows {
+            builder.push_rows(&r.counts, &r.targets, &r.offsets);
+            unreadable += r.unreadable;
+        }
+        first = last;
     }
     (builder.finish(), unreadable)
+}
+
+/// One span's edges: per-object counts and flat (target, offset) lists.
+fn span_edges(
+    space: &AddressSpace<'_>,
+    page_size: u64,
+    span: &Span,
+    ids: &std::ops::Range<u32>,
+    objects: &Objects,
+    find: &(impl Fn(u64) -> Option<ObjectId> + Sync),
+    maps: &PointerMaps<'_, '_>,
+) -> SpanEdges {
+    let mut out = SpanEdges {
+        counts: Vec::with_capacity(ids.len()),
+        targets: Vec::new(),
+        offsets: Vec::new(),
+        unreadable: 0,
+    };
+    // The span's memory, read once (objects never leave their span).
+    let base = span.base;
+    let memory = space.read(base, (span.npages * page_size) as usize);
+    for id in ids.clone().map(ObjectId) {
+        let (addr, size) = (objects.addr(id), objects.size(id));
+        let before = out.targets.len();
+        let ok = maps.for_each_pointer(span, addr, size, |off| {
+            let at = addr + off;
+            let value = match memory {
+                Some(m) => {
+                    let i = (at - base) as usize;
+                    match m.get(i..i + 8) {
+                        Some(b) => u64::from_le_bytes(b.try_into().unwrap_or_default()),
+                        None => return,
+                    }
+                }
+                None => match space.read_u64(at) {
+                    Some(v) => v,
+                    None => return,
+                },
+            };
+            // Pointers into the object itself keep nothing else alive.
+            if value.wrapping_sub(addr) < size {
+                return;
+            }
+            if let Some(target) = find(value) {
+                out.targets.push(target);
+                out.offsets.push(off as u32);
+            }
+        });
+        if !ok {
+            out.unreadable += 1;
+        }
+        out.counts.push((out.targets.len() - before) as u32);
+    }
+    out
 }
 
 fn describe_goroutine(

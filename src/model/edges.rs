@@ -37,6 +37,17 @@ impl Edges {
             .zip(self.offsets[r].iter().copied())
     }
 
+    /// Where `from`'s edges sit in `all_targets()` (for walks that keep a
+    /// position per object instead of re-slicing).
+    pub fn row(&self, from: ObjectId) -> std::ops::Range<usize> {
+        self.range(from)
+    }
+
+    /// Every edge's target, row after row.
+    pub fn all_targets(&self) -> &[ObjectId] {
+        &self.targets
+    }
+
     pub fn targets(&self, from: ObjectId) -> &[ObjectId] {
         &self.targets[self.range(from)]
     }
