@@ -116,9 +116,9 @@ pub struct Typer<'a, 'd, 's, M: Memory + ?Sized = AddressSpace<'a>> {
     /// bits, an `Evidence`; stronger replaces weaker, never the reverse):
     /// one word, so propagating along a pointer touches one cache line.
     typed: Vec<u32>,
-    /// Objects whose contents are still to be walked: `object << 32 | pair`,
-    /// where `pairs[pair]` is the (type, count) they were given.
-    queue: Vec<u64>,
+    /// Objects whose contents are still to be walked, with the type they
+    /// hold now (`typed`, through `pair_of_name`).
+    queue: Vec<u32>,
     shapes: FastMap<TypeId, Rc<Vec<(u64, Shape)>>>,
     /// Each (type, count) seen gets a pair id and an interned name, so
     /// assigning costs no string work.
@@ -324,15 +324,23 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
     /// sorted by address, so big heaps are walked with locality rather than
     /// in the random order pointers lead to.
     pub fn drain(&mut self) {
-        let mut wave: Vec<u64> = Vec::new();
+        let mut wave: Vec<u32> = Vec::new();
         let mut bitmap: Vec<u64> = Vec::new();
         while !self.queue.is_empty() {
             std::mem::swap(&mut wave, &mut self.queue);
             self.queue.clear();
             self.order_wave(&mut wave, &mut bitmap);
-            for &entry in &wave {
-                let obj = ObjectId((entry >> 32) as u32);
-                let (ty, count, _) = self.pairs[(entry & 0xffff_ffff) as usize];
+            for &o in &wave {
+                let obj = ObjectId(o);
+                let name = self.typed[obj.index()] & NAME_MASK;
+                let Some(&pair) = self
+                    .pair_of_name
+                    .get(name as usize)
+                    .filter(|&&p| p != u32::MAX)
+                else {
+                    continue; // typed since by name or layout alone
+                };
+                let (ty, count, _) = self.pairs[pair as usize];
                 let (elem, has_pointers) = self.type_facts(ty);
                 if !has_pointers {
                     continue;
@@ -355,36 +363,27 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
     }
 
     /// Puts a wave in object order. Large waves go through a bitmap of all
-    /// objects (linear, and it drops duplicates: each object is walked with
-    /// the type it holds now, the best one assigned).
-    fn order_wave(&self, wave: &mut Vec<u64>, bitmap: &mut Vec<u64>) {
+    /// objects (linear, and it drops duplicates: each object is walked once,
+    /// with the type it holds now, the best one assigned).
+    fn order_wave(&self, wave: &mut Vec<u32>, bitmap: &mut Vec<u64>) {
         const BITMAP_FROM: usize = 1 << 14;
         if wave.len() <= 64 {
             return;
         }
         if wave.len() < BITMAP_FROM {
-            wave.sort_unstable_by_key(|&e| e >> 32);
+            wave.sort_unstable();
             return;
         }
         bitmap.resize(self.typed.len().div_ceil(64), 0);
-        for &e in wave.iter() {
-            let o = (e >> 32) as usize;
-            bitmap[o / 64] |= 1 << (o % 64);
+        for &o in wave.iter() {
+            bitmap[o as usize / 64] |= 1 << (o % 64);
         }
         wave.clear();
         for (i, word) in bitmap.iter_mut().enumerate() {
             let mut w = std::mem::take(word);
             while w != 0 {
-                let o = i * 64 + w.trailing_zeros() as usize;
+                wave.push((i * 64) as u32 + w.trailing_zeros());
                 w &= w - 1;
-                let name = self.typed[o] & NAME_MASK;
-                if let Some(&pair) = self
-                    .pair_of_name
-                    .get(name as usize)
-                    .filter(|&&p| p != u32::MAX)
-                {
-                    wave.push((o as u64) << 32 | u64::from(pair));
-                }
             }
         }
     }
@@ -478,7 +477,7 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
             }
         };
         self.set_type(i, self.pairs[pair as usize].2, evidence);
-        self.queue.push(u64::from(obj.0) << 32 | u64::from(pair));
+        self.queue.push(obj.0);
     }
 
     fn assign_name(&mut self, obj: ObjectId, name: &str, evidence: Evidence) {
