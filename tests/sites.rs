@@ -360,3 +360,38 @@ fn sampled_profiles_join_and_estimate() {
         }
     }
 }
+
+#[test]
+fn cores_and_heap_dumps_agree_on_every_site() {
+    // Both were written at the same GC cycle of one process: every site
+    // with objects in use has the same profiling records, joined with the
+    // same profile. (Sites of what was allocated after the dump, garbage or
+    // not yet counted, are in the core alone.)
+    for f in common::all_builds() {
+        let p = profile(&f, "heap.pprof");
+        let by_site = |input: Input| -> std::collections::BTreeMap<String, (Value, Value)> {
+            let doc = sites(&model(&f, input), Some(&p));
+            doc["sites"]
+                .as_array()
+                .expect("sites")
+                .iter()
+                .filter(|s| s["recorded"]["inuse_objects"].as_i64() > Some(0))
+                .map(|s| {
+                    (
+                        format!("{} {}:{}", s["site"], s["file"], s["line"]),
+                        (s["recorded"].clone(), s["profile"].clone()),
+                    )
+                })
+                .collect()
+        };
+        let (core, dump) = (by_site(Input::Core), by_site(Input::HeapDump));
+        assert!(core.len() > 50, "{}: {} sites", f.version, core.len());
+        let differ: Vec<_> = core
+            .iter()
+            .filter(|(k, v)| dump.get(*k) != Some(v))
+            .map(|(k, v)| format!("{k}: core {v:?}, dump {:?}", dump.get(k)))
+            .collect();
+        assert!(differ.is_empty(), "{}: {differ:#?}", f.version);
+        assert_eq!(core.len(), dump.len(), "{}", f.version);
+    }
+}

@@ -194,6 +194,8 @@ fn visible(frames: &[SourceFrame]) -> &[SourceFrame] {
 /// inlined frames after the function they are inlined into, but their files
 /// and lines are the same).
 type Positions = Vec<(String, u32)>;
+/// A join key: the positions of a stack and the object size.
+type Key = (Positions, u64);
 
 fn is_runtime_file(file: &str) -> bool {
     ["runtime/", "internal/runtime/"]
@@ -304,7 +306,7 @@ impl SiteIndex {
         // whose code comes from several files (a package's init, which runs
         // every file's initializers) gets whichever file pprof met first.
         // Such keys also match on lines alone.
-        let mut by_lines: HashMap<(Vec<u32>, u64), Vec<(Positions, u64)>> = HashMap::new();
+        let mut by_lines: HashMap<(Vec<u32>, u64), Vec<Key>> = HashMap::new();
         for k in keys.keys() {
             by_lines
                 .entry((k.0.iter().map(|p| p.1).collect(), k.1))
@@ -313,7 +315,7 @@ impl SiteIndex {
         }
         let mut unmatched = (0usize, 0i64);
         let mut matched = 0usize;
-        let mut profile_names: HashMap<Positions, Vec<SourceFrame>> = HashMap::new();
+        let mut profile_names: HashMap<(Positions, u64), Vec<SourceFrame>> = HashMap::new();
         if let Some(p) = profile {
             // Exact keys first, so that loose matching only hands out what
             // no sample claimed exactly.
@@ -388,7 +390,7 @@ impl SiteIndex {
                             matched += 1;
                         }
                         profile_names
-                            .entry(key.0.clone())
+                            .entry(key.clone())
                             .or_insert_with(|| shown.to_vec());
                     }
                     None => {
@@ -405,7 +407,7 @@ impl SiteIndex {
                             },
                         );
                         profile_names
-                            .entry(key.0.clone())
+                            .entry(key.clone())
                             .or_insert_with(|| shown.to_vec());
                     }
                 }
@@ -524,15 +526,21 @@ impl SiteIndex {
                 .first()
                 .map(|&bi| visible(&sites.buckets[bi as usize].stack).to_vec());
             // Names: the profile's (it expands inlined calls) when it has them.
-            let frames = match (profile_names.get(&pos), bucket_frames) {
+            let frames = match (profile_names.get(&(pos.clone(), size)), bucket_frames) {
                 (Some(p), _) if !sites.inlined_frames || figures.buckets.is_empty() => p.clone(),
                 (_, Some(b)) => b,
                 (Some(p), None) => p.clone(),
                 (None, None) => continue,
             };
+            // Grouped by the frames shown, so that a heap dump's innermost
+            // position (taken at the return address) does not split or merge
+            // sites differently from a core's.
+            let shown = frames
+                .iter()
+                .map(|f| (f.file.clone().unwrap_or_default(), f.line.unwrap_or(0)));
             let group_key: Positions = match grouping {
-                SiteGrouping::Line => pos.iter().take(1).cloned().collect(),
-                SiteGrouping::Stack => pos.clone(),
+                SiteGrouping::Line => shown.take(1).collect(),
+                SiteGrouping::Stack => shown.collect(),
             };
             let i = *site_of_key.entry(group_key).or_insert_with(|| {
                 accs.push(SiteAcc {
