@@ -7,6 +7,7 @@
 mod common;
 
 use common::Fixture;
+use rootpath::analysis::report::Reporter;
 use rootpath::analysis::retention::Retention;
 use rootpath::analysis::sites::{SiteGrouping, SiteIndex, SiteOptions, SiteReporter, SitesDoc};
 use rootpath::dump::{Dump, OpenOptions};
@@ -48,8 +49,9 @@ fn profile(f: &Fixture, name: &str) -> AllocProfile {
 fn sites(model: &HeapModel, profile: Option<&AllocProfile>) -> Value {
     let index = SiteIndex::build(model, profile, SiteGrouping::Line);
     let retention = Retention::compute(model);
+    let reporter = Reporter::new(&retention, None);
     let doc: SitesDoc =
-        SiteReporter::new(&index, &retention, None).sites(&SiteOptions::default(), usize::MAX);
+        SiteReporter::new(&index, &reporter).sites(&SiteOptions::default(), usize::MAX);
     serde_json::to_value(&doc).expect("serialize")
 }
 

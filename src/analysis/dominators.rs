@@ -82,35 +82,32 @@ fn depth_first(graph: &Graph<'_>, dfnum: &mut [u32]) -> (Vec<u32>, Vec<u32>) {
 /// Predecessors of every reachable node, in DFS numbers (CSR). Nodes are
 /// visited in node order, so the edge rows are read front to back.
 fn predecessors_df(graph: &Graph<'_>, count: usize, dfnum: &[u32]) -> (Vec<u32>, Vec<u32>) {
-    let mut starts = vec![0u32; count + 1];
-    for (v, &dv) in dfnum.iter().enumerate() {
-        if dv == NONE {
-            continue;
-        }
-        graph.for_each_successor(v as u32, |w| {
-            let d = dfnum[w as usize];
-            if d != NONE {
-                starts[d as usize + 1] += 1;
+    // Every edge between reachable nodes, as (DFS number of the target,
+    // DFS number of the source).
+    let each_edge = |f: &mut dyn FnMut(u32, u32)| {
+        for (v, &dv) in dfnum.iter().enumerate() {
+            if dv == NONE {
+                continue;
             }
-        });
-    }
+            graph.for_each_successor(v as u32, |w| {
+                let d = dfnum[w as usize];
+                if d != NONE {
+                    f(d, dv);
+                }
+            });
+        }
+    };
+    let mut starts = vec![0u32; count + 1];
+    each_edge(&mut |d, _| starts[d as usize + 1] += 1);
     for i in 0..count {
         starts[i + 1] += starts[i];
     }
     // Fill with `starts[d]` as the cursor of row d, then shift back.
     let mut preds = vec![0u32; starts[count] as usize];
-    for (v, &dv) in dfnum.iter().enumerate() {
-        if dv == NONE {
-            continue;
-        }
-        graph.for_each_successor(v as u32, |w| {
-            let d = dfnum[w as usize];
-            if d != NONE {
-                preds[starts[d as usize] as usize] = dv;
-                starts[d as usize] += 1;
-            }
-        });
-    }
+    each_edge(&mut |d, dv| {
+        preds[starts[d as usize] as usize] = dv;
+        starts[d as usize] += 1;
+    });
     // Each cursor now holds its row's end, the next row's start.
     for i in (1..=count).rev() {
         starts[i] = starts[i - 1];

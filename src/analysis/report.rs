@@ -123,8 +123,8 @@ pub struct Reporter<'a, 'm> {
     pub retention: &'a Retention<'m>,
     pub memory: Option<&'a dyn Memory>,
     /// Paths are shown over the plain graph (roots directly under the pseudo-root).
-    plain: super::graph::Graph<'m>,
-    tree: ShortestTree,
+    pub(crate) plain: super::graph::Graph<'m>,
+    pub(crate) tree: ShortestTree,
 }
 
 impl<'a, 'm> Reporter<'a, 'm> {

@@ -14,8 +14,8 @@ use serde::Serialize;
 
 use super::graph::Graph;
 use super::paths::ShortestTree;
+use super::report::Reporter;
 use super::report::group_ref;
-use super::retention::Retention;
 use super::why::{MergedRoot, path_doc, root_ref};
 use crate::model::{AllocProfile, HeapModel, Memory, ObjectId, SourceFrame, scale_heap_sample};
 
@@ -806,34 +806,20 @@ enum Holder {
     Group(usize),
 }
 
-/// Retention figures of sites over one retention analysis.
-pub struct SiteReporter<'a, 'm> {
+/// Retention figures of sites, over the report's retention analysis and
+/// shortest-path tree.
+pub struct SiteReporter<'a, 'r, 'm> {
     pub index: &'a SiteIndex,
-    pub retention: &'a Retention<'m>,
-    pub memory: Option<&'a dyn Memory>,
-    plain: Graph<'m>,
-    tree: ShortestTree,
+    reporter: &'a Reporter<'r, 'm>,
 }
 
-impl<'a, 'm> SiteReporter<'a, 'm> {
-    pub fn new(
-        index: &'a SiteIndex,
-        retention: &'a Retention<'m>,
-        memory: Option<&'a dyn Memory>,
-    ) -> Self {
-        let plain = Graph::new(retention.graph.model);
-        let tree = ShortestTree::compute(&plain);
-        SiteReporter {
-            index,
-            retention,
-            memory,
-            plain,
-            tree,
-        }
+impl<'a, 'r, 'm> SiteReporter<'a, 'r, 'm> {
+    pub fn new(index: &'a SiteIndex, reporter: &'a Reporter<'r, 'm>) -> Self {
+        SiteReporter { index, reporter }
     }
 
     fn model(&self) -> &'m HeapModel {
-        self.retention.graph.model
+        self.reporter.retention.graph.model
     }
 
     /// The sites, in `options.order`, at most `limit`.
@@ -883,7 +869,7 @@ impl<'a, 'm> SiteReporter<'a, 'm> {
     /// For each sampled object, whether an object of its own site dominates
     /// it (its bytes are then in that object's retained size already).
     fn dominated_by_own_site(&self) -> HashMap<ObjectId, bool> {
-        let r = self.retention;
+        let r = self.reporter.retention;
         let mut site_of: HashMap<u32, usize> = HashMap::new();
         for (i, s) in self.index.sites.iter().enumerate() {
             for &o in &s.objects {
@@ -923,7 +909,7 @@ impl<'a, 'm> SiteReporter<'a, 'm> {
         options: &SiteOptions,
     ) -> SiteDoc {
         let model = self.model();
-        let r = self.retention;
+        let r = self.reporter.retention;
         let rate = self.index.sampling.rate.unwrap_or(0);
         let (mut live_objects, mut live_bytes, mut unreachable) = (0u64, 0u64, 0u64);
         let (mut retained_bytes, mut retained_objects) = (0u64, 0u64);
@@ -948,7 +934,7 @@ impl<'a, 'm> SiteReporter<'a, 'm> {
                 retained_bytes += r.doms.retained_bytes(node);
                 retained_objects += r.doms.retained_objects(node);
             }
-            if let Some(root) = self.tree.root_of(&self.plain, o) {
+            if let Some(root) = self.reporter.tree.root_of(&self.reporter.plain, o) {
                 let holder = match r.shared_group(root) {
                     Some(g) => Holder::Group(g),
                     None => Holder::Root(root),
@@ -972,9 +958,10 @@ impl<'a, 'm> SiteReporter<'a, 'm> {
                 objects,
                 bytes,
                 example: self
+                    .reporter
                     .tree
-                    .path(&self.plain, example)
-                    .map(|p| path_doc(model, self.memory, &p, options.raw).steps)
+                    .path(&self.reporter.plain, example)
+                    .map(|p| path_doc(model, self.reporter.memory, &p, options.raw).steps)
                     .unwrap_or_default(),
             })
             .collect();

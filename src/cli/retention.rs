@@ -123,7 +123,7 @@ pub fn report(
     let sites = profile.map(|p| {
         use crate::analysis::sites::{SiteGrouping, SiteIndex, SiteOptions, SiteReporter};
         let index = SiteIndex::build(model, Some(p), SiteGrouping::Line);
-        SiteReporter::new(&index, &retention, memory).sites(&SiteOptions::default(), 5)
+        SiteReporter::new(&index, &reporter).sites(&SiteOptions::default(), 5)
     });
     let mut ov = overview(dump);
     let hist = histogram_doc(model, &reporter, Some(20));

@@ -2,6 +2,7 @@
 
 use std::io::Write;
 
+use crate::analysis::report::Reporter;
 use crate::analysis::retention::Retention;
 use crate::analysis::sites::{SiteGrouping, SiteIndex, SiteOptions, SiteOrder, SiteReporter};
 use crate::error::{Error, Result};
@@ -54,8 +55,8 @@ pub fn run(
     let options = options(args);
     let index = SiteIndex::build(model, profile, options.grouping);
     let retention = Retention::compute(model);
-    let reporter = SiteReporter::new(&index, &retention, memory);
-    let doc = reporter.sites(&options, args.n);
+    let reporter = Reporter::new(&retention, memory);
+    let doc = SiteReporter::new(&index, &reporter).sites(&options, args.n);
     if json {
         output::json::write(out, &doc)
     } else {

@@ -9,7 +9,7 @@ use crate::analysis::report::{
 use crate::analysis::retention::{GoroutineGroup, TypeShare};
 use crate::analysis::sites::{Inuse, SiteDoc, SiteWhyDoc, SitesDoc};
 use crate::analysis::summary::HeapTotals;
-use crate::analysis::why::{RootRef, StepDoc, TypeWhyDoc, WhyDoc};
+use crate::analysis::why::{MergedRoot, RootRef, StepDoc, TypeWhyDoc, WhyDoc};
 use crate::dump::BuildMatch;
 use crate::error::{Error, Result};
 use crate::model::Goroutine;
@@ -374,6 +374,22 @@ pub fn why(out: &mut dyn Write, doc: &WhyDoc, excluded: bool) -> Result<()> {
     .map_err(io_err)
 }
 
+/// Roots with how much of a set each holds, and one path each.
+fn write_merged_roots(out: &mut dyn Write, roots: &[MergedRoot]) -> io::Result<()> {
+    for r in roots {
+        writeln!(
+            out,
+            "{} objects, {} held through {}",
+            r.objects,
+            bytes(r.bytes),
+            root_line(&r.root)
+        )?;
+        writeln!(out, "  for example:")?;
+        write_steps(out, &r.example)?;
+    }
+    Ok(())
+}
+
 pub fn why_type(out: &mut dyn Write, doc: &TypeWhyDoc) -> Result<()> {
     (|| -> io::Result<()> {
         writeln!(
@@ -384,18 +400,7 @@ pub fn why_type(out: &mut dyn Write, doc: &TypeWhyDoc) -> Result<()> {
             bytes(doc.bytes),
             doc.unreachable_objects
         )?;
-        for r in &doc.roots {
-            writeln!(
-                out,
-                "{} objects, {} held through {}",
-                r.objects,
-                bytes(r.bytes),
-                root_line(&r.root)
-            )?;
-            writeln!(out, "  for example:")?;
-            write_steps(out, &r.example)?;
-        }
-        Ok(())
+        write_merged_roots(out, &doc.roots)
     })()
     .map_err(io_err)
 }
@@ -761,18 +766,7 @@ pub fn why_site(out: &mut dyn Write, doc: &SiteWhyDoc) -> Result<()> {
             bytes(doc.bytes),
             doc.unreachable_objects
         )?;
-        for r in &doc.roots {
-            writeln!(
-                out,
-                "{} objects, {} held through {}",
-                r.objects,
-                bytes(r.bytes),
-                root_line(&r.root)
-            )?;
-            writeln!(out, "  for example:")?;
-            write_steps(out, &r.example)?;
-        }
-        Ok(())
+        write_merged_roots(out, &doc.roots)
     })()
     .map_err(io_err)
 }

@@ -347,7 +347,9 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
                 }
                 let addr = self.objects.addr(obj);
                 let size = self.objects.size(obj);
-                let count = size.checked_div(elem).map_or(1, |fit| count.min(fit).max(1));
+                let count = size
+                    .checked_div(elem)
+                    .map_or(1, |fit| count.min(fit).max(1));
                 self.current = Some(obj);
                 self.current_mem = self.space.read(addr, size as usize).map(|m| (addr, m));
                 self.walk_value(addr, ty, count);
