@@ -346,6 +346,8 @@ struct SpanEdges {
     counts: Vec<u32>,
     targets: Vec<ObjectId>,
     offsets: Vec<u32>,
+    /// Whether each pointer holds its target's first address.
+    at_start: Vec<bool>,
     unreadable: usize,
 }
 
@@ -358,8 +360,8 @@ fn build_edges(
     maps: &PointerMaps<'_, '_>,
 ) -> (crate::model::Edges, usize) {
     let find = |v: u64| match finder {
-        Some(f) => f.find(v),
-        None => objects.find(v),
+        Some(f) => f.find_with_start(v),
+        None => objects.find(v).map(|o| (o, objects.addr(o) == v)),
     };
     // Spans go in batches of about a million objects: each batch's rows are
     // built in parallel, appended, and their buffers reused by the next
@@ -381,7 +383,7 @@ fn build_edges(
             .map(|(span, ids)| span_edges(space, spans.page_size, span, ids, objects, &find, maps))
             .collect();
         for r in rows {
-            builder.push_rows(&r.counts, &r.targets, &r.offsets);
+            builder.push_rows_with_starts(&r.counts, &r.targets, &r.offsets, &r.at_start);
             unreadable += r.unreadable;
         }
         first = last;
@@ -396,13 +398,14 @@ fn span_edges(
     span: &Span,
     ids: &std::ops::Range<u32>,
     objects: &Objects,
-    find: &(impl Fn(u64) -> Option<ObjectId> + Sync),
+    find: &(impl Fn(u64) -> Option<(ObjectId, bool)> + Sync),
     maps: &PointerMaps<'_, '_>,
 ) -> SpanEdges {
     let mut out = SpanEdges {
         counts: Vec::with_capacity(ids.len()),
         targets: Vec::new(),
         offsets: Vec::new(),
+        at_start: Vec::new(),
         unreadable: 0,
     };
     // The span's memory, read once (objects never leave their span).
@@ -430,9 +433,10 @@ fn span_edges(
             if value.wrapping_sub(addr) < size {
                 return;
             }
-            if let Some(target) = find(value) {
+            if let Some((target, at_start)) = find(value) {
                 out.targets.push(target);
                 out.offsets.push(off as u32);
+                out.at_start.push(at_start);
             }
         });
         if !ok {

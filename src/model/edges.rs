@@ -9,6 +9,9 @@ pub struct Edges {
     starts: Vec<u64>,
     targets: Vec<ObjectId>,
     offsets: Vec<u32>,
+    /// One bit per edge, when the reader knew: whether the pointer holds
+    /// its target's first address (rather than an interior one).
+    at_start: Vec<u64>,
 }
 
 impl Edges {
@@ -43,6 +46,13 @@ impl Edges {
         self.range(from)
     }
 
+    /// Whether edge `i` (an index into `all_targets()`) points at its
+    /// target's first address; None when the reader did not record it.
+    #[inline]
+    pub fn points_at_start(&self, i: usize) -> Option<bool> {
+        self.at_start.get(i / 64).map(|w| w & (1 << (i % 64)) != 0)
+    }
+
     /// Every edge's target, row after row.
     pub fn all_targets(&self) -> &[ObjectId] {
         &self.targets
@@ -72,6 +82,7 @@ impl EdgesBuilder {
                 starts,
                 targets: Vec::with_capacity(edges),
                 offsets: Vec::with_capacity(edges),
+                at_start: Vec::new(),
             },
         }
     }
@@ -93,6 +104,27 @@ impl EdgesBuilder {
         for &c in counts {
             end += u64::from(c);
             self.edges.starts.push(end);
+        }
+    }
+
+    /// Like `push_rows`, with whether each edge points at its target's
+    /// start. Use it for every block or none.
+    pub fn push_rows_with_starts(
+        &mut self,
+        counts: &[u32],
+        targets: &[ObjectId],
+        offsets: &[u32],
+        at_start: &[bool],
+    ) {
+        let first = self.edges.targets.len();
+        self.push_rows(counts, targets, offsets);
+        let bits = &mut self.edges.at_start;
+        bits.resize(self.edges.targets.len().div_ceil(64), 0);
+        for (k, &s) in at_start.iter().enumerate() {
+            if s {
+                let i = first + k;
+                bits[i / 64] |= 1 << (i % 64);
+            }
         }
     }
 
@@ -122,5 +154,19 @@ mod tests {
             vec![(ObjectId(0), 16)]
         );
         assert_eq!(e.targets(ObjectId(3)), &[] as &[ObjectId]);
+        assert_eq!(e.points_at_start(0), None);
+    }
+
+    #[test]
+    fn start_bits_follow_the_edges() {
+        let mut b = EdgesBuilder::with_capacity(2, 70);
+        let targets: Vec<ObjectId> = (0..70).map(ObjectId).collect();
+        let starts: Vec<bool> = (0..70).map(|i| i % 3 == 0).collect();
+        b.push_rows_with_starts(&[60], &targets[..60], &[0; 60], &starts[..60]);
+        b.push_rows_with_starts(&[10], &targets[60..], &[0; 10], &starts[60..]);
+        let e = b.finish();
+        for i in 0..70 {
+            assert_eq!(e.points_at_start(i), Some(i % 3 == 0), "{i}");
+        }
     }
 }

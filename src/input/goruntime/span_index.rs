@@ -123,6 +123,12 @@ impl SpanIndex {
     /// The object holding `addr`: inside an allocated slot, past its header.
     #[inline]
     pub fn find(&self, addr: u64) -> Option<ObjectId> {
+        self.find_with_start(addr).map(|(id, _)| id)
+    }
+
+    /// `find`, and whether `addr` is the object's first address.
+    #[inline]
+    pub fn find_with_start(&self, addr: u64) -> Option<(ObjectId, bool)> {
         let page = (addr >> self.page_shift).checked_sub(self.first_page)?;
         let e = match *self.pages.get(usize::try_from(page).ok()?)? {
             0 => return None,
@@ -130,7 +136,8 @@ impl SpanIndex {
         };
         let off = addr.checked_sub(e.base)?;
         let slot = off / e.elemsize;
-        if slot >= e.nelems || off - slot * e.elemsize < e.header {
+        let within = off - slot * e.elemsize;
+        if slot >= e.nelems || within < e.header {
             return None;
         }
         let w = e.word as usize + (slot / 64) as usize;
@@ -140,7 +147,7 @@ impl SpanIndex {
             return None;
         }
         let rank = self.ranks[w] + (word & (bit - 1)).count_ones();
-        Some(ObjectId(e.first_id + rank))
+        Some((ObjectId(e.first_id + rank), within == e.header))
     }
 }
 
@@ -193,7 +200,13 @@ mod tests {
         let index =
             SpanIndex::new(&spans, &ids, 8192, |s| allocated(s).into_iter()).expect("index");
         for addr in (0xfff0..0x26010).step_by(4) {
-            assert_eq!(index.find(addr), objects.find(addr), "{addr:#x}");
+            let want = objects.find(addr);
+            assert_eq!(index.find(addr), want, "{addr:#x}");
+            assert_eq!(
+                index.find_with_start(addr).map(|(_, s)| s),
+                want.map(|o| objects.addr(o) == addr),
+                "{addr:#x}"
+            );
         }
     }
 }

@@ -134,7 +134,11 @@ pub struct Typer<'a, 'd, 's, M: Memory + ?Sized = AddressSpace<'a>> {
     /// Resolved pointer edges: while walking an object, its targets come from
     /// here instead of an address lookup per pointer (the hot path on big heaps).
     edges: Option<&'s Edges>,
-    current: Option<ObjectId>,
+    /// The walked object's address and edge row, and where in the row the
+    /// last pointer was found: fields come in offset order, so the next one
+    /// is usually just after it.
+    current_row: Option<(u64, &'s [u32], &'s [ObjectId], usize)>,
+    row_cursor: std::cell::Cell<usize>,
     /// The memory of the object being walked, read once.
     current_mem: Option<(u64, &'s [u8])>,
 }
@@ -194,7 +198,8 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
             rt,
             uint8: index.type_named("uint8"),
             edges: None,
-            current: None,
+            current_row: None,
+            row_cursor: std::cell::Cell::new(0),
             current_mem: None,
         }
     }
@@ -288,15 +293,28 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
     /// The object a pointer word at `at` refers to (any address inside it).
     #[inline]
     fn target_of(&self, at: u64, word: u64) -> Option<ObjectId> {
-        if let (Some(edges), Some(cur)) = (self.edges, self.current) {
-            let base = self.objects.addr(cur);
+        self.target_with_start(at, word).map(|(o, _)| o)
+    }
+
+    /// `target_of`, and whether the pointer holds the target's first
+    /// address (when the edges recorded it).
+    #[inline]
+    fn target_with_start(&self, at: u64, word: u64) -> Option<(ObjectId, Option<bool>)> {
+        if let Some((base, offsets, targets, first)) = self.current_row {
             if let Some(off) = at.checked_sub(base).and_then(|o| u32::try_from(o).ok()) {
-                if let Ok(i) = edges.offsets(cur).binary_search(&off) {
-                    return Some(edges.targets(cur)[i]);
+                let c = self.row_cursor.get();
+                let found = match offsets.get(c) {
+                    Some(&o) if o == off => Some(c),
+                    _ => offsets.binary_search(&off).ok(),
+                };
+                if let Some(i) = found {
+                    self.row_cursor.set(i + 1);
+                    let at_start = self.edges.and_then(|e| e.points_at_start(first + i));
+                    return Some((targets[i], at_start));
                 }
             }
         }
-        self.objects.find(word)
+        self.objects.find(word).map(|o| (o, None))
     }
 
     /// A word of memory: from the object being walked when it is there.
@@ -316,8 +334,11 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
     /// The object that starts exactly at `word`, found through `target_of`.
     #[inline]
     fn target_start(&self, at: u64, word: u64) -> Option<ObjectId> {
-        self.target_of(at, word)
-            .filter(|&o| self.objects.addr(o) == word)
+        match self.target_with_start(at, word)? {
+            (o, Some(true)) => Some(o),
+            (_, Some(false)) => None,
+            (o, None) => (self.objects.addr(o) == word).then_some(o),
+        }
     }
 
     /// Runs propagation until nothing changes. Work goes in waves, each
@@ -350,11 +371,14 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
                 let count = size
                     .checked_div(elem)
                     .map_or(1, |fit| count.min(fit).max(1));
-                self.current = Some(obj);
                 self.current_mem = self.space.read(addr, size as usize).map(|m| (addr, m));
+                self.current_row = self
+                    .edges
+                    .map(|e| (addr, e.offsets(obj), e.targets(obj), e.row(obj).start));
+                self.row_cursor.set(0);
                 self.walk_value(addr, ty, count);
-                self.current = None;
                 self.current_mem = None;
+                self.current_row = None;
             }
             wave.clear();
         }
