@@ -48,8 +48,8 @@ fn depth_first(graph: &Graph<'_>, dfnum: &mut [u32]) -> (Vec<u32>, Vec<u32>) {
     };
     let mut vertex: Vec<u32> = Vec::with_capacity(dfnum.len());
     let mut parent: Vec<u32> = Vec::with_capacity(dfnum.len());
-    // (node, next position, end of its successors): the stack stays as
-    // deep as the tree, not as large as the edge count.
+    // (node, next position, end of its successors) of the nodes with
+    // successors still to look at.
     let mut stack: Vec<(u32, usize, usize)> = Vec::new();
     dfnum[PSEUDO_ROOT as usize] = 0;
     vertex.push(PSEUDO_ROOT);
@@ -63,6 +63,11 @@ fn depth_first(graph: &Graph<'_>, dfnum: &mut [u32]) -> (Vec<u32>, Vec<u32>) {
             continue;
         }
         top.1 += 1;
+        if next + 1 == end {
+            // Its last successor: the frame is done (a long list then needs
+            // no stack at all).
+            stack.pop();
+        }
         let w = if v < first_object {
             special[v as usize][next]
         } else {
