@@ -75,11 +75,13 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Batch report: overview, leak suspects, top retainers, histogram, goroutines (the default).
+    /// Batch report: overview, leak suspects, top retainers, histogram, goroutines (the default);
+    /// with --heap, led by the profile's top allocation sites and who holds them.
     Report,
     /// Why is this object alive? Shortest paths from GC roots.
     Why {
-        /// An address (any address inside an object), `type:NAME`, `site:FUNC` or a root name.
+        /// An address (any address inside an object), `type:NAME`, `site:FUNC`, `site:FILE:LINE`
+        /// or a root name.
         target: String,
         /// How many paths, through different roots.
         #[arg(long, default_value_t = 3)]
