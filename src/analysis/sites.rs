@@ -112,7 +112,7 @@ pub struct Estimate {
 }
 
 /// How the figures were obtained, and how far to trust them.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct SamplingDoc {
     /// Sampling period in bytes (MemProfileRate), when known.
     pub rate: Option<u64>,
@@ -123,7 +123,7 @@ pub struct SamplingDoc {
 }
 
 /// How well the profile fits the dump.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct ProfileCheck {
     pub source: String,
     /// Whether the profile's figures are pprof's estimates (profile.proto)
@@ -281,160 +281,19 @@ impl SiteIndex {
         let sites = &model.sites;
         let mut notes = Vec::new();
         // Join keys of the dump's buckets.
-        let mut keys: HashMap<(Positions, u64), KeyFigures> = HashMap::new();
+        let mut keys: HashMap<Key, KeyFigures> = HashMap::new();
         for (i, b) in sites.buckets.iter().enumerate() {
             keys.entry((positions(&b.stack), b.size))
                 .or_default()
                 .buckets
                 .push(i as u32);
         }
-        // Heap dumps take the innermost frame's position at its return
-        // address, not at the call: when that frame is in the key its file
-        // and line may differ from pprof's. Those keys also match on the
-        // caller frames alone.
-        let mut loose: HashMap<(Positions, u64), Vec<(Positions, u64)>> = HashMap::new();
-        if !sites.inlined_frames {
-            for b in sites.buckets.iter().filter(|b| keeps_leaf(&b.stack)) {
-                let pos = positions(&b.stack);
-                let entry = loose.entry((without_leaf(&pos), b.size)).or_default();
-                if !entry.iter().any(|k| k.0 == pos) {
-                    entry.push((pos, b.size));
-                }
-            }
-        }
-        // profile.proto has one file per function, not per line: a function
-        // whose code comes from several files (a package's init, which runs
-        // every file's initializers) gets whichever file pprof met first.
-        // Such keys also match on lines alone.
-        let mut by_lines: HashMap<(Vec<u32>, u64), Vec<Key>> = HashMap::new();
-        for k in keys.keys() {
-            by_lines
-                .entry((k.0.iter().map(|p| p.1).collect(), k.1))
-                .or_default()
-                .push(k.clone());
-        }
-        let mut unmatched = (0usize, 0i64);
-        let mut matched = 0usize;
-        let mut profile_names: HashMap<(Positions, u64), Vec<SourceFrame>> = HashMap::new();
-        if let Some(p) = profile {
-            // Exact keys first, so that loose matching only hands out what
-            // no sample claimed exactly.
-            let mut order: Vec<(usize, (Positions, u64), bool)> = p
-                .samples
-                .iter()
-                .enumerate()
-                .map(|(si, s)| {
-                    let key = (positions(&s.frames), s.object_size.unwrap_or(0));
-                    let exact = keys.contains_key(&key);
-                    (si, key, exact)
-                })
-                .collect();
-            order.sort_by_key(|&(si, _, exact)| (!exact, si));
-            let mut claimed: std::collections::HashSet<(Positions, u64)> = Default::default();
-            for (si, mut key, exact) in order {
-                let s = &p.samples[si];
-                let shown = visible(&s.frames);
-                if !exact {
-                    // The likeliest candidate: unclaimed, with the sample's
-                    // count, in the same file, at the nearest line.
-                    let (file, line) = key.0.first().cloned().unwrap_or_default();
-                    let recorded_count = |k: &(Positions, u64)| -> i64 {
-                        keys.get(k).map_or(0, |f| {
-                            f.buckets
-                                .iter()
-                                .map(|&b| {
-                                    let b = &sites.buckets[b as usize];
-                                    b.allocs.saturating_sub(b.frees) as i64
-                                })
-                                .sum()
-                        })
-                    };
-                    if let Some(found) = loose.get(&(without_leaf(&key.0), key.1)).and_then(|c| {
-                        c.iter().min_by_key(|k| {
-                            let (f, l) = k.0.first().cloned().unwrap_or_default();
-                            (
-                                claimed.contains(*k),
-                                recorded_count(k) != s.inuse_objects,
-                                f != file,
-                                l.abs_diff(line),
-                            )
-                        })
-                    }) {
-                        key = found.clone();
-                    } else if let Some(found) = by_lines
-                        .get(&(key.0.iter().map(|p| p.1).collect(), key.1))
-                        .and_then(|c| c.iter().find(|k| !claimed.contains(*k)).or(c.first()))
-                    {
-                        key = found.clone();
-                    } else if key.0.iter().all(|(f, _)| is_runtime_file(f)) {
-                        // The runtime's own allocations: each side may have
-                        // cut a different number of leading frames.
-                        let suffix =
-                            |a: &Positions, b: &Positions| a.ends_with(b) || b.ends_with(a);
-                        if let Some(found) = keys
-                            .keys()
-                            .filter(|k| {
-                                k.1 == key.1 && !claimed.contains(*k) && suffix(&k.0, &key.0)
-                            })
-                            .min()
-                        {
-                            key = found.clone();
-                        }
-                    }
-                }
-                match keys.get_mut(&key) {
-                    Some(k) => {
-                        k.samples.push(si);
-                        claimed.insert(key.clone());
-                        if s.inuse_objects != 0 {
-                            matched += 1;
-                        }
-                        profile_names
-                            .entry(key.clone())
-                            .or_insert_with(|| shown.to_vec());
-                    }
-                    None => {
-                        if s.inuse_objects > 0 {
-                            unmatched.0 += 1;
-                            unmatched.1 += s.inuse_bytes;
-                        }
-                        // A site the dump does not know: list it with the profile's figures.
-                        keys.insert(
-                            key.clone(),
-                            KeyFigures {
-                                buckets: Vec::new(),
-                                samples: vec![si],
-                            },
-                        );
-                        profile_names
-                            .entry(key.clone())
-                            .or_insert_with(|| shown.to_vec());
-                    }
-                }
-            }
-        }
+        let join = profile
+            .map(|p| join_samples(p, sites, &mut keys))
+            .unwrap_or_default();
 
-        // The profile's per-key figures against the dump's own records.
-        let mut rate = match profile {
-            Some(p) if p.period > 0 => Some(p.period),
-            _ => sites.rate,
-        };
-        // Heap dumps do not record the rate; when nearly every object carries
-        // an allocation sample, every allocation was sampled (only what the
-        // runtime allocated before the program set the rate has none).
-        let mut inferred = None;
-        if rate.is_none() && !model.objects.is_empty() {
-            let mut sampled: Vec<ObjectId> = sites.object_bucket.iter().map(|&(o, _)| o).collect();
-            sampled.dedup();
-            if sampled.len() * 10 >= model.objects.len() * 9 {
-                rate = Some(1);
-                inferred = Some((sampled.len(), model.objects.len()));
-            }
-        }
-        let mut disagreeing = 0usize;
-        let mut disagreement_examples = Vec::new();
-        let mut address_deltas: HashMap<i128, usize> = HashMap::new();
-        let mut checked_samples = 0usize;
+        let (rate, inferred) = sampling_rate(model, profile);
+        let mut agreement = Agreement::default();
 
         // Objects by bucket.
         let mut objects_of_bucket: Vec<Vec<ObjectId>> = vec![Vec::new(); sites.buckets.len()];
@@ -477,48 +336,8 @@ impl SiteIndex {
                 }
                 f
             });
-            if let (Some(r), Some(p)) = (recorded, from_profile)
-                && (r.inuse_objects != p.inuse_objects || r.inuse_bytes != p.inuse_bytes)
-            {
-                disagreeing += 1;
-                let leaf = pos.first().map_or("?".to_string(), |(f, l)| {
-                    format!("{}:{l}", crate::model::short_file(f))
-                });
-                disagreement_examples.push((
-                    (p.inuse_bytes - r.inuse_bytes).unsigned_abs(),
-                    format!(
-                        "{leaf}: {} objects in the profile, {} in the dump",
-                        p.inuse_objects, r.inuse_objects
-                    ),
-                ));
-            }
-            // Code addresses: a profile of this very build and load address
-            // has the bucket's return pcs minus one. Keys shared by several
-            // buckets (two calls on one line) give each sample several
-            // candidate offsets; count each offset once per sample.
             if let Some(p) = profile {
-                for &s in &figures.samples {
-                    let sample = &p.samples[s];
-                    let Some(&addr) = sample.frame_addresses.first().filter(|&&a| a != 0) else {
-                        continue;
-                    };
-                    // pprof may have cut the stack elsewhere than rootpath:
-                    // any of the buckets' pcs may be the leaf's.
-                    let mut candidates: Vec<i128> = figures
-                        .buckets
-                        .iter()
-                        .flat_map(|&bi| sites.buckets[bi as usize].pcs.iter())
-                        .map(|&pc| i128::from(addr) + 1 - i128::from(pc))
-                        .collect();
-                    candidates.sort_unstable();
-                    candidates.dedup();
-                    if !candidates.is_empty() {
-                        checked_samples += 1;
-                    }
-                    for d in candidates {
-                        *address_deltas.entry(d).or_default() += 1;
-                    }
-                }
+                agreement.compare(p, sites, &pos, &figures, recorded, from_profile);
             }
 
             let bucket_frames = figures
@@ -526,7 +345,7 @@ impl SiteIndex {
                 .first()
                 .map(|&bi| visible(&sites.buckets[bi as usize].stack).to_vec());
             // Names: the profile's (it expands inlined calls) when it has them.
-            let frames = match (profile_names.get(&(pos.clone(), size)), bucket_frames) {
+            let frames = match (join.names.get(&(pos.clone(), size)), bucket_frames) {
                 (Some(p), _) if !sites.inlined_frames || figures.buckets.is_empty() => p.clone(),
                 (_, Some(b)) => b,
                 (Some(p), None) => p.clone(),
@@ -570,48 +389,7 @@ impl SiteIndex {
             e.0 += bytes;
         }
 
-        // Sampling coverage.
-        let sampling = match rate {
-            Some(1) => SamplingDoc {
-                rate,
-                coverage: "exact",
-                note: match inferred {
-                    None => {
-                        "every allocation was sampled (MemProfileRate=1): counts are exact".into()
-                    }
-                    Some((sampled, all)) => format!(
-                        "the dump does not record MemProfileRate, but {sampled} of its {all} \
-                         objects carry an allocation sample, as with MemProfileRate=1: counts \
-                         are exact"
-                    ),
-                },
-            },
-            Some(0) => SamplingDoc {
-                rate,
-                coverage: "off",
-                note: "memory profiling was off (MemProfileRate=0, as in programs that never \
-                       use runtime/pprof): only allocations from before it was turned off carry \
-                       a site; set runtime.MemProfileRate (or GODEBUG=memprofilerate=1) and \
-                       import net/http/pprof to sample"
-                    .into(),
-            },
-            Some(r) if r > 1 => SamplingDoc {
-                rate,
-                coverage: "sampled",
-                note: format!(
-                    "about one allocation per {r} bytes was sampled: only sampled objects can be \
-                     tied to a site, so live counts are estimates; run with \
-                     GODEBUG=memprofilerate=1 for exact figures"
-                ),
-            },
-            _ => SamplingDoc {
-                rate: None,
-                coverage: "unknown",
-                note: "the sampling rate is unknown (pass the executable or a profile): live \
-                       figures count sampled objects only"
-                    .into(),
-            },
-        };
+        let sampling = sampling_doc(rate, inferred);
         if sites.buckets.is_empty() {
             notes.push(
                 "the dump has no memory-profile records: the program never sampled an \
@@ -627,103 +405,8 @@ impl SiteIndex {
             );
         }
 
-        let profile_check = profile.map(|p| {
-            let mut problems = Vec::new();
-            let same_code_addresses = if checked_samples == 0 {
-                None
-            } else {
-                // Nearly all: a sample whose bucket pairing is ambiguous
-                // (equal stacks) may miss; another build misses at most sites.
-                let total = checked_samples;
-                let nearly_all = |n: usize| n * 100 >= total * 95;
-                let zero = address_deltas.get(&0).copied().unwrap_or(0);
-                if nearly_all(zero) {
-                    Some(true)
-                } else {
-                    let (delta, n) = address_deltas
-                        .iter()
-                        .max_by_key(|&(d, n)| (*n, std::cmp::Reverse(d.unsigned_abs())))
-                        .map_or((0, 0), |(&d, &n)| (d, n));
-                    if nearly_all(n) {
-                        let sign = if delta < 0 { "-" } else { "" };
-                        problems.push(format!(
-                            "the profile's code addresses are shifted by {sign}{:#x} from the \
-                             dump's: it comes from another process (a position-independent \
-                             build loaded elsewhere)",
-                            delta.unsigned_abs()
-                        ));
-                    } else {
-                        problems.push(format!(
-                            "the profile's code addresses differ from the dump's at {} of {} \
-                             allocation sites: it comes from a different build of the program",
-                            total - zero,
-                            total
-                        ));
-                    }
-                    Some(false)
-                }
-            };
-            let same_gc_cycle = match (p.last_gc, sites.last_gc, p.time_nanos) {
-                (Some(a), Some(b), _) => {
-                    if a != b {
-                        problems.push(format!(
-                            "the profile describes GC cycle {} (ended at {} ns), the dump GC \
-                             cycle {} (ended at {} ns): another process, or another moment of \
-                             this one",
-                            a.num_gc, a.unix_nanos, b.num_gc, b.unix_nanos
-                        ));
-                    }
-                    Some(a == b)
-                }
-                (None, Some(b), Some(t)) if t < b.unix_nanos => {
-                    problems.push(
-                        "the profile was written before the dump's last GC: it describes an \
-                         earlier heap (another process, or earlier in this one)"
-                            .into(),
-                    );
-                    Some(false)
-                }
-                _ => None,
-            };
-            if disagreeing > 0 {
-                problems.push(format!(
-                    "in-use counts differ at {disagreeing} allocation sites ({}): the profile \
-                     was not taken from this process at this GC cycle",
-                    {
-                        // The largest differences say the most.
-                        disagreement_examples.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-                        disagreement_examples
-                            .iter()
-                            .take(3)
-                            .map(|e| e.1.as_str())
-                            .collect::<Vec<_>>()
-                            .join("; ")
-                    }
-                ));
-            }
-            if unmatched.0 > 0 {
-                problems.push(format!(
-                    "{} profile samples ({} in-use bytes) have no profiling record in the dump",
-                    unmatched.0, unmatched.1
-                ));
-            }
-            ProfileCheck {
-                source: p.source.clone(),
-                scaled: p.scaled,
-                matched_samples: matched,
-                unmatched_samples: unmatched.0,
-                unmatched_inuse_bytes: unmatched.1,
-                disagreeing_sites: disagreeing,
-                same_code_addresses,
-                same_gc_cycle,
-                verdict: if problems.is_empty() {
-                    "consistent"
-                } else {
-                    "mismatch"
-                },
-                problems,
-            }
-        });
+        let profile_check =
+            profile.map(|p| agreement.check(p, sites.last_gc, join.matched, join.unmatched));
 
         SiteIndex {
             sites: accs,
@@ -791,6 +474,389 @@ impl SiteIndex {
     }
 }
 
+/// Profile samples joined with the dump's keys.
+#[derive(Default)]
+struct Join {
+    /// The profile's frames for each key it matched (it names inlined calls).
+    names: HashMap<Key, Vec<SourceFrame>>,
+    /// Samples with objects in use that found a key, and (samples, bytes)
+    /// that found none (they become keys of their own).
+    matched: usize,
+    unmatched: (usize, i64),
+}
+
+/// Gives each profile sample its key: an exact one first, else the likeliest
+/// of the keys that differ only where the two sides record stacks
+/// differently; a sample with none adds its own key.
+fn join_samples(
+    p: &AllocProfile,
+    sites: &crate::model::Sites,
+    keys: &mut HashMap<Key, KeyFigures>,
+) -> Join {
+    // Heap dumps take the innermost frame's position at its return
+    // address, not at the call: when that frame is in the key its file
+    // and line may differ from pprof's. Those keys also match on the
+    // caller frames alone.
+    let mut loose: HashMap<Key, Vec<Key>> = HashMap::new();
+    if !sites.inlined_frames {
+        for b in sites.buckets.iter().filter(|b| keeps_leaf(&b.stack)) {
+            let pos = positions(&b.stack);
+            let entry = loose.entry((without_leaf(&pos), b.size)).or_default();
+            if !entry.iter().any(|k| k.0 == pos) {
+                entry.push((pos, b.size));
+            }
+        }
+    }
+    // profile.proto has one file per function, not per line: a function
+    // whose code comes from several files (a package's init, which runs
+    // every file's initializers) gets whichever file pprof met first.
+    // Such keys also match on lines alone.
+    let mut by_lines: HashMap<(Vec<u32>, u64), Vec<Key>> = HashMap::new();
+    for k in keys.keys() {
+        by_lines
+            .entry((k.0.iter().map(|p| p.1).collect(), k.1))
+            .or_default()
+            .push(k.clone());
+    }
+    let mut join = Join::default();
+    // Exact keys first, so that loose matching only hands out what
+    // no sample claimed exactly.
+    let mut order: Vec<(usize, Key, bool)> = p
+        .samples
+        .iter()
+        .enumerate()
+        .map(|(si, s)| {
+            let key = (positions(&s.frames), s.object_size.unwrap_or(0));
+            let exact = keys.contains_key(&key);
+            (si, key, exact)
+        })
+        .collect();
+    order.sort_by_key(|&(si, _, exact)| (!exact, si));
+    let mut claimed: std::collections::HashSet<Key> = Default::default();
+    for (si, mut key, exact) in order {
+        let s = &p.samples[si];
+        let shown = visible(&s.frames);
+        if !exact {
+            // The likeliest candidate: unclaimed, with the sample's
+            // count, in the same file, at the nearest line.
+            let (file, line) = key.0.first().cloned().unwrap_or_default();
+            let recorded_count = |k: &Key| -> i64 {
+                keys.get(k).map_or(0, |f| {
+                    f.buckets
+                        .iter()
+                        .map(|&b| {
+                            let b = &sites.buckets[b as usize];
+                            b.allocs.saturating_sub(b.frees) as i64
+                        })
+                        .sum()
+                })
+            };
+            if let Some(found) = loose.get(&(without_leaf(&key.0), key.1)).and_then(|c| {
+                c.iter().min_by_key(|k| {
+                    let (f, l) = k.0.first().cloned().unwrap_or_default();
+                    (
+                        claimed.contains(*k),
+                        recorded_count(k) != s.inuse_objects,
+                        f != file,
+                        l.abs_diff(line),
+                    )
+                })
+            }) {
+                key = found.clone();
+            } else if let Some(found) = by_lines
+                .get(&(key.0.iter().map(|p| p.1).collect(), key.1))
+                .and_then(|c| c.iter().find(|k| !claimed.contains(*k)).or(c.first()))
+            {
+                key = found.clone();
+            } else if key.0.iter().all(|(f, _)| is_runtime_file(f)) {
+                // The runtime's own allocations: each side may have
+                // cut a different number of leading frames.
+                let suffix = |a: &Positions, b: &Positions| a.ends_with(b) || b.ends_with(a);
+                if let Some(found) = keys
+                    .keys()
+                    .filter(|k| k.1 == key.1 && !claimed.contains(*k) && suffix(&k.0, &key.0))
+                    .min()
+                {
+                    key = found.clone();
+                }
+            }
+        }
+        match keys.get_mut(&key) {
+            Some(k) => {
+                k.samples.push(si);
+                claimed.insert(key.clone());
+                if s.inuse_objects != 0 {
+                    join.matched += 1;
+                }
+                join.names
+                    .entry(key.clone())
+                    .or_insert_with(|| shown.to_vec());
+            }
+            None => {
+                if s.inuse_objects > 0 {
+                    join.unmatched.0 += 1;
+                    join.unmatched.1 += s.inuse_bytes;
+                }
+                // A site the dump does not know: list it with the profile's figures.
+                keys.insert(
+                    key.clone(),
+                    KeyFigures {
+                        buckets: Vec::new(),
+                        samples: vec![si],
+                    },
+                );
+                join.names
+                    .entry(key.clone())
+                    .or_insert_with(|| shown.to_vec());
+            }
+        }
+    }
+
+    join
+}
+
+/// The sampling rate: the profile's period, else the dump's own; a heap
+/// dump records neither, but when nearly every object carries an
+/// allocation sample every allocation was sampled (only what the runtime
+/// allocated before the program set the rate has none). With the counts
+/// behind an inferred rate.
+fn sampling_rate(
+    model: &HeapModel,
+    profile: Option<&AllocProfile>,
+) -> (Option<u64>, Option<(usize, usize)>) {
+    let rate = match profile {
+        Some(p) if p.period > 0 => Some(p.period),
+        _ => model.sites.rate,
+    };
+    if rate.is_some() || model.objects.is_empty() {
+        return (rate, None);
+    }
+    let mut sampled: Vec<ObjectId> = model.sites.object_bucket.iter().map(|&(o, _)| o).collect();
+    sampled.dedup();
+    if sampled.len() * 10 >= model.objects.len() * 9 {
+        (Some(1), Some((sampled.len(), model.objects.len())))
+    } else {
+        (None, None)
+    }
+}
+
+/// How much of the heap the profiling records cover.
+fn sampling_doc(rate: Option<u64>, inferred: Option<(usize, usize)>) -> SamplingDoc {
+    match rate {
+        Some(1) => SamplingDoc {
+            rate,
+            coverage: "exact",
+            note: match inferred {
+                None => "every allocation was sampled (MemProfileRate=1): counts are exact".into(),
+                Some((sampled, all)) => format!(
+                    "the dump does not record MemProfileRate, but {sampled} of its {all} \
+                     objects carry an allocation sample, as with MemProfileRate=1: counts \
+                     are exact"
+                ),
+            },
+        },
+        Some(0) => SamplingDoc {
+            rate,
+            coverage: "off",
+            note: "memory profiling was off (MemProfileRate=0, as in programs that never \
+                   use runtime/pprof): only allocations from before it was turned off carry \
+                   a site; set runtime.MemProfileRate (or GODEBUG=memprofilerate=1) and \
+                   import net/http/pprof to sample"
+                .into(),
+        },
+        Some(r) if r > 1 => SamplingDoc {
+            rate,
+            coverage: "sampled",
+            note: format!(
+                "about one allocation per {r} bytes was sampled: only sampled objects can be \
+                 tied to a site, so live counts are estimates; run with \
+                 GODEBUG=memprofilerate=1 for exact figures"
+            ),
+        },
+        _ => SamplingDoc {
+            rate: None,
+            coverage: "unknown",
+            note: "the sampling rate is unknown (pass the executable or a profile): live \
+                   figures count sampled objects only"
+                .into(),
+        },
+    }
+}
+
+/// How the profile's figures compare with the dump's own records, gathered
+/// key by key.
+#[derive(Default)]
+struct Agreement {
+    /// Keys whose in-use figures differ, and (difference in bytes, text).
+    disagreeing: usize,
+    examples: Vec<(u64, String)>,
+    /// Candidate offsets between the profile's and the dump's code
+    /// addresses, each counted once per sample; and the samples compared.
+    address_deltas: HashMap<i128, usize>,
+    checked_samples: usize,
+}
+
+impl Agreement {
+    fn compare(
+        &mut self,
+        profile: &AllocProfile,
+        sites: &crate::model::Sites,
+        pos: &Positions,
+        figures: &KeyFigures,
+        recorded: Option<Inuse>,
+        from_profile: Option<Inuse>,
+    ) {
+        if let (Some(r), Some(p)) = (recorded, from_profile)
+            && (r.inuse_objects != p.inuse_objects || r.inuse_bytes != p.inuse_bytes)
+        {
+            self.disagreeing += 1;
+            let leaf = pos.first().map_or("?".to_string(), |(f, l)| {
+                format!("{}:{l}", crate::model::short_file(f))
+            });
+            self.examples.push((
+                (p.inuse_bytes - r.inuse_bytes).unsigned_abs(),
+                format!(
+                    "{leaf}: {} objects in the profile, {} in the dump",
+                    p.inuse_objects, r.inuse_objects
+                ),
+            ));
+        }
+        // Code addresses: a profile of this very build and load address
+        // has the bucket's return pcs minus one. Keys shared by several
+        // buckets (two calls on one line) give each sample several
+        // candidate offsets; count each offset once per sample.
+        for &s in &figures.samples {
+            let sample = &profile.samples[s];
+            let Some(&addr) = sample.frame_addresses.first().filter(|&&a| a != 0) else {
+                continue;
+            };
+            // pprof may have cut the stack elsewhere than rootpath:
+            // any of the buckets' pcs may be the leaf's.
+            let mut candidates: Vec<i128> = figures
+                .buckets
+                .iter()
+                .flat_map(|&bi| sites.buckets[bi as usize].pcs.iter())
+                .map(|&pc| i128::from(addr) + 1 - i128::from(pc))
+                .collect();
+            candidates.sort_unstable();
+            candidates.dedup();
+            if !candidates.is_empty() {
+                self.checked_samples += 1;
+            }
+            for d in candidates {
+                *self.address_deltas.entry(d).or_default() += 1;
+            }
+        }
+    }
+
+    fn check(
+        mut self,
+        p: &AllocProfile,
+        dump_gc: Option<crate::model::GcStamp>,
+        matched: usize,
+        unmatched: (usize, i64),
+    ) -> ProfileCheck {
+        let mut problems = Vec::new();
+        let same_code_addresses = if self.checked_samples == 0 {
+            None
+        } else {
+            // Nearly all: a sample whose bucket pairing is ambiguous
+            // (equal stacks) may miss; another build misses at most sites.
+            let total = self.checked_samples;
+            let nearly_all = |n: usize| n * 100 >= total * 95;
+            let zero = self.address_deltas.get(&0).copied().unwrap_or(0);
+            if nearly_all(zero) {
+                Some(true)
+            } else {
+                let (delta, n) = self
+                    .address_deltas
+                    .iter()
+                    .max_by_key(|&(d, n)| (*n, std::cmp::Reverse(d.unsigned_abs())))
+                    .map_or((0, 0), |(&d, &n)| (d, n));
+                if nearly_all(n) {
+                    let sign = if delta < 0 { "-" } else { "" };
+                    problems.push(format!(
+                        "the profile's code addresses are shifted by {sign}{:#x} from the \
+                         dump's: it comes from another process (a position-independent \
+                         build loaded elsewhere)",
+                        delta.unsigned_abs()
+                    ));
+                } else {
+                    problems.push(format!(
+                        "the profile's code addresses differ from the dump's at {} of {} \
+                         allocation sites: it comes from a different build of the program",
+                        total - zero,
+                        total
+                    ));
+                }
+                Some(false)
+            }
+        };
+        let same_gc_cycle = match (p.last_gc, dump_gc, p.time_nanos) {
+            (Some(a), Some(b), _) => {
+                if a != b {
+                    problems.push(format!(
+                        "the profile describes GC cycle {} (ended at {} ns), the dump GC \
+                         cycle {} (ended at {} ns): another process, or another moment of \
+                         this one",
+                        a.num_gc, a.unix_nanos, b.num_gc, b.unix_nanos
+                    ));
+                }
+                Some(a == b)
+            }
+            (None, Some(b), Some(t)) if t < b.unix_nanos => {
+                problems.push(
+                    "the profile was written before the dump's last GC: it describes an \
+                     earlier heap (another process, or earlier in this one)"
+                        .into(),
+                );
+                Some(false)
+            }
+            _ => None,
+        };
+        if self.disagreeing > 0 {
+            problems.push(format!(
+                "in-use counts differ at {} allocation sites ({}): the profile \
+                 was not taken from this process at this GC cycle",
+                self.disagreeing,
+                {
+                    // The largest differences say the most.
+                    self.examples
+                        .sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+                    self.examples
+                        .iter()
+                        .take(3)
+                        .map(|e| e.1.as_str())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                }
+            ));
+        }
+        if unmatched.0 > 0 {
+            problems.push(format!(
+                "{} profile samples ({} in-use bytes) have no profiling record in the dump",
+                unmatched.0, unmatched.1
+            ));
+        }
+        ProfileCheck {
+            source: p.source.clone(),
+            scaled: p.scaled,
+            matched_samples: matched,
+            unmatched_samples: unmatched.0,
+            unmatched_inuse_bytes: unmatched.1,
+            disagreeing_sites: self.disagreeing,
+            same_code_addresses,
+            same_gc_cycle,
+            verdict: if problems.is_empty() {
+                "consistent"
+            } else {
+                "mismatch"
+            },
+            problems,
+        }
+    }
+}
+
 fn add_inuse(total: &mut Option<Inuse>, add: Option<Inuse>) {
     if let Some(a) = add {
         let t = total.get_or_insert_with(Inuse::default);
@@ -854,12 +920,8 @@ impl<'a, 'r, 'm> SiteReporter<'a, 'r, 'm> {
         let more_sites = docs.len().saturating_sub(limit);
         docs.truncate(limit);
         SitesDoc {
-            sampling: SamplingDoc {
-                rate: self.index.sampling.rate,
-                coverage: self.index.sampling.coverage,
-                note: self.index.sampling.note.clone(),
-            },
-            profile_check: self.index.profile_check.as_ref().map(clone_check),
+            sampling: self.index.sampling.clone(),
+            profile_check: self.index.profile_check.clone(),
             notes: self.index.notes.clone(),
             sites: docs,
             more_sites,
@@ -994,21 +1056,6 @@ impl<'a, 'r, 'm> SiteReporter<'a, 'r, 'm> {
             retainers,
             more_retainers,
         }
-    }
-}
-
-fn clone_check(c: &ProfileCheck) -> ProfileCheck {
-    ProfileCheck {
-        source: c.source.clone(),
-        scaled: c.scaled,
-        matched_samples: c.matched_samples,
-        unmatched_samples: c.unmatched_samples,
-        unmatched_inuse_bytes: c.unmatched_inuse_bytes,
-        disagreeing_sites: c.disagreeing_sites,
-        same_code_addresses: c.same_code_addresses,
-        same_gc_cycle: c.same_gc_cycle,
-        verdict: c.verdict,
-        problems: c.problems.clone(),
     }
 }
 
