@@ -329,10 +329,16 @@ const PATH_HEAD: usize = 6;
 const PATH_TAIL: usize = 4;
 
 fn write_steps(out: &mut dyn Write, steps: &[StepDoc]) -> io::Result<()> {
+    write_steps_at(out, steps, 4)
+}
+
+/// A path, one step per line, indented by `indent` spaces.
+fn write_steps_at(out: &mut dyn Write, steps: &[StepDoc], indent: usize) -> io::Result<()> {
+    let pad = " ".repeat(indent);
     let skip = steps.len().saturating_sub(PATH_HEAD + PATH_TAIL + 1);
     for (i, s) in steps.iter().enumerate() {
         if skip > 0 && i == PATH_HEAD {
-            writeln!(out, "    … {skip} more steps …")?;
+            writeln!(out, "{pad}… {skip} more steps …")?;
         }
         if skip > 0 && (PATH_HEAD..PATH_HEAD + skip).contains(&i) {
             continue;
@@ -344,7 +350,7 @@ fn write_steps(out: &mut dyn Write, steps: &[StepDoc]) -> io::Result<()> {
         };
         writeln!(
             out,
-            "    {edge} {} {} ({})",
+            "{pad}{edge} {} {} ({})",
             s.address,
             s.type_name.as_deref().unwrap_or("?"),
             bytes(s.size)
@@ -711,7 +717,7 @@ fn write_site(
         )?;
         if full && !r.example.is_empty() {
             writeln!(out, "      for example:")?;
-            write_steps(out, &r.example)?;
+            write_steps_at(out, &r.example, 8)?;
         }
     }
     if s.more_retainers > 0 {
