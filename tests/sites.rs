@@ -397,3 +397,50 @@ fn cores_and_heap_dumps_agree_on_every_site() {
         assert_eq!(core.len(), dump.len(), "{}", f.version);
     }
 }
+
+#[test]
+fn sites_command_orders_groups_and_limits() {
+    let f = Fixture::load("go1.25");
+    let all = common::core_json(&f, &["sites", "-n", "100000"]);
+    let total = all["sites"].as_array().expect("sites").len();
+    assert!(total > 20);
+    // -n keeps the first N and counts the rest.
+    let some = common::core_json(&f, &["sites", "-n", "5"]);
+    assert_eq!(some["sites"].as_array().map(Vec::len), Some(5));
+    assert_eq!(some["more_sites"], (total - 5) as u64);
+    // Each order is what it says.
+    for (by, field) in [("live", "live_bytes"), ("retained", "retained_bytes")] {
+        let doc = common::core_json(&f, &["sites", "--by", by, "-n", "100000"]);
+        let v: Vec<u64> = doc["sites"]
+            .as_array()
+            .expect("sites")
+            .iter()
+            .map(|s| s[field].as_u64().expect(field))
+            .collect();
+        assert!(v.windows(2).all(|w| w[0] >= w[1]), "--by {by}");
+    }
+    // Per stack: at least as many sites, and each truth site (one stack
+    // each) still found with its count.
+    let stacks = common::core_json(&f, &["sites", "--group", "stack", "-n", "100000"]);
+    assert!(stacks["sites"].as_array().expect("sites").len() >= total);
+    for want in f.truth["sites"].as_array().expect("truth sites") {
+        let function = want["function"].as_str().expect("function");
+        let s = find_site(&stacks, want, &[function]);
+        assert_eq!(s["live_objects"], want["count"], "{function}");
+        assert_eq!(s["stacks"], 1, "{function}");
+    }
+    // --retainers bounds the roots listed and counts the others.
+    let one = common::core_json(&f, &["sites", "--retainers", "1", "-n", "100000"]);
+    for s in one["sites"].as_array().expect("sites") {
+        assert!(s["retainers"].as_array().is_some_and(|r| r.len() <= 1));
+    }
+    let newt = one["sites"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["site"] == "main.newT"))
+        .expect("main.newT allocates for many roots");
+    assert!(
+        newt["more_retainers"].as_u64() > Some(10),
+        "{}",
+        newt["more_retainers"]
+    );
+}
