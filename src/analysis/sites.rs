@@ -8,7 +8,7 @@
 //! samples are built on; several buckets may share one key on either side, so
 //! both are summed per key.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use serde::Serialize;
 
@@ -16,8 +16,10 @@ use super::graph::Graph;
 use super::paths::ShortestTree;
 use super::report::Reporter;
 use super::report::group_ref;
-use super::why::{MergedRoot, path_doc, root_ref};
-use crate::model::{AllocProfile, HeapModel, Memory, ObjectId, SourceFrame, scale_heap_sample};
+use super::why::{MergedRoot, merge_roots, root_ref};
+use crate::model::{
+    AllocProfile, HeapModel, Memory, ObjectId, SourceFrame, sample_weight, scale_heap_sample,
+};
 
 /// How objects are grouped into sites.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -895,8 +897,7 @@ impl<'a, 'r, 'm> SiteReporter<'a, 'r, 'm> {
             .index
             .sites
             .iter()
-            .enumerate()
-            .map(|(i, s)| self.site_doc(i, s, &covered, options))
+            .map(|s| self.site_doc(s, &covered, options))
             .filter(|d| {
                 d.live_objects > 0
                     || d.unreachable_objects > 0
@@ -965,7 +966,6 @@ impl<'a, 'r, 'm> SiteReporter<'a, 'r, 'm> {
 
     fn site_doc(
         &self,
-        _i: usize,
         s: &SiteAcc,
         covered: &HashMap<ObjectId, bool>,
         options: &SiteOptions,
@@ -976,19 +976,19 @@ impl<'a, 'r, 'm> SiteReporter<'a, 'r, 'm> {
         let (mut live_objects, mut live_bytes, mut unreachable) = (0u64, 0u64, 0u64);
         let (mut retained_bytes, mut retained_objects) = (0u64, 0u64);
         let (mut est_objects, mut est_bytes) = (0f64, 0f64);
-        // Alike goroutines hold together, as in `top`.
-        let mut by_root: BTreeMap<Holder, (u64, u64, ObjectId)> = BTreeMap::new();
+        let mut live = Vec::with_capacity(s.objects.len());
         for &o in &s.objects {
             let node = r.graph.object_node(o);
             if !r.doms.is_reachable(node) {
                 unreachable += 1;
                 continue;
             }
+            live.push(o);
             let size = model.objects.size(o);
             live_objects += 1;
             live_bytes += size;
             if rate > 1 {
-                let w = 1.0 / (1.0 - (-(size as f64) / rate as f64).exp());
+                let w = sample_weight(size as f64, rate);
                 est_objects += w;
                 est_bytes += w * size as f64;
             }
@@ -996,37 +996,27 @@ impl<'a, 'r, 'm> SiteReporter<'a, 'r, 'm> {
                 retained_bytes += r.doms.retained_bytes(node);
                 retained_objects += r.doms.retained_objects(node);
             }
-            if let Some(root) = self.reporter.tree.root_of(&self.reporter.plain, o) {
-                let holder = match r.shared_group(root) {
-                    Some(g) => Holder::Group(g),
-                    None => Holder::Root(root),
-                };
-                let e = by_root.entry(holder).or_insert((0, 0, o));
-                e.0 += 1;
-                e.1 += size;
-            }
         }
-        let mut roots: Vec<(Holder, (u64, u64, ObjectId))> = by_root.into_iter().collect();
-        roots.sort_by(|a, b| b.1.1.cmp(&a.1.1).then(b.1.0.cmp(&a.1.0)));
-        let more_retainers = roots.len().saturating_sub(options.retainers);
-        let retainers = roots
-            .into_iter()
-            .take(options.retainers)
-            .map(|(holder, (objects, bytes, example))| MergedRoot {
-                root: match holder {
-                    Holder::Root(root) => root_ref(&model.roots.roots[root]),
-                    Holder::Group(g) => group_ref(&r.groups[g]),
-                },
-                objects,
-                bytes,
-                example: self
-                    .reporter
-                    .tree
-                    .path(&self.reporter.plain, example)
-                    .map(|p| path_doc(model, self.reporter.memory, &p, options.raw).steps)
-                    .unwrap_or_default(),
-            })
-            .collect();
+        // Alike goroutines hold together, as in `top`.
+        let holder = |root: usize| match r.shared_group(root) {
+            Some(g) => Holder::Group(g),
+            None => Holder::Root(root),
+        };
+        let name = |h: Holder| match h {
+            Holder::Root(root) => root_ref(&model.roots.roots[root]),
+            Holder::Group(g) => group_ref(&r.groups[g]),
+        };
+        let (merged, more_retainers) = merge_roots(
+            model,
+            self.reporter.memory,
+            &self.reporter.plain,
+            &self.reporter.tree,
+            live,
+            options.raw,
+            holder,
+            name,
+            options.retainers,
+        );
         let leaf = s.frames.first();
         let heaviest = s
             .stacks
@@ -1053,7 +1043,7 @@ impl<'a, 'r, 'm> SiteReporter<'a, 'r, 'm> {
             }),
             retained_bytes,
             retained_objects,
-            retainers,
+            retainers: merged.roots,
             more_retainers,
         }
     }

@@ -171,24 +171,59 @@ pub fn merge_by_root(
     ids: impl IntoIterator<Item = ObjectId>,
     raw: bool,
 ) -> Merged {
-    let mut by_root: std::collections::BTreeMap<usize, (u64, u64, ObjectId)> = Default::default();
+    let by_root = |r: usize| r;
+    let name = |r: usize| root_ref(&model.roots.roots[r]);
+    merge_roots(
+        model,
+        memory,
+        graph,
+        tree,
+        ids,
+        raw,
+        by_root,
+        name,
+        usize::MAX,
+    )
+    .0
+}
+
+/// `merge_by_root` with roots gathered under holders (`holder` of a root
+/// index; `name` of a holder), the largest `limit` listed: the merged
+/// figures, and how many holders were left out.
+#[allow(clippy::too_many_arguments)]
+pub fn merge_roots<K: Ord + Copy>(
+    model: &HeapModel,
+    memory: Option<&dyn Memory>,
+    graph: &Graph<'_>,
+    tree: &ShortestTree,
+    ids: impl IntoIterator<Item = ObjectId>,
+    raw: bool,
+    holder: impl Fn(usize) -> K,
+    name: impl Fn(K) -> RootRef,
+    limit: usize,
+) -> (Merged, usize) {
+    let mut by_holder: std::collections::BTreeMap<K, (u64, u64, ObjectId)> = Default::default();
     let (mut objects, mut bytes, mut unreachable) = (0, 0, 0);
     for id in ids {
         objects += 1;
         bytes += model.objects.size(id);
         match tree.root_of(graph, id) {
             Some(r) => {
-                let e = by_root.entry(r).or_insert((0, 0, id));
+                let e = by_holder.entry(holder(r)).or_insert((0, 0, id));
                 e.0 += 1;
                 e.1 += model.objects.size(id);
             }
             None => unreachable += 1,
         }
     }
-    let mut roots: Vec<MergedRoot> = by_root
+    let mut held: Vec<(K, (u64, u64, ObjectId))> = by_holder.into_iter().collect();
+    held.sort_by(|a, b| b.1.1.cmp(&a.1.1).then(b.1.0.cmp(&a.1.0)));
+    let left_out = held.len().saturating_sub(limit);
+    let roots = held
         .into_iter()
-        .map(|(r, (n, b, example))| MergedRoot {
-            root: root_ref(&model.roots.roots[r]),
+        .take(limit)
+        .map(|(k, (n, b, example))| MergedRoot {
+            root: name(k),
             objects: n,
             bytes: b,
             example: tree
@@ -197,13 +232,15 @@ pub fn merge_by_root(
                 .unwrap_or_default(),
         })
         .collect();
-    roots.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(b.objects.cmp(&a.objects)));
-    Merged {
-        objects,
-        bytes,
-        unreachable_objects: unreachable,
-        roots,
-    }
+    (
+        Merged {
+            objects,
+            bytes,
+            unreachable_objects: unreachable,
+            roots,
+        },
+        left_out,
+    )
 }
 
 /// Why objects of type `t` are alive: merged shortest paths, grouped by root.

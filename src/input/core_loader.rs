@@ -23,7 +23,9 @@ use crate::input::goruntime::stacks::{
 };
 use crate::input::goruntime::typing::Typer;
 use crate::model::Memory;
-use crate::model::{EdgesBuilder, Goroutine, HeapModel, ObjectId, Objects, RootKind, Roots};
+use crate::model::{
+    EdgesBuilder, Goroutine, HeapModel, ObjectId, Objects, RootKind, Roots, compact_size,
+};
 
 /// What the heap reader needs to know about the program.
 struct HeapContext<'a> {
@@ -124,7 +126,7 @@ fn fill_span(
 ) -> Vec<(usize, u64)> {
     let header = if span.has_header { 8 } else { 0 };
     let size = span.object_size();
-    let small = u32::try_from(size).ok().filter(|&s| s != u32::MAX);
+    let small = compact_size(size);
     let mut huge = Vec::new();
     let slots = allocated_slots(span, alloc_bits(space, span));
     for (i, slot) in slots.take(addrs.len()).enumerate() {

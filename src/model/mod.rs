@@ -11,9 +11,11 @@ mod types;
 
 pub use edges::{Edges, EdgesBuilder};
 pub use goroutines::{Goroutine, SourceFrame, short_file};
-pub use objects::{ObjectId, Objects, ObjectsBuilder};
+pub use objects::{ObjectId, Objects, ObjectsBuilder, compact_size};
 pub use roots::{FrameRef, Root, RootKind, Roots, StackRootKind};
-pub use sites::{AllocBucket, AllocProfile, GcStamp, ProfiledStack, Sites, scale_heap_sample};
+pub use sites::{
+    AllocBucket, AllocProfile, GcStamp, ProfiledStack, Sites, sample_weight, scale_heap_sample,
+};
 pub use types::{KeyKind, MapSlots, TypeLayout, TypeNames, TypeRole, UNKNOWN_TYPE};
 
 /// Bytes of the target's memory by address: what readers of runtime

@@ -191,24 +191,25 @@ impl ObjectsBuilder {
             items.dedup_by_key(|&mut (a, _)| a);
             (addrs, sizes) = items.into_iter().unzip();
         }
-        let mut objects = Objects {
-            sizes: Vec::with_capacity(addrs.len()),
-            addrs,
-            huge_sizes: HashMap::new(),
-            index: PageIndex::default(),
-        };
-        for (i, size) in sizes.into_iter().enumerate() {
-            match u32::try_from(size) {
-                Ok(s) if s != u32::MAX => objects.sizes.push(s),
-                _ => {
-                    objects.sizes.push(u32::MAX);
-                    objects.huge_sizes.insert(i as u32, size);
-                }
-            }
-        }
-        objects.build_index();
-        objects
+        let mut huge = HashMap::new();
+        let compact = sizes
+            .into_iter()
+            .enumerate()
+            .map(|(i, size)| {
+                compact_size(size).unwrap_or_else(|| {
+                    huge.insert(i as u32, size);
+                    u32::MAX
+                })
+            })
+            .collect();
+        Objects::from_sorted(addrs, compact, huge)
     }
+}
+
+/// A size as `Objects` stores it, or None for one of 4 GiB or more (kept in
+/// the side table, with `u32::MAX` in its place).
+pub fn compact_size(size: u64) -> Option<u32> {
+    u32::try_from(size).ok().filter(|&s| s != u32::MAX)
 }
 
 #[cfg(test)]

@@ -108,8 +108,14 @@ pub fn scale_heap_sample(count: i64, size: i64, rate: i64) -> (i64, i64) {
         // Every allocation was sampled (1), or the rate is unknown (< 1).
         return (count, size);
     }
-    let avg = size as f64 / count as f64;
-    let scale = 1.0 / (1.0 - (-avg / rate as f64).exp());
+    let scale = sample_weight(size as f64 / count as f64, rate as u64);
     // `as` saturates, as Go's conversion does for these magnitudes.
     ((count as f64 * scale) as i64, (size as f64 * scale) as i64)
+}
+
+/// How many allocations of `size` bytes one sample stands for when about one
+/// per `rate` bytes is sampled: the inverse of its chance to be sampled,
+/// `1 - exp(-size/rate)`.
+pub fn sample_weight(size: f64, rate: u64) -> f64 {
+    1.0 / (1.0 - (-size / rate as f64).exp())
 }

@@ -380,18 +380,27 @@ pub fn why(out: &mut dyn Write, doc: &WhyDoc, excluded: bool) -> Result<()> {
     .map_err(io_err)
 }
 
-/// Roots with how much of a set each holds, and one path each.
-fn write_merged_roots(out: &mut dyn Write, roots: &[MergedRoot]) -> io::Result<()> {
+/// Roots with how much of a set each holds, indented by `indent` spaces,
+/// and (with `paths`) one path each.
+fn write_merged_roots(
+    out: &mut dyn Write,
+    roots: &[MergedRoot],
+    indent: usize,
+    paths: bool,
+) -> io::Result<()> {
+    let pad = " ".repeat(indent);
     for r in roots {
         writeln!(
             out,
-            "{} objects, {} held through {}",
+            "{pad}{} objects, {} held through {}",
             r.objects,
             bytes(r.bytes),
             root_line(&r.root)
         )?;
-        writeln!(out, "  for example:")?;
-        write_steps(out, &r.example)?;
+        if paths && !r.example.is_empty() {
+            writeln!(out, "{pad}  for example:")?;
+            write_steps_at(out, &r.example, indent + 4)?;
+        }
     }
     Ok(())
 }
@@ -406,7 +415,7 @@ pub fn why_type(out: &mut dyn Write, doc: &TypeWhyDoc) -> Result<()> {
             bytes(doc.bytes),
             doc.unreachable_objects
         )?;
-        write_merged_roots(out, &doc.roots)
+        write_merged_roots(out, &doc.roots, 0, true)
     })()
     .map_err(io_err)
 }
@@ -707,19 +716,7 @@ fn write_site(
     }
     figures.push(format!("retains {}", bytes(s.retained_bytes)));
     writeln!(out, "    {}", figures.join(" · "))?;
-    for r in &s.retainers {
-        writeln!(
-            out,
-            "    {} objects, {} held through {}",
-            r.objects,
-            bytes(r.bytes),
-            root_line(&r.root)
-        )?;
-        if full && !r.example.is_empty() {
-            writeln!(out, "      for example:")?;
-            write_steps_at(out, &r.example, 8)?;
-        }
-    }
+    write_merged_roots(out, &s.retainers, 4, full)?;
     if s.more_retainers > 0 {
         writeln!(out, "    … and {} more roots", s.more_retainers)?;
     }
@@ -772,7 +769,7 @@ pub fn why_site(out: &mut dyn Write, doc: &SiteWhyDoc) -> Result<()> {
             bytes(doc.bytes),
             doc.unreachable_objects
         )?;
-        write_merged_roots(out, &doc.roots)
+        write_merged_roots(out, &doc.roots, 0, true)
     })()
     .map_err(io_err)
 }
