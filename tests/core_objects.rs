@@ -87,6 +87,20 @@ fn every_recorded_live_object_is_found() {
     }
 }
 
+/// Nothing any root reaches is garbage the program recorded.
+fn assert_garbage_unreachable(f: &common::Fixture, model: &rootpath::model::HeapModel) {
+    let reached = rootpath::analysis::reach::reachable(model, model.roots.iter());
+    for g in f.truth["garbage"].as_array().expect("garbage") {
+        let id = model.objects.find(hex(&g["addr"])).expect("garbage exists");
+        assert!(
+            !reached[id.index()],
+            "{}: garbage {} reachable from a root",
+            f.version,
+            g["id"]
+        );
+    }
+}
+
 fn hex(v: &serde_json::Value) -> u64 {
     u64::from_str_radix(v.as_str().expect("hex string").trim_start_matches("0x"), 16).expect("hex")
 }
@@ -135,16 +149,7 @@ fn globals_reach_what_they_hold() {
             f.version
         );
 
-        let all_globals = rootpath::analysis::reach::reachable(&model, model.roots.iter());
-        for g in f.truth["garbage"].as_array().expect("garbage") {
-            let id = model.objects.find(hex(&g["addr"])).expect("garbage exists");
-            assert!(
-                !all_globals[id.index()],
-                "{}: garbage {} reachable from a global",
-                f.version,
-                g["id"]
-            );
-        }
+        assert_garbage_unreachable(&f, &model);
     }
 }
 
@@ -218,16 +223,7 @@ fn stacks_reach_what_they_hold() {
             f.version
         );
 
-        let all = rootpath::analysis::reach::reachable(&model, model.roots.iter());
-        for g in f.truth["garbage"].as_array().expect("garbage") {
-            let id = model.objects.find(hex(&g["addr"])).expect("garbage exists");
-            assert!(
-                !all[id.index()],
-                "{}: garbage {} reachable",
-                f.version,
-                g["id"]
-            );
-        }
+        assert_garbage_unreachable(&f, &model);
     }
 }
 
