@@ -145,13 +145,8 @@ struct Run {
 
 fn run_once(core_path: &Path, exe: &Path, reset_ok: bool) -> Result<Run, String> {
     let t = Instant::now();
-    let dump = Dump::open(
-        core_path,
-        &OpenOptions {
-            exe: Some(exe.to_path_buf()),
-        },
-    )
-    .map_err(|e| format!("opening {}: {e}", core_path.display()))?;
+    let dump = Dump::open(core_path, &OpenOptions::with_exe(exe))
+        .map_err(|e| format!("opening {}: {e}", core_path.display()))?;
     let open = t.elapsed();
     let Dump::Core(core) = dump else {
         return Err(format!("{} is not an ELF core", core_path.display()));

@@ -15,6 +15,21 @@ use crate::input::{FileKind, Source};
 pub struct OpenOptions {
     /// The program that wrote the dump; for cores, defaults to the file the core names.
     pub exe: Option<PathBuf>,
+    /// Where to look for separate debug files, besides the usual places.
+    pub debug_dirs: Vec<PathBuf>,
+    /// Read the program as if it had no DWARF or symbols (to see what a
+    /// stripped build of it would give).
+    pub ignore_debug_info: bool,
+}
+
+impl OpenOptions {
+    /// Defaults, with the executable given.
+    pub fn with_exe(exe: impl Into<PathBuf>) -> OpenOptions {
+        OpenOptions {
+            exe: Some(exe.into()),
+            ..OpenOptions::default()
+        }
+    }
 }
 
 /// An opened dump of either kind.
@@ -57,6 +72,8 @@ pub struct CoreDump {
     /// Load bias of a position-independent executable.
     pub exe_bias: u64,
     pub build_match: BuildMatch,
+    pub debug_dirs: Vec<PathBuf>,
+    pub ignore_debug_info: bool,
 }
 
 impl Dump {
@@ -159,6 +176,8 @@ impl CoreDump {
             exe_problem,
             exe_bias,
             build_match,
+            debug_dirs: options.debug_dirs.clone(),
+            ignore_debug_info: options.ignore_debug_info,
         })
     }
 
@@ -186,6 +205,8 @@ impl CoreDump {
 /// Compares every read-only executable byte the core also holds (cores keep
 /// the first page of each file mapping: ELF header, program headers, notes
 /// with the Go build id), and checks the entry point agrees.
+const SHF_ALLOC: u64 = 0x2;
+
 fn check_build(core: &CoreFile, exe: &Executable, bias: u64) -> BuildMatch {
     if !exe.position_independent && bias != 0 {
         // A fixed-address executable cannot be loaded elsewhere.
@@ -212,17 +233,20 @@ fn check_build(core: &CoreFile, exe: &Executable, bias: u64) -> BuildMatch {
             }
             let a = &exe_data[(lo - start) as usize..(hi - start) as usize];
             let b = &core_data[(lo - cs.vaddr) as usize..(hi - cs.vaddr) as usize];
-            // Stripping or splitting debug info rewrites only the ELF header's
-            // section-table fields: the same build otherwise.
-            let is_section_field = |i: usize| {
-                let file_off = seg.offset + (lo - start) + i as u64;
-                (0x28..0x30).contains(&file_off) || (0x3a..0x40).contains(&file_off)
+            // Only section contents count: stripping or splitting debug info
+            // rewrites the headers (section table, a segment's file size)
+            // of the same build.
+            let in_section = |i: usize| {
+                let at = (lo - start) + i as u64 + seg.vaddr;
+                exe.sections.iter().any(|s| {
+                    s.flags & SHF_ALLOC != 0 && !s.nobits && s.addr <= at && at < s.addr + s.size
+                })
             };
             let differs = a
                 .iter()
                 .zip(b)
                 .enumerate()
-                .position(|(i, (x, y))| x != y && !is_section_field(i));
+                .position(|(i, (x, y))| x != y && in_section(i));
             if let Some(i) = differs {
                 return BuildMatch::Differs {
                     address: format!("{:#x}", lo + i as u64),

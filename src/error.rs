@@ -85,6 +85,13 @@ pub enum Error {
     )]
     RuntimeLayout { what: String },
 
+    /// Neither DWARF nor a way to do without it.
+    #[error(
+        "{exe} has no DWARF (built with -ldflags=-w or stripped) {detail}; pass the unstripped \
+         build with --exe, or its separate debug file with --debug-dir"
+    )]
+    NoDebugInfo { exe: PathBuf, detail: String },
+
     #[error(
         "{version} is not supported: rootpath reads Go 1.19 and 1.21–1.27 (older runtimes lay out the heap differently)"
     )]

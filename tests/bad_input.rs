@@ -269,9 +269,8 @@ fn non_go_core_is_refused_clearly() {
     assert!(err.contains("is this a Go program?"), "{err}");
 }
 
-/// An executable without DWARF is named as such. (objcopy's copy also
-/// changes loaded bytes, so against the core it is a different build; issue 7
-/// brings cores of stripped builds.)
+/// An executable without DWARF is named as such; its core is still read
+/// (objcopy rewrites only headers: the same build), naming how.
 #[test]
 fn executable_without_dwarf_is_explained() {
     let f = Fixture::load("go1.23");
@@ -290,14 +289,14 @@ fn executable_without_dwarf_is_explained() {
         .err()
         .expect("no DWARF is an error");
     assert!(err.to_string().contains("has no DWARF"), "{err}");
-    let (ok, _, err) = run(&[
+    let (ok, out, err) = run(&[
         f.core().as_os_str(),
         "--exe".as_ref(),
         stripped.as_os_str(),
         "histogram".as_ref(),
     ]);
-    assert!(!ok);
-    assert!(err.contains("not the build that wrote this dump"), "{err}");
+    assert!(ok, "{err}");
+    assert!(out.contains("Names:     no DWARF"), "{out}");
 }
 
 #[test]

@@ -8,7 +8,7 @@ use rootpath::input::goruntime::GoVersion;
 
 /// The core model of a fixture, with the Go version that wrote it.
 fn load(f: &common::Fixture) -> (GoVersion, rootpath::model::HeapModel) {
-    let options = OpenOptions { exe: Some(f.exe()) };
+    let options = OpenOptions::with_exe(f.exe());
     let Dump::Core(core) = Dump::open(&f.core(), &options).expect("open core") else {
         panic!("{}: not a core", f.version)
     };
@@ -33,37 +33,7 @@ fn every_recorded_live_object_is_found() {
         let recorded = f.truth["objects"].as_array().expect("objects");
         let mut checked = 0;
         for o in recorded.iter().filter(|o| o["live"] == true) {
-            let addr = u64::from_str_radix(
-                o["addr"].as_str().expect("addr").trim_start_matches("0x"),
-                16,
-            )
-            .expect("hex addr");
-            let size = o["size"].as_u64().expect("size");
-            let ptrs = o["has_pointers"].as_bool().expect("has_pointers");
-            let id = objects
-                .find(addr)
-                .unwrap_or_else(|| panic!("{}: {} at {addr:#x} not found", f.version, o["id"]));
-            if size < 16 && !ptrs {
-                // Tiny allocations share a 16-byte block: the object is the block.
-                assert_eq!(objects.size(id), 16, "{}: {}", f.version, o["id"]);
-            } else {
-                assert_eq!(
-                    objects.addr(id),
-                    addr,
-                    "{}: {} starts elsewhere",
-                    f.version,
-                    o["id"]
-                );
-                assert_eq!(
-                    objects.size(id),
-                    common::expected_size(version, size, ptrs),
-                    "{}: {} ({} of {} bytes)",
-                    f.version,
-                    o["id"],
-                    o["type"],
-                    size
-                );
-            }
+            common::find_recorded(objects, o, version, f.version);
             checked += 1;
         }
         assert!(

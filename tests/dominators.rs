@@ -11,7 +11,7 @@ use rootpath::analysis::graph::Graph;
 use rootpath::dump::{Dump, OpenOptions};
 
 fn model_of(f: &common::Fixture) -> rootpath::model::HeapModel {
-    let options = OpenOptions { exe: Some(f.exe()) };
+    let options = OpenOptions::with_exe(f.exe());
     Dump::open(&f.core(), &options)
         .expect("open")
         .load_model()

@@ -40,7 +40,7 @@ fn load_dump(f: &Fixture) -> (HeapDumpFile, HeapModel) {
 
 /// The dump's model with its executable, as `rootpath DUMP --exe EXE` loads it.
 fn load_dump_exe(f: &Fixture) -> HeapModel {
-    let options = OpenOptions { exe: Some(f.exe()) };
+    let options = OpenOptions::with_exe(f.exe());
     let dump = Dump::open(&f.heap_dump(), &options).expect("open heap dump");
     assert!(matches!(dump, Dump::HeapDump(_)), "{}", f.version);
     let model = dump.load_model().expect("load dump model with exe");
@@ -54,7 +54,7 @@ fn load_dump_exe(f: &Fixture) -> HeapModel {
 }
 
 fn load_core(f: &Fixture) -> HeapModel {
-    let options = OpenOptions { exe: Some(f.exe()) };
+    let options = OpenOptions::with_exe(f.exe());
     let Dump::Core(core) = Dump::open(&f.core(), &options).expect("open core") else {
         panic!("{}: not a core", f.version)
     };
@@ -490,9 +490,7 @@ fn the_executable_must_be_the_build_that_wrote_the_dump() {
         (&pie, &go125, "data segment"),
         (&go125, &pie, "data segment"),
     ] {
-        let options = OpenOptions {
-            exe: Some(exe.exe()),
-        };
+        let options = OpenOptions::with_exe(exe.exe());
         let opened = Dump::open(&dump.heap_dump(), &options).expect("open");
         match opened.load_model() {
             Err(e @ Error::ExeMismatch { .. }) => {
@@ -1009,7 +1007,7 @@ fn bad_dumps_are_refused_or_read_never_panic() {
     let bytes = std::fs::read(f.heap_dump()).expect("read dump");
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("heap.dump");
-    let options = OpenOptions { exe: Some(f.exe()) };
+    let options = OpenOptions::with_exe(f.exe());
     for i in 1..12u64 {
         let cut = (bytes.len() as u64 * i / 12) as usize;
         std::fs::write(&path, &bytes[..cut]).expect("write");

@@ -27,7 +27,7 @@ enum Input {
 }
 
 fn model(f: &Fixture, input: Input) -> HeapModel {
-    let options = OpenOptions { exe: Some(f.exe()) };
+    let options = OpenOptions::with_exe(f.exe());
     let path = match input {
         Input::Core => f.core(),
         Input::HeapDump => f.heap_dump(),

@@ -56,7 +56,7 @@ fn paths_lead_from_the_recorded_root_through_the_recorded_fields() {
     for f in common::all_builds() {
         let version = GoVersion::parse(f.truth_str("go_version")).expect("version");
         // One model per build; `why` itself is what is under test.
-        let dump = Dump::open(&f.core(), &OpenOptions { exe: Some(f.exe()) }).expect("open");
+        let dump = Dump::open(&f.core(), &OpenOptions::with_exe(f.exe())).expect("open");
         let model = dump.load_model().expect("model");
         let memory = dump.memory();
         let mut checked = 0;

@@ -18,6 +18,8 @@ pub struct HeapTotals {
     pub pointer_edges: u64,
     pub roots: RootCounts,
     pub goroutines: u64,
+    /// Where names and types came from.
+    pub names_from: crate::model::NameSource,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -68,5 +70,6 @@ pub fn totals(model: &HeapModel, live: &[bool]) -> HeapTotals {
         pointer_edges: model.edges.len() as u64,
         roots,
         goroutines: model.goroutines.len() as u64,
+        names_from: model.names_from.clone(),
     }
 }

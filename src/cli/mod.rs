@@ -69,6 +69,14 @@ pub struct Cli {
     #[arg(short, long, global = true)]
     pub quiet: bool,
 
+    /// Also look for the executable's separate debug file (.gnu_debuglink, build id) here.
+    #[arg(long = "debug-dir", global = true, value_name = "DIR")]
+    pub debug_dirs: Vec<PathBuf>,
+
+    /// Ignore the executable's DWARF and symbols: read it as its stripped build would be read.
+    #[arg(long, global = true)]
+    pub no_debug_info: bool,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -138,6 +146,10 @@ pub enum Command {
     },
     /// What the dump is: Go version, threads, mappings, executable and build check.
     Overview,
+    /// Developers: print the runtime layout table of the core's Go version, from its
+    /// executable's DWARF (formats/runtime-tables/).
+    #[command(hide = true, name = "dev-runtime-table")]
+    DevRuntimeTable,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -189,10 +201,25 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<()> {
     };
     let options = OpenOptions {
         exe: cli.exe.clone(),
+        debug_dirs: cli.debug_dirs.clone(),
+        ignore_debug_info: cli.no_debug_info,
     };
     let dump = Dump::open(&cli.dump, &options)?;
-    if let Command::Overview = command {
-        return overview::run(&dump, cli.json, out);
+    match (command, &dump) {
+        (Command::Overview, _) => return overview::run(&dump, cli.json, out),
+        (Command::DevRuntimeTable, Dump::Core(core)) => {
+            let table = crate::input::core_loader::runtime_table(core)?;
+            return out
+                .write_all(table.as_bytes())
+                .map_err(crate::error::Error::Output);
+        }
+        (Command::DevRuntimeTable, Dump::HeapDump(_)) => {
+            return Err(crate::error::Error::BadTarget {
+                target: "dev-runtime-table".into(),
+                why: "needs a core (the table is read through the live runtime's memory)".into(),
+            });
+        }
+        _ => {}
     }
     let model = match command {
         Command::Histogram
@@ -203,7 +230,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<()> {
         | Command::Report
         | Command::Top { .. }
         | Command::Sites { .. } => heap::load(&dump, cli.quiet)?,
-        Command::Overview => unreachable!("handled above"),
+        Command::Overview | Command::DevRuntimeTable => unreachable!("handled above"),
     };
     match command {
         Command::Histogram => retention::histogram_cmd(&model, cli.json, out),

@@ -14,6 +14,7 @@ use crate::input::goruntime::globals::global_roots;
 use crate::input::goruntime::layout::Layouts;
 use crate::input::goruntime::pclntab::FuncTable;
 use crate::input::goruntime::pointers::PointerMaps;
+use crate::input::goruntime::rtypes::{DESCRIPTOR_TYPES, DescriptorLayout};
 use crate::input::goruntime::span_index::SpanIndex;
 use crate::input::goruntime::spans::{Span, Spans, read_spans};
 use crate::input::goruntime::specials::{SpecialRoots, queued_roots};
@@ -21,10 +22,13 @@ use crate::input::goruntime::stack_roots::StackRootNamer;
 use crate::input::goruntime::stacks::{
     Goroutine as StackGoroutine, ThreadRegs, read_goroutines, status_name, wait_reasons,
 };
+use crate::input::goruntime::tables::Locator;
 use crate::input::goruntime::typing::Typer;
+use crate::input::goruntime::without_dwarf::{CodeIndex, index_without_dwarf};
 use crate::model::Memory;
 use crate::model::{
-    EdgesBuilder, Goroutine, HeapModel, ObjectId, Objects, RootKind, Roots, compact_size,
+    EdgesBuilder, Goroutine, HeapModel, NameSource, ObjectId, Objects, RootKind, Roots,
+    compact_size,
 };
 
 /// What the heap reader needs to know about the program.
@@ -32,6 +36,10 @@ struct HeapContext<'a> {
     exe: &'a crate::input::elf::Executable,
     bias: u64,
     version: GoVersion,
+    /// The decoded code of a program without symbols, to name globals.
+    code: Option<&'a CodeIndex>,
+    /// Whether the executable's symbol table may name globals.
+    symbols: bool,
 }
 
 use crate::timing::Phases;
@@ -63,27 +71,50 @@ pub fn load(dump: &CoreDump) -> Result<HeapModel> {
         }
     }
     let mut phases = Phases::new();
-    let sections = DwarfSections::load(exe)?;
-    let dwarf = sections.dwarf();
-    let mut index = DwarfIndex::build(exe, &dwarf)?;
-    phases.done("DWARF");
-    index.rebase(dump.exe_bias);
-    let layouts = Layouts::new(&index);
     let space = dump.address_space();
-    let threads: Vec<ThreadRegs> = dump
-        .core
-        .threads
-        .iter()
-        .map(|t| ThreadRegs {
-            tid: t.tid as u64,
-            pc: t.pc(),
-            sp: t.sp(),
-        })
-        .collect();
+    // DWARF from the executable, else from its separate debug file, else
+    // what the runtime's own records tell.
+    let debug_file = match dump.ignore_debug_info || exe.has_dwarf() {
+        true => None,
+        false => crate::input::elf::debuglink::find_debug_file(exe, &dump.debug_dirs),
+    };
+    let own = match (&debug_file, dump.ignore_debug_info) {
+        (_, true) => None,
+        (Some(debug), false) => Some(DwarfSections::load(debug)?),
+        (None, false) => DwarfSections::try_load(exe)?,
+    };
+    let (sections, index, code, names_from) = match own {
+        Some(sections) => {
+            let mut index = DwarfIndex::build(exe, &sections.dwarf())?;
+            index.rebase(dump.exe_bias);
+            let from = match &debug_file {
+                Some(d) => NameSource::DebugFile {
+                    path: d.path().display().to_string(),
+                },
+                None => NameSource::Dwarf,
+            };
+            (sections, index, None, from)
+        }
+        None => {
+            let (index, code) = index_without_dwarf(&space, exe, dump.exe_bias, version)?;
+            (
+                DwarfSections::empty(),
+                index,
+                Some(code),
+                NameSource::RuntimeRecords,
+            )
+        }
+    };
+    let dwarf = sections.dwarf();
+    phases.done("DWARF");
+    let layouts = Layouts::new(&index);
+    let threads = thread_regs(dump);
     let context = HeapContext {
         exe,
         bias: dump.exe_bias,
         version,
+        code: code.as_ref(),
+        symbols: !dump.ignore_debug_info,
     };
     let mut model = load_heap(
         &space,
@@ -95,7 +126,78 @@ pub fn load(dump: &CoreDump) -> Result<HeapModel> {
         &mut phases,
     )?;
     model.warnings.extend(version_warning);
+    model.names_from = names_from;
     Ok(model)
+}
+
+fn thread_regs(dump: &CoreDump) -> Vec<ThreadRegs> {
+    dump.core
+        .threads
+        .iter()
+        .map(|t| ThreadRegs {
+            tid: t.tid as u64,
+            pc: t.pc(),
+            sp: t.sp(),
+        })
+        .collect()
+}
+
+/// `rootpath CORE dev-runtime-table`: the runtime layout table of the core's
+/// Go version, from its executable's DWARF. Loads the heap with every name
+/// lookup recorded, so the table carries exactly what a load needs, and
+/// locates each runtime global by the runtime code that refers to it.
+pub fn runtime_table(dump: &CoreDump) -> Result<String> {
+    let exe = dump.require_exe()?;
+    let version = dump.go_version().ok_or_else(|| {
+        Error::malformed(exe.path(), "no Go build information: is this a Go program?")
+    })?;
+    let sections = DwarfSections::load(exe)?;
+    let dwarf = sections.dwarf();
+    let mut index = DwarfIndex::build(exe, &dwarf)?;
+    index.rebase(dump.exe_bias);
+    index.record_queries();
+    let space = dump.address_space();
+    let layouts = Layouts::new(&index);
+    let context = HeapContext {
+        exe,
+        bias: dump.exe_bias,
+        version,
+        code: None,
+        symbols: true,
+    };
+    let threads = thread_regs(dump);
+    load_heap(
+        &space,
+        &layouts,
+        &index,
+        &dwarf,
+        &context,
+        &threads,
+        &mut Phases::new(),
+    )?;
+    // What reading programs without DWARF needs beyond a load with it.
+    let _ = DescriptorLayout::new(&layouts);
+    for name in DESCRIPTOR_TYPES {
+        let _ = index.type_named(name);
+    }
+    let funcs = FuncTable::new(&space, &layouts)?;
+    let code = CodeIndex::build(&space, &funcs);
+    let go = exe
+        .build_info
+        .as_ref()
+        .map_or_else(|| version.to_string(), |b| b.go_version.clone());
+    Ok(crate::input::goruntime::tables::export(
+        &go,
+        &index,
+        &index.recorded_queries(),
+        |name, addr, size| {
+            if name == "runtime.firstmoduledata" {
+                Some(Locator::ModuleData)
+            } else {
+                code.locator_for(addr, size)
+            }
+        },
+    ))
 }
 
 /// The allocated slots of a span: below `freeindex`, or marked in the
@@ -245,7 +347,7 @@ fn load_heap(
             space,
             layouts,
             index,
-            Some(context.exe),
+            context.symbols.then_some(context.exe),
             context.bias,
             &objects,
             &mut warnings,
@@ -336,6 +438,9 @@ fn load_heap(
         }
     }
     let (types, object_types) = typer.finish();
+    if let Some(code) = context.code {
+        describe_unnamed_globals(&mut roots, code, &types, &object_types);
+    }
     let mut model = HeapModel::new(objects, edges, roots, warnings);
     model.types = types;
     model.object_types = object_types;
@@ -447,6 +552,44 @@ fn span_edges(
         out.counts.push((out.targets.len() - before) as u32);
     }
     out
+}
+
+/// Globals without a name ("bss+0x1a0") are labelled by what they hold and
+/// who uses them: "bss+0x1a0 (*main.Cache, used by main.init, main.handle)".
+fn describe_unnamed_globals(
+    roots: &mut Roots,
+    code: &CodeIndex,
+    types: &crate::model::TypeNames,
+    object_types: &[u32],
+) {
+    const SHOWN_USERS: usize = 3;
+    for root in roots.roots.iter_mut() {
+        let unnamed = root.kind == RootKind::Global
+            && (root.name.starts_with("data+") || root.name.starts_with("bss+"));
+        let Some(addr) = root.addr.filter(|_| unnamed) else {
+            continue;
+        };
+        let mut parts = Vec::new();
+        if let Some(&(target, _)) = root.targets.first() {
+            if let Some(name) = object_types
+                .get(target.index())
+                .and_then(|&t| types.name(t))
+            {
+                parts.push(format!("*{name}"));
+            }
+        }
+        let users = code.users(addr, addr + 8);
+        if !users.is_empty() {
+            let mut list = users[..users.len().min(SHOWN_USERS)].join(", ");
+            if users.len() > SHOWN_USERS {
+                list.push_str(&format!(" and {} more", users.len() - SHOWN_USERS));
+            }
+            parts.push(format!("used by {list}"));
+        }
+        if !parts.is_empty() {
+            root.name = format!("{} ({})", root.name, parts.join(", "));
+        }
+    }
 }
 
 fn describe_goroutine(

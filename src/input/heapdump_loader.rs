@@ -381,10 +381,26 @@ fn load_from(dump: &HeapDumpFile, exe: Option<ExeSource<'_, '_>>) -> Result<Heap
         ));
     }
     // Refuse another build's executable before any real work.
+    let mut stripped_exe = false;
     let exe = match exe {
         Some(exe) => {
             let checked = exe::check(exe.executable(), dump, &rr, &mut warnings)?;
-            Some((exe, checked))
+            let has_dwarf = matches!(exe, ExeSource::Info(_))
+                || crate::input::dwarf::DwarfSections::try_load(exe.executable())?.is_some();
+            if has_dwarf {
+                Some((exe, checked))
+            } else {
+                stripped_exe = true;
+                // A heap dump holds no runtime type descriptors to recover
+                // names from (only its own type records): read it as if no
+                // executable were given, and say why.
+                warnings.push(format!(
+                    "{} has no DWARF (stripped or built with -ldflags=-w): a heap dump is read \
+                     without it; for names and types from a stripped binary, read a core",
+                    exe.executable().path().display()
+                ));
+                None
+            }
         }
         None => None,
     };
@@ -503,12 +519,14 @@ fn load_from(dump: &HeapDumpFile, exe: Option<ExeSource<'_, '_>>) -> Result<Heap
             model
         }
         None => {
-            warnings.push(
-                "no executable given (--exe): object types are unavailable (objects have sizes \
-                 and pointers only), globals are named by their place in data/bss and stack \
-                 slots by their frame's function, without source lines"
-                    .to_string(),
-            );
+            if !stripped_exe {
+                warnings.push(
+                    "no executable given (--exe): object types are unavailable (objects have \
+                     sizes and pointers only), globals are named by their place in data/bss and \
+                     stack slots by their frame's function, without source lines"
+                        .to_string(),
+                );
+            }
             let mut roots = build_roots(&rr, &objects, &layout, &mut warnings);
             roots.extend(runtime_roots(&rr, &objects, &edges, &layout));
             let goroutines = rr
@@ -518,6 +536,7 @@ fn load_from(dump: &HeapDumpFile, exe: Option<ExeSource<'_, '_>>) -> Result<Heap
                 .collect();
             let mut model = HeapModel::new(objects, edges, Roots { roots }, warnings);
             model.goroutines = goroutines;
+            model.names_from = crate::model::NameSource::HeapDump;
             model
         }
     };

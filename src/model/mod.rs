@@ -62,6 +62,42 @@ pub struct HeapModel {
     pub sites: Sites,
     /// What could not be read: answers built on this model are partial.
     pub warnings: Vec<String>,
+    /// Where names and types came from (DWARF, a separate debug file, or
+    /// the runtime's own records in a binary without DWARF).
+    pub names_from: NameSource,
+}
+
+/// Where the program's names and types were recovered from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum NameSource {
+    /// The executable's own DWARF.
+    #[default]
+    Dwarf,
+    /// DWARF from a separate debug file (`.gnu_debuglink` / build id).
+    DebugFile { path: String },
+    /// No DWARF: runtime layouts from rootpath's table for the Go version,
+    /// types and field names from the runtime type descriptors, functions
+    /// and lines from pclntab, globals by section offset and the functions
+    /// whose code refers to them.
+    RuntimeRecords,
+    /// A heap dump read without an executable: the dump's own type records.
+    HeapDump,
+}
+
+impl NameSource {
+    pub fn describe(&self) -> String {
+        match self {
+            NameSource::Dwarf => "DWARF".into(),
+            NameSource::DebugFile { path } => format!("DWARF of the separate debug file {path}"),
+            NameSource::RuntimeRecords => "no DWARF: types and fields from the runtime type \
+                descriptors, runtime layouts from rootpath's table for this Go version, \
+                functions and lines from pclntab, globals by section offset and the code that \
+                refers to them"
+                .into(),
+            NameSource::HeapDump => "the heap dump's type records".into(),
+        }
+    }
 }
 
 impl HeapModel {
@@ -77,6 +113,7 @@ impl HeapModel {
             goroutines: Vec::new(),
             sites: Sites::default(),
             warnings,
+            names_from: NameSource::default(),
         }
     }
 

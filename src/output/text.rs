@@ -208,7 +208,8 @@ fn heap_totals(out: &mut dyn Write, t: &HeapTotals) -> io::Result<()> {
         out,
         "Roots:     {} globals, {} stack, {} finalizer, {} cleanup, {} queued finalizer, {} other",
         r.global, r.stack, r.finalizer, r.cleanup, r.queued_finalizer, r.other
-    )
+    )?;
+    writeln!(out, "Names:     {}", t.names_from.describe())
 }
 
 pub fn histogram(

@@ -39,15 +39,16 @@ func setupArrays() {
 	gPtrs8192 = ptrSlice(8192, 20000)
 	for _, a := range []struct {
 		name string
+		v    *[]*T
 		s    []*T
-	}{{"gPtrs8", gPtrs8}, {"gPtrs100", gPtrs100}, {"gPtrs8192", gPtrs8192}} {
+	}{{"gPtrs8", &gPtrs8, gPtrs8}, {"gPtrs100", &gPtrs100, gPtrs100}, {"gPtrs8192", &gPtrs8192, gPtrs8192}} {
 		n := len(a.s)
-		g := global("main." + a.name)
+		g := global("main."+a.name, unsafe.Pointer(a.v))
 		rec(fmt.Sprintf("ptrs%d_array", n), sc, ptrOf(unsafe.Pointer(&a.s[0])), arrOf(n, reflect.TypeOf(a.s[0])), g)
 		rec(fmt.Sprintf("ptrs%d_first", n), sc, ptrOf(unsafe.Pointer(a.s[0])), tT, g, "[0]")
 		rec(fmt.Sprintf("ptrs%d_last", n), sc, ptrOf(unsafe.Pointer(a.s[n-1])), tT, g, fmt.Sprintf("[%d]", n-1))
 	}
-	addStructure(&Structure{ID: "ptrs8192", Scenario: sc, Root: *global("main.gPtrs8192"),
+	addStructure(&Structure{ID: "ptrs8192", Scenario: sc, Root: *global("main.gPtrs8192", unsafe.Pointer(&gPtrs8192)),
 		Objects: []StructObj{
 			{Type: "[8192]*main.T", Count: 1, Size: 8192 * 8, HasPointers: true},
 			{Type: "main.T", Count: 8192, Size: unsafe.Sizeof(T{}), HasPointers: true}},
@@ -57,15 +58,16 @@ func setupArrays() {
 	gPairs5k = pairSlice(5000, 40000)
 	for _, a := range []struct {
 		name string
+		v    *[]Pair
 		s    []Pair
-	}{{"gPairs100", gPairs100}, {"gPairs5k", gPairs5k}} {
+	}{{"gPairs100", &gPairs100, gPairs100}, {"gPairs5k", &gPairs5k, gPairs5k}} {
 		n := len(a.s)
-		g := global("main." + a.name)
+		g := global("main."+a.name, unsafe.Pointer(a.v))
 		rec(fmt.Sprintf("pairs%d_array", n), sc, ptrOf(unsafe.Pointer(&a.s[0])), arrOf(n, reflect.TypeOf(Pair{})), g)
 		rec(fmt.Sprintf("pairs%d_first", n), sc, ptrOf(unsafe.Pointer(a.s[0].p)), tT, g, "[0]", ".p")
 		rec(fmt.Sprintf("pairs%d_last", n), sc, ptrOf(unsafe.Pointer(a.s[n-1].p)), tT, g, fmt.Sprintf("[%d]", n-1), ".p")
 	}
-	addStructure(&Structure{ID: "pairs5000", Scenario: sc, Root: *global("main.gPairs5k"),
+	addStructure(&Structure{ID: "pairs5000", Scenario: sc, Root: *global("main.gPairs5k", unsafe.Pointer(&gPairs5k)),
 		Objects: []StructObj{
 			{Type: "[5000]main.Pair", Count: 1, Size: 5000 * unsafe.Sizeof(Pair{}), HasPointers: true},
 			{Type: "main.T", Count: 5000, Size: unsafe.Sizeof(T{}), HasPointers: true}},

@@ -24,7 +24,7 @@ func setupChan() {
 	for i, a := range sent {
 		check(word(buf, i) == a, "chan buffer slot %d", i)
 	}
-	g := global("main.gChan")
+	g := global("main.gChan", unsafe.Pointer(&gChan))
 	rec("chan_buffer", sc, buf, arrOf(16, reflect.TypeOf((*T)(nil))), g, "<chan buffer>")
 	for _, i := range []int{0, 4} {
 		rec(fmt.Sprintf("chan_elem%d", i), sc, sent[i], reflect.TypeOf(T{}), g, fmt.Sprintf("<chan buffer>[%d]", i))

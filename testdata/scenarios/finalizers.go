@@ -75,7 +75,7 @@ func setupFinalizerClosure() {
 	check(word(ctx, 1) == ptrOf(unsafe.Pointer(other)), "finalizer closure layout")
 	runtime.SetFinalizer(gFinObj, fn)
 	owner := hex(ptrOf(unsafe.Pointer(gFinObj)))
-	rec("finalizer_owner", sc, ptrOf(unsafe.Pointer(gFinObj)), elemOf(gFinObj), global("main.gFinObj"))
+	rec("finalizer_owner", sc, ptrOf(unsafe.Pointer(gFinObj)), elemOf(gFinObj), global("main.gFinObj", unsafe.Pointer(&gFinObj)))
 	recClosure("finalizer_closure", sc, ctx, 16, &Root{Kind: "finalizer", Object: owner})
 	rec("finalizer_captured", sc, ptrOf(unsafe.Pointer(other)), elemOf(other), &Root{Kind: "finalizer", Object: owner}, "<closure>.other").Note =
 		"rooted only by the finalizer closure of finalizer_owner"

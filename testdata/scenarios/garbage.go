@@ -43,7 +43,7 @@ var gAfterDump []*T
 func makeAfterDump() {
 	const sc = "after_dump"
 	gAfterDump = []*T{newT(1400), newT(1401), newT(1402)}
-	g := global("main.gAfterDump")
+	g := global("main.gAfterDump", unsafe.Pointer(&gAfterDump))
 	for _, o := range []*Object{
 		rec("after_dump_array", sc, ptrOf(unsafe.Pointer(&gAfterDump[0])), arrOf(3, reflect.TypeOf(gAfterDump[0])), g),
 		rec("after_dump_0", sc, ptrOf(unsafe.Pointer(gAfterDump[0])), reflect.TypeOf(T{}), g, "[0]"),

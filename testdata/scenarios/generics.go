@@ -15,7 +15,7 @@ func setupGenerics() {
 	const sc = "generics"
 	tT := reflect.TypeOf(T{})
 	gBox = &Box[*T]{v: newT(1200), next: &Box[*T]{v: newT(1201)}}
-	g := global("main.gBox")
+	g := global("main.gBox", unsafe.Pointer(&gBox))
 	rec("box_head", sc, ptrOf(unsafe.Pointer(gBox)), elemOf(gBox), g)
 	rec("box_head_v", sc, ptrOf(unsafe.Pointer(gBox.v)), tT, g, ".v")
 	rec("box_next", sc, ptrOf(unsafe.Pointer(gBox.next)), elemOf(gBox.next), g, ".next")
@@ -25,7 +25,7 @@ func setupGenerics() {
 	for i := 0; i < 3; i++ {
 		gList.Push(newT(1210 + i))
 	}
-	g = global("main.gList")
+	g = global("main.gList", unsafe.Pointer(&gList))
 	rec("glist", sc, ptrOf(unsafe.Pointer(gList)), elemOf(gList), g)
 	rec("glist_head", sc, ptrOf(unsafe.Pointer(gList.head)), elemOf(gList.head), g, ".head")
 	rec("glist_tail", sc, ptrOf(unsafe.Pointer(gList.tail)), elemOf(gList.tail), g, ".tail")

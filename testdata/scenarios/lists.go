@@ -30,7 +30,7 @@ func setupLists() {
 		}
 		tail = n
 	}
-	g := global("main.gList20000")
+	g := global("main.gList20000", unsafe.Pointer(&gList20000))
 	tN := reflect.TypeOf(Node{})
 	rec("list_head", sc, ptrOf(unsafe.Pointer(gList20000)), tN, g)
 	rec("list_third", sc, ptrOf(unsafe.Pointer(gList20000.next.next)), tN, g, ".next", ".next")
@@ -50,7 +50,7 @@ func setupLists() {
 	}
 	prev.next = first
 	gRing = first
-	g = global("main.gRing")
+	g = global("main.gRing", unsafe.Pointer(&gRing))
 	tR := reflect.TypeOf(RNode{})
 	rec("ring_first", sc, ptrOf(unsafe.Pointer(first)), tR, g)
 	rec("ring_second", sc, ptrOf(unsafe.Pointer(first.next)), tR, g, ".next")
@@ -73,7 +73,7 @@ func setupLists() {
 		dl.n++
 	}
 	gDList = dl
-	g = global("main.gDList")
+	g = global("main.gDList", unsafe.Pointer(&gDList))
 	tD := reflect.TypeOf(DNode{})
 	rec("dlist", sc, ptrOf(unsafe.Pointer(dl)), reflect.TypeOf(DList{}), g)
 	rec("dlist_head", sc, ptrOf(unsafe.Pointer(dl.head)), tD, g, ".head")

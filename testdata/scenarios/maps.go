@@ -27,7 +27,7 @@ func setupMaps() {
 	}
 	for _, k := range []string{"k0", "k7"} {
 		p := mStr[k]
-		rec("map_str_"+k, sc, ptrOf(unsafe.Pointer(p)), elemOf(p), global("main.mStr"), "{"+strconv.Quote(k)+"}")
+		rec("map_str_"+k, sc, ptrOf(unsafe.Pointer(p)), elemOf(p), global("main.mStr", unsafe.Pointer(&mStr)), "{"+strconv.Quote(k)+"}")
 	}
 
 	mInt = make(map[int]*T)
@@ -36,9 +36,9 @@ func setupMaps() {
 	}
 	for _, k := range []int{0, 2500, mIntN - 1} {
 		p := mInt[k]
-		rec(fmt.Sprintf("map_int_%d", k), sc, ptrOf(unsafe.Pointer(p)), elemOf(p), global("main.mInt"), "{"+strconv.Itoa(k)+"}")
+		rec(fmt.Sprintf("map_int_%d", k), sc, ptrOf(unsafe.Pointer(p)), elemOf(p), global("main.mInt", unsafe.Pointer(&mInt)), "{"+strconv.Itoa(k)+"}")
 	}
-	addStructure(&Structure{ID: "map_int5000", Scenario: sc, Root: *global("main.mInt"),
+	addStructure(&Structure{ID: "map_int5000", Scenario: sc, Root: *global("main.mInt", unsafe.Pointer(&mInt)),
 		Objects:   []StructObj{{Type: "main.T", Count: mIntN, Size: unsafe.Sizeof(T{}), HasPointers: true}},
 		Exclusive: true, Note: "values of a 5000-entry map[int]*T, held by this root alone (plus the map's own buckets/tables)"})
 
@@ -52,9 +52,9 @@ func setupMaps() {
 	for _, i := range []int{0, 99} {
 		k := keys[i]
 		ks := hex(ptrOf(unsafe.Pointer(k)))
-		rec(fmt.Sprintf("map_ptr_key%d", i), sc, ptrOf(unsafe.Pointer(k)), elemOf(k), global("main.mPtr"), "<key>{"+ks+"}")
+		rec(fmt.Sprintf("map_ptr_key%d", i), sc, ptrOf(unsafe.Pointer(k)), elemOf(k), global("main.mPtr", unsafe.Pointer(&mPtr)), "<key>{"+ks+"}")
 		v := mPtr[k]
-		rec(fmt.Sprintf("map_ptr_val%d", i), sc, ptrOf(unsafe.Pointer(v)), elemOf(v), global("main.mPtr"), "{"+ks+"}")
+		rec(fmt.Sprintf("map_ptr_val%d", i), sc, ptrOf(unsafe.Pointer(v)), elemOf(v), global("main.mPtr", unsafe.Pointer(&mPtr)), "{"+ks+"}")
 	}
 
 	mStruct = make(map[int64]struct {
@@ -70,6 +70,6 @@ func setupMaps() {
 		mStruct[i] = v
 	}
 	v := mStruct[7]
-	rec("map_struct_7_a", sc, ptrOf(unsafe.Pointer(v.a)), elemOf(v.a), global("main.mStruct"), "{7}", ".a")
-	rec("map_struct_7_b2", sc, ptrOf(unsafe.Pointer(v.b[2])), elemOf(v.b[2]), global("main.mStruct"), "{7}", ".b", "[2]")
+	rec("map_struct_7_a", sc, ptrOf(unsafe.Pointer(v.a)), elemOf(v.a), global("main.mStruct", unsafe.Pointer(&mStruct)), "{7}", ".a")
+	rec("map_struct_7_b2", sc, ptrOf(unsafe.Pointer(v.b[2])), elemOf(v.b[2]), global("main.mStruct", unsafe.Pointer(&mStruct)), "{7}", ".b", "[2]")
 }

@@ -101,13 +101,13 @@ func setupSites() {
 	gSitesBig = make([]*Big, nBig)
 	gSitesInline = make([]*Inlined, nInline)
 	file := fileOf(allocSiteSmall)
-	addSite(sc, "Small", "main.allocSiteSmall", "", file, allocSiteSmall(gSitesSmall), "main.gSitesSmall", reflect.TypeOf(Small{}),
+	addSite(sc, "Small", "main.allocSiteSmall", "", file, allocSiteSmall(gSitesSmall), "main.gSitesSmall", unsafe.Pointer(&gSitesSmall), reflect.TypeOf(Small{}),
 		ptrOf(unsafe.Pointer(gSitesSmall[0])), ptrOf(unsafe.Pointer(gSitesSmall[nSmall-1])), nSmall)
-	addSite(sc, "Medium", "main.allocSiteMedium", "", file, allocSiteMedium(gSitesMedium), "main.gSitesMedium", reflect.TypeOf(Medium{}),
+	addSite(sc, "Medium", "main.allocSiteMedium", "", file, allocSiteMedium(gSitesMedium), "main.gSitesMedium", unsafe.Pointer(&gSitesMedium), reflect.TypeOf(Medium{}),
 		ptrOf(unsafe.Pointer(gSitesMedium[0])), ptrOf(unsafe.Pointer(gSitesMedium[nMedium-1])), nMedium)
-	addSite(sc, "Big", "main.allocSiteBig", "", file, allocSiteBig(gSitesBig), "main.gSitesBig", reflect.TypeOf(Big{}),
+	addSite(sc, "Big", "main.allocSiteBig", "", file, allocSiteBig(gSitesBig), "main.gSitesBig", unsafe.Pointer(&gSitesBig), reflect.TypeOf(Big{}),
 		ptrOf(unsafe.Pointer(gSitesBig[0])), ptrOf(unsafe.Pointer(gSitesBig[nBig-1])), nBig)
-	addSite(sc, "Inlined", "main.newInlined", "main.allocSiteInlined", file, allocSiteInlined(gSitesInline), "main.gSitesInline", reflect.TypeOf(Inlined{}),
+	addSite(sc, "Inlined", "main.newInlined", "main.allocSiteInlined", file, allocSiteInlined(gSitesInline), "main.gSitesInline", unsafe.Pointer(&gSitesInline), reflect.TypeOf(Inlined{}),
 		ptrOf(unsafe.Pointer(gSitesInline[0])), ptrOf(unsafe.Pointer(gSitesInline[nInline-1])), nInline)
 	if *replica { // the last scenario: the replica's heap is now the fixture's
 		runReplica()
@@ -122,8 +122,8 @@ func fileOf(f interface{}) string {
 
 // addSite records a site; inlinedInto names the function the site's
 // function is inlined into ("" when it is not inlined).
-func addSite(sc, short, fn, inlinedInto, file string, line int, glob string, t reflect.Type, first, last uintptr, n int) {
-	g := global(glob)
+func addSite(sc, short, fn, inlinedInto, file string, line int, glob string, globAddr unsafe.Pointer, t reflect.Type, first, last uintptr, n int) {
+	g := global(glob, globAddr)
 	truth.Sites = append(truth.Sites, &Site{Function: fn, InlinedInto: inlinedInto, File: file, Line: line, Count: n,
 		Size: t.Size(), Type: t.String(), HasPointers: hasPtr(t), Root: *g})
 	ref := &SiteRef{Function: fn, File: file, Line: line}

@@ -21,7 +21,7 @@ func setupTiny() {
 		*p = int32(i)
 		gTiny[i] = p
 	}
-	g := global("main.gTiny")
+	g := global("main.gTiny", unsafe.Pointer(&gTiny))
 	ti := reflect.TypeOf(int32(0))
 	rec("tiny_array", sc, ptrOf(unsafe.Pointer(&gTiny[0])), arrOf(50, reflect.TypeOf(gTiny[0])), g)
 	for _, i := range []int{0, 1, 49} {
@@ -32,7 +32,7 @@ func setupTiny() {
 	for i := 0; i < 5; i++ {
 		gShortStrs = append(gShortStrs, strconv.Itoa(1000+i)+"x")
 	}
-	g = global("main.gShortStrs")
+	g = global("main.gShortStrs", unsafe.Pointer(&gShortStrs))
 	for _, i := range []int{0, 4} {
 		s := gShortStrs[i]
 		rec(fmt.Sprintf("short_str_%d", i), sc, uintptr(*(*unsafe.Pointer)(unsafe.Pointer(&s))), arrOf(len(s), bytesType), g,

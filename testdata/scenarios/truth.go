@@ -40,6 +40,7 @@ type Files struct {
 type Root struct {
 	Kind      string `json:"kind"`
 	Name      string `json:"name,omitempty"`
+	Addr      string `json:"addr,omitempty"`
 	Goroutine int64  `json:"goroutine,omitempty"`
 	Function  string `json:"function,omitempty"`
 	Variable  string `json:"variable,omitempty"`
@@ -144,7 +145,11 @@ func hasPtr(t reflect.Type) bool {
 	return false
 }
 
-func global(name string) *Root { return &Root{Kind: "global", Name: name} }
+// global is a root in the global variable name, at address addr (&variable:
+// lets tests of stripped executables, which have no symbol names, check labels).
+func global(name string, addr unsafe.Pointer) *Root {
+	return &Root{Kind: "global", Name: name, Addr: hex(uintptr(addr))}
+}
 
 func stackRoot(g int64, fn, v string) *Root {
 	return &Root{Kind: "stack", Goroutine: g, Function: fn, Variable: v}

@@ -26,13 +26,13 @@ func setupCleanupWeak() {
 	arg := newT(901)
 	runtime.AddCleanup(gCleanupOwner, cleanupT, arg)
 	owner := hex(ptrOf(unsafe.Pointer(gCleanupOwner)))
-	rec("cleanup_owner", sc, ptrOf(unsafe.Pointer(gCleanupOwner)), elemOf(gCleanupOwner), global("main.gCleanupOwner"))
+	rec("cleanup_owner", sc, ptrOf(unsafe.Pointer(gCleanupOwner)), elemOf(gCleanupOwner), global("main.gCleanupOwner", unsafe.Pointer(&gCleanupOwner)))
 	rec("cleanup_arg", sc, ptrOf(unsafe.Pointer(arg)), elemOf(arg), &Root{Kind: "cleanup", Object: owner}).Note =
 		"rooted only as the argument of a cleanup attached to cleanup_owner (runtime-internal steps elided)"
 
 	gStrongWeak = newT(902)
 	gWeakStrong = weak.Make(gStrongWeak)
-	rec("weak_and_strong", sc, ptrOf(unsafe.Pointer(gStrongWeak)), elemOf(gStrongWeak), global("main.gStrongWeak")).Note =
+	rec("weak_and_strong", sc, ptrOf(unsafe.Pointer(gStrongWeak)), elemOf(gStrongWeak), global("main.gStrongWeak", unsafe.Pointer(&gStrongWeak))).Note =
 		"also referenced weakly by main.gWeakStrong"
 }
 

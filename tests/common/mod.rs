@@ -231,3 +231,42 @@ pub fn core_json(f: &Fixture, args: &[&str]) -> serde_json::Value {
     all.extend(args.iter().map(|a| std::ffi::OsStr::new(*a)));
     rootpath_json(&all)
 }
+
+/// The object the program recorded as `o` (a truth.json object), checked to
+/// start at its address with its slot size; tiny allocations share a 16-byte
+/// block, which is the object.
+pub fn find_recorded(
+    objects: &rootpath::model::Objects,
+    o: &serde_json::Value,
+    version: GoVersion,
+    label: &str,
+) -> rootpath::model::ObjectId {
+    let addr = u64::from_str_radix(
+        o["addr"].as_str().expect("addr").trim_start_matches("0x"),
+        16,
+    )
+    .expect("hex addr");
+    let size = o["size"].as_u64().expect("size");
+    let ptrs = o["has_pointers"].as_bool().expect("has_pointers");
+    let id = objects
+        .find(addr)
+        .unwrap_or_else(|| panic!("{label}: {} at {addr:#x} not found", o["id"]));
+    if size < 16 && !ptrs {
+        assert_eq!(objects.size(id), 16, "{label}: {}", o["id"]);
+    } else {
+        assert_eq!(
+            objects.addr(id),
+            addr,
+            "{label}: {} starts elsewhere",
+            o["id"]
+        );
+        assert_eq!(
+            objects.size(id),
+            expected_size(version, size, ptrs),
+            "{label}: {} ({} of {size} bytes)",
+            o["id"],
+            o["type"]
+        );
+    }
+    id
+}

@@ -91,6 +91,9 @@ pub struct DwarfIndex {
     pub functions: Vec<Function>,
     /// Load bias applied by `rebase` (DWARF's own ranges stay at link addresses).
     pub bias: u64,
+    /// Names asked for by `type_named`, `global` and `constant`, when on:
+    /// what the runtime layout tables must carry (`rootpath dev runtime-table`).
+    recorder: Option<std::sync::Mutex<std::collections::BTreeSet<String>>>,
 }
 
 /// References seen during the walk, resolved once every type has an id.
@@ -120,15 +123,88 @@ impl DwarfIndex {
             index.walk_unit(dwarf, &unit, &mut pending).map_err(bad)?;
         }
         index.resolve(pending);
-        index.globals.sort_by_key(|g| g.addr);
-        index.global_by_name = index
+        index.index_globals();
+        index.functions.sort_by_key(|f| f.low_pc);
+        Ok(index)
+    }
+
+    fn index_globals(&mut self) {
+        self.globals.sort_by_key(|g| g.addr);
+        self.global_by_name = self
             .globals
             .iter()
             .enumerate()
             .map(|(i, g)| (g.name.clone(), i))
             .collect();
-        index.functions.sort_by_key(|f| f.low_pc);
-        Ok(index)
+    }
+
+    /// Adds a type described by something other than DWARF (a runtime
+    /// layout table, a runtime type descriptor); its references must
+    /// already name ids of this index.
+    pub fn push_type(&mut self, info: TypeInfo) -> TypeId {
+        let id = TypeId(self.types.len() as u32);
+        if !info.name.is_empty() {
+            self.type_by_name.entry(info.name.clone()).or_insert(id);
+        }
+        if let Some(rt) = info.runtime_type {
+            self.type_by_runtime.entry(rt).or_insert(id);
+        }
+        self.types.push(info);
+        id
+    }
+
+    /// Fills in a type pushed earlier as a placeholder (types may refer to
+    /// each other in cycles).
+    pub fn replace_type(&mut self, id: TypeId, info: TypeInfo) {
+        if !info.name.is_empty() {
+            self.type_by_name.entry(info.name.clone()).or_insert(id);
+        }
+        if let Some(rt) = info.runtime_type {
+            self.type_by_runtime.entry(rt).or_insert(id);
+        }
+        self.types[id.0 as usize] = info;
+    }
+
+    /// Makes `id` the type its name means.
+    pub fn prefer_name(&mut self, id: TypeId) {
+        let name = self.types[id.0 as usize].name.clone();
+        self.type_by_name.insert(name, id);
+    }
+
+    /// Ties a runtime type descriptor to a type already in the index.
+    pub fn link_runtime_type(&mut self, addr: u64, id: TypeId) {
+        self.type_by_runtime.entry(addr).or_insert(id);
+    }
+
+    pub fn push_constant(&mut self, name: String, value: i64) {
+        self.constants.insert(name, Constant { value });
+    }
+
+    pub fn push_globals(&mut self, globals: impl IntoIterator<Item = Global>) {
+        self.globals.extend(globals);
+        self.index_globals();
+    }
+
+    pub fn constants(&self) -> impl Iterator<Item = (&str, i64)> {
+        self.constants.iter().map(|(n, c)| (n.as_str(), c.value))
+    }
+
+    /// From now on, remember every name looked up.
+    pub fn record_queries(&mut self) {
+        self.recorder = Some(Default::default());
+    }
+
+    pub fn recorded_queries(&self) -> Vec<String> {
+        self.recorder
+            .as_ref()
+            .and_then(|r| r.lock().ok().map(|set| set.iter().cloned().collect()))
+            .unwrap_or_default()
+    }
+
+    fn note_query(&self, name: &str) {
+        if let Some(set) = self.recorder.as_ref().and_then(|r| r.lock().ok()).as_mut() {
+            set.insert(name.to_string());
+        }
     }
 
     fn walk_unit(
@@ -380,6 +456,7 @@ impl DwarfIndex {
     }
 
     pub fn type_named(&self, name: &str) -> Option<TypeId> {
+        self.note_query(name);
         self.type_by_name.get(name).copied()
     }
 
@@ -388,6 +465,7 @@ impl DwarfIndex {
     }
 
     pub fn global(&self, name: &str) -> Option<&Global> {
+        self.note_query(name);
         self.global_by_name.get(name).map(|&i| &self.globals[i])
     }
 
@@ -400,6 +478,7 @@ impl DwarfIndex {
     }
 
     pub fn constant(&self, name: &str) -> Option<i64> {
+        self.note_query(name);
         self.constants.get(name).map(|c| c.value)
     }
 

@@ -17,6 +17,24 @@ pub struct DwarfSections<'a> {
 }
 
 impl<'a> DwarfSections<'a> {
+    /// No sections: what a program without DWARF is read with.
+    pub fn empty() -> DwarfSections<'static> {
+        DwarfSections {
+            sections: Vec::new(),
+        }
+    }
+
+    /// The executable's DWARF, or `None` when it has none.
+    pub fn try_load(exe: &'a Executable) -> Result<Option<DwarfSections<'a>>> {
+        match exe
+            .section(".debug_info")
+            .or_else(|| exe.section(".zdebug_info"))
+        {
+            Some(s) if !s.nobits => Self::load(exe).map(Some),
+            _ => Ok(None),
+        }
+    }
+
     pub fn load(exe: &'a Executable) -> Result<DwarfSections<'a>> {
         let mut sections = Vec::new();
         for id in [

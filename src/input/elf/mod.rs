@@ -2,7 +2,9 @@
 //! (sections, symbols, build ids), and the target's address space built from both.
 
 pub mod address_space;
+pub mod code_refs;
 pub mod core;
+pub mod debuglink;
 pub mod exe;
 pub mod notes;
 

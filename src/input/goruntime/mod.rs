@@ -6,12 +6,15 @@ pub mod globals;
 pub mod layout;
 pub mod pclntab;
 pub mod pointers;
+pub mod rtypes;
 pub mod span_index;
 pub mod spans;
 pub mod specials;
 pub mod stack_roots;
 pub mod stacks;
+pub mod tables;
 pub mod typing;
 pub mod version;
+pub mod without_dwarf;
 
 pub use version::{GoVersion, Support};

@@ -132,6 +132,24 @@ impl<'a, 's> FuncTable<'a, 's> {
         self.ftab.len() < 2
     }
 
+    /// Every function's code as [entry, end), in address order (the next
+    /// function's entry ends it).
+    pub fn ranges(&self) -> Vec<(u64, u64)> {
+        self.ftab
+            .windows(2)
+            .map(|w| (self.text + u64::from(w[0].0), self.text + u64::from(w[1].0)))
+            .collect()
+    }
+
+    /// The name of the `i`-th function of `ranges`.
+    pub fn name_of_index(&self, i: usize) -> Option<String> {
+        let &(entry, off) = self.ftab.get(i)?;
+        self.name(Func {
+            addr: self.pclntable + u64::from(off),
+            entry: self.text + u64::from(entry),
+        })
+    }
+
     fn field(&self, f: Func, loc: FieldLoc) -> Option<u64> {
         self.space.read_uint(f.addr + loc.offset, loc.size)
     }

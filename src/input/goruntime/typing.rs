@@ -870,30 +870,13 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
     /// The runtime's own name for a type descriptor (for types DWARF lacks).
     fn runtime_type_name(&self, rtype: u64) -> Option<String> {
         let rt = self.rt.as_ref()?;
-        let off = self.space.read_uint(rtype + rt.str_off.offset, 4)?;
-        let name_addr = rt.types_base + off;
-        let tflag = self
-            .space
-            .read_uint(rtype + rt.tflag.offset, 1)
-            .unwrap_or(0);
-        let mut p = name_addr + 1;
-        let mut len = 0u64;
-        for i in 0..4 {
-            let b = self.space.read(p, 1)?[0];
-            p += 1;
-            len |= u64::from(b & 0x7f) << (7 * i);
-            if b & 0x80 == 0 {
-                break;
-            }
-        }
-        let bytes = self.space.read(p, len.min(4096) as usize)?;
-        let name = String::from_utf8_lossy(bytes).into_owned();
-        // TFlagExtraStar: the name is stored with a leading '*'.
-        Some(if tflag & 2 != 0 {
-            name.strip_prefix('*').unwrap_or(&name).to_string()
-        } else {
-            name
-        })
+        crate::input::goruntime::rtypes::type_name(
+            self.space,
+            rtype,
+            rt.types_base,
+            rt.str_off.offset,
+            rt.tflag.offset,
+        )
     }
 
     fn shapes_of(&mut self, ty: TypeId) -> Rc<Vec<(u64, Shape)>> {
