@@ -74,6 +74,9 @@ pub struct CoreDump {
     pub build_match: BuildMatch,
     pub debug_dirs: Vec<PathBuf>,
     pub ignore_debug_info: bool,
+    /// The stripped executable's separate debug file, looked up once (the
+    /// lookup reads and checksums whole files).
+    debug_file: std::sync::OnceLock<Option<Executable>>,
 }
 
 impl Dump {
@@ -178,7 +181,21 @@ impl CoreDump {
             build_match,
             debug_dirs: options.debug_dirs.clone(),
             ignore_debug_info: options.ignore_debug_info,
+            debug_file: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Where the program's DWARF is when the executable has none: its
+    /// separate debug file, if one is found (never with `ignore_debug_info`).
+    pub fn debug_file(&self) -> Option<&Executable> {
+        self.debug_file
+            .get_or_init(|| match &self.exe {
+                Some(exe) if !self.ignore_debug_info && !exe.has_dwarf() => {
+                    crate::input::elf::debuglink::find_debug_file(exe, &self.debug_dirs)
+                }
+                _ => None,
+            })
+            .as_ref()
     }
 
     pub fn go_version(&self) -> Option<GoVersion> {

@@ -195,9 +195,7 @@ fn core_overview(c: &CoreDump) -> Overview {
         if let BuildMatch::Differs { detail, .. } = &c.build_match {
             warnings.push(format!("wrong executable: {detail}"));
         }
-        if !exe.has_dwarf()
-            && crate::input::elf::debuglink::find_debug_file(exe, &c.debug_dirs).is_none()
-        {
+        if !exe.has_dwarf() && c.debug_file().is_none() {
             warnings.push(
                 "the executable has no DWARF: types and field names come from the runtime's type \
                  descriptors (where the runtime records an object's type), globals are named by \

@@ -6,7 +6,6 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::ffi::OsStr;
 
 use rootpath::dump::{Dump, OpenOptions};
 use rootpath::input::dwarf::{DwarfIndex, DwarfSections};
@@ -252,27 +251,15 @@ fn commands_work_on_stripped_builds() {
             .iter()
             .find(|o| o["id"] == "global_ptr")
             .expect("global_ptr");
-        let (core, exe) = (f.core(), f.exe());
-        let base = [
-            core.as_os_str(),
-            OsStr::new("--exe"),
-            exe.as_os_str(),
-            OsStr::new("--json"),
-        ];
-        let addr = o["addr"].as_str().expect("addr");
-        let mut args = base.to_vec();
-        args.extend([OsStr::new("why"), OsStr::new(addr)]);
-        let why = common::rootpath_json(&args);
+        let why = common::core_json(&f, &["why", o["addr"].as_str().expect("addr")]);
         let text = why.to_string();
         assert!(
             text.contains("bss+") || text.contains("data+"),
             "{version}: why shows no section-labelled global: {text}"
         );
-        for cmd in [&["top"][..], &["sites"][..]] {
-            let mut args = base.to_vec();
-            args.extend(cmd.iter().map(OsStr::new));
-            let out = common::rootpath_json(&args);
-            assert!(!out.is_null(), "{version}: {cmd:?}");
+        for cmd in ["top", "sites"] {
+            let out = common::core_json(&f, &[cmd]);
+            assert!(!out.is_null(), "{version}: {cmd}");
         }
     }
 }

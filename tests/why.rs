@@ -166,17 +166,7 @@ fn excluding_the_only_reference_makes_it_unreachable() {
         true
     );
     // An exclusion naming nothing in the heap is an error, not a silent no-op.
-    let core = f.core();
-    let exe = f.exe();
-    let out = common::rootpath(&[
-        core.as_os_str(),
-        "--exe".as_ref(),
-        exe.as_os_str(),
-        "why".as_ref(),
-        addr.as_ref(),
-        "--exclude".as_ref(),
-        "main.NoSuchType".as_ref(),
-    ]);
+    let out = common::core_output(&f, &["why", addr, "--exclude", "main.NoSuchType"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--exclude takes a type name"));
 }
@@ -184,15 +174,7 @@ fn excluding_the_only_reference_makes_it_unreachable() {
 #[test]
 fn addresses_outside_objects_are_errors() {
     let f = Fixture::load("go1.22");
-    let core = f.core();
-    let exe = f.exe();
-    let out = common::rootpath(&[
-        core.as_os_str(),
-        "--exe".as_ref(),
-        exe.as_os_str(),
-        "why".as_ref(),
-        "0x10".as_ref(),
-    ]);
+    let out = common::core_output(&f, &["why", "0x10"]);
     assert!(!out.status.success());
     assert!(
         String::from_utf8_lossy(&out.stderr)

@@ -7,7 +7,7 @@ use rayon::prelude::*;
 use crate::dump::CoreDump;
 use crate::error::{Error, Result};
 use crate::input::dwarf::{DwarfIndex, DwarfSections};
-use crate::input::elf::AddressSpace;
+use crate::input::elf::{AddressSpace, Executable};
 use crate::input::goruntime::GoVersion;
 use crate::input::goruntime::buckets::read_sites;
 use crate::input::goruntime::globals::global_roots;
@@ -33,7 +33,7 @@ use crate::model::{
 
 /// What the heap reader needs to know about the program.
 struct HeapContext<'a> {
-    exe: &'a crate::input::elf::Executable,
+    exe: &'a Executable,
     bias: u64,
     version: GoVersion,
     /// The decoded code of a program without symbols, to name globals.
@@ -45,40 +45,13 @@ struct HeapContext<'a> {
 use crate::timing::Phases;
 
 pub fn load(dump: &CoreDump) -> Result<HeapModel> {
-    let exe = dump.require_exe()?;
-    // Reading a core through another build's DWARF would give confident nonsense.
-    if let crate::dump::BuildMatch::Differs { address, detail } = &dump.build_match {
-        return Err(Error::ExeMismatch {
-            exe: exe.path().to_path_buf(),
-            detail: format!("{detail} (first difference at {address})"),
-        });
-    }
-    let version = dump.go_version().ok_or_else(|| {
-        Error::malformed(exe.path(), "no Go build information: is this a Go program?")
-    })?;
-    let mut version_warning = None;
-    match version.support() {
-        crate::input::goruntime::Support::Tested => {}
-        crate::input::goruntime::Support::Untested => {
-            version_warning = Some(format!(
-                "{version} is outside the tested matrix (Go 1.19, 1.21–1.27): the answer may be partial"
-            ))
-        }
-        crate::input::goruntime::Support::Unsupported => {
-            return Err(Error::UnsupportedGoVersion {
-                version: version.to_string(),
-            });
-        }
-    }
+    let (exe, version, version_warning) = checked_program(dump)?;
     let mut phases = Phases::new();
     let space = dump.address_space();
     // DWARF from the executable, else from its separate debug file, else
     // what the runtime's own records tell.
-    let debug_file = match dump.ignore_debug_info || exe.has_dwarf() {
-        true => None,
-        false => crate::input::elf::debuglink::find_debug_file(exe, &dump.debug_dirs),
-    };
-    let own = match (&debug_file, dump.ignore_debug_info) {
+    let debug_file = dump.debug_file();
+    let own = match (debug_file, dump.ignore_debug_info) {
         (_, true) => None,
         (Some(debug), false) => Some(DwarfSections::load(debug)?),
         (None, false) => DwarfSections::try_load(exe)?,
@@ -87,7 +60,7 @@ pub fn load(dump: &CoreDump) -> Result<HeapModel> {
         Some(sections) => {
             let mut index = DwarfIndex::build(exe, &sections.dwarf())?;
             index.rebase(dump.exe_bias);
-            let from = match &debug_file {
+            let from = match debug_file {
                 Some(d) => NameSource::DebugFile {
                     path: d.path().display().to_string(),
                 },
@@ -130,6 +103,38 @@ pub fn load(dump: &CoreDump) -> Result<HeapModel> {
     Ok(model)
 }
 
+/// The executable and Go version of a core, refused when the executable is
+/// another build or the version one rootpath cannot read; with a warning
+/// for versions outside the tested matrix.
+fn checked_program(dump: &CoreDump) -> Result<(&Executable, GoVersion, Option<String>)> {
+    let exe = dump.require_exe()?;
+    // Reading a core through another build's DWARF would give confident nonsense.
+    if let crate::dump::BuildMatch::Differs { address, detail } = &dump.build_match {
+        return Err(Error::ExeMismatch {
+            exe: exe.path().to_path_buf(),
+            detail: format!("{detail} (first difference at {address})"),
+        });
+    }
+    let version = dump.go_version().ok_or_else(|| {
+        Error::malformed(exe.path(), "no Go build information: is this a Go program?")
+    })?;
+    let mut version_warning = None;
+    match version.support() {
+        crate::input::goruntime::Support::Tested => {}
+        crate::input::goruntime::Support::Untested => {
+            version_warning = Some(format!(
+                "{version} is outside the tested matrix (Go 1.19, 1.21–1.27): the answer may be partial"
+            ))
+        }
+        crate::input::goruntime::Support::Unsupported => {
+            return Err(Error::UnsupportedGoVersion {
+                version: version.to_string(),
+            });
+        }
+    }
+    Ok((exe, version, version_warning))
+}
+
 fn thread_regs(dump: &CoreDump) -> Vec<ThreadRegs> {
     dump.core
         .threads
@@ -147,10 +152,7 @@ fn thread_regs(dump: &CoreDump) -> Vec<ThreadRegs> {
 /// lookup recorded, so the table carries exactly what a load needs, and
 /// locates each runtime global by the runtime code that refers to it.
 pub fn runtime_table(dump: &CoreDump) -> Result<String> {
-    let exe = dump.require_exe()?;
-    let version = dump.go_version().ok_or_else(|| {
-        Error::malformed(exe.path(), "no Go build information: is this a Go program?")
-    })?;
+    let (exe, version, _) = checked_program(dump)?;
     let sections = DwarfSections::load(exe)?;
     let dwarf = sections.dwarf();
     let mut index = DwarfIndex::build(exe, &dwarf)?;

@@ -385,8 +385,8 @@ fn load_from(dump: &HeapDumpFile, exe: Option<ExeSource<'_, '_>>) -> Result<Heap
     let exe = match exe {
         Some(exe) => {
             let checked = exe::check(exe.executable(), dump, &rr, &mut warnings)?;
-            let has_dwarf = matches!(exe, ExeSource::Info(_))
-                || crate::input::dwarf::DwarfSections::try_load(exe.executable())?.is_some();
+            // Only the section's presence: ExeInfo reads the DWARF itself.
+            let has_dwarf = matches!(exe, ExeSource::Info(_)) || exe.executable().has_dwarf();
             if has_dwarf {
                 Some((exe, checked))
             } else {

@@ -220,16 +220,23 @@ pub fn untypeable(id: &str, version: GoVersion) -> Option<&'static str> {
 
 /// `rootpath CORE --exe EXE --json ARGS…` on a fixture, parsed.
 pub fn core_json(f: &Fixture, args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    with_core_args(f, &all, |a| rootpath_json(a))
+}
+
+/// Runs rootpath on the fixture's core and executable with `args`, whatever
+/// its exit status.
+pub fn core_output(f: &Fixture, args: &[&str]) -> Output {
+    with_core_args(f, args, |a| rootpath(a))
+}
+
+fn with_core_args<T>(f: &Fixture, args: &[&str], run: impl Fn(&[&std::ffi::OsStr]) -> T) -> T {
     let core = f.core();
     let exe = f.exe();
-    let mut all: Vec<&std::ffi::OsStr> = vec![
-        core.as_os_str(),
-        "--exe".as_ref(),
-        exe.as_os_str(),
-        "--json".as_ref(),
-    ];
+    let mut all: Vec<&std::ffi::OsStr> = vec![core.as_os_str(), "--exe".as_ref(), exe.as_os_str()];
     all.extend(args.iter().map(|a| std::ffi::OsStr::new(*a)));
-    rootpath_json(&all)
+    run(&all)
 }
 
 /// The object the program recorded as `o` (a truth.json object), checked to

@@ -26,12 +26,10 @@ impl<'a> DwarfSections<'a> {
 
     /// The executable's DWARF, or `None` when it has none.
     pub fn try_load(exe: &'a Executable) -> Result<Option<DwarfSections<'a>>> {
-        match exe
-            .section(".debug_info")
-            .or_else(|| exe.section(".zdebug_info"))
-        {
-            Some(s) if !s.nobits => Self::load(exe).map(Some),
-            _ => Ok(None),
+        if exe.has_dwarf() {
+            Self::load(exe).map(Some)
+        } else {
+            Ok(None)
         }
     }
 

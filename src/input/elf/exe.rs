@@ -169,8 +169,11 @@ impl Executable {
             .get(s.offset as usize..s.offset.checked_add(s.size)? as usize)
     }
 
+    /// Whether DWARF's .debug_info has bytes here (a NOBITS placeholder does not count).
     pub fn has_dwarf(&self) -> bool {
-        self.section(".debug_info").is_some() || self.section(".zdebug_info").is_some()
+        [".debug_info", ".zdebug_info"]
+            .iter()
+            .any(|name| self.section(name).is_some_and(|s| !s.nobits))
     }
 
     pub fn has_symbols(&self) -> bool {

@@ -11,8 +11,8 @@ use crate::input::dwarf::{DwarfIndex, Field, TypeId, TypeInfo, TypeKind};
 use crate::input::goruntime::layout::Layouts;
 use crate::model::Memory;
 
-/// reflect.Kind values.
-mod kind {
+/// reflect.Kind values (DW_AT_go_kind and the descriptors' `Kind_`).
+pub mod kind {
     pub const BOOL: u8 = 1;
     pub const UINTPTR: u8 = 12;
     pub const FLOAT32: u8 = 13;
@@ -225,31 +225,25 @@ impl<'m, M: Memory + ?Sized> Synthesizer<'m, M> {
         )
     }
 
-    /// Whether `addr` looks like a type descriptor (used to sift candidates
-    /// such as code references into the types section).
-    pub fn plausible(&self, addr: u64) -> bool {
+    /// The name of the descriptor at `addr`, if `addr` looks like one
+    /// (candidates such as code references into the types section are
+    /// sifted with it).
+    fn plausible_name(&self, addr: u64) -> Option<String> {
         if !self.in_types(addr) {
-            return false;
+            return None;
         }
         let l = &self.layout;
-        let (Some(size), Some(k)) = (
-            self.word(addr + l.size),
-            self.mem.read_uint(addr + l.kind.0, l.kind.1),
-        ) else {
-            return false;
-        };
-        let k = (k & KIND_MASK) as u8;
+        let size = self.word(addr + l.size)?;
+        let k = (self.mem.read_uint(addr + l.kind.0, l.kind.1)? & KIND_MASK) as u8;
         if k == 0 || k > kind::UNSAFE_POINTER || size > 1 << 40 {
-            return false;
+            return None;
         }
-        let Some(off) = self.mem.read_uint(addr + l.str_off, 4) else {
-            return false;
-        };
+        let off = self.mem.read_uint(addr + l.str_off, 4)?;
         if self.types + off >= self.etypes {
-            return false;
+            return None;
         }
         self.name(addr)
-            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| (0x20..0x7f).contains(&b)))
+            .filter(|n| !n.is_empty() && n.bytes().all(|b| (0x20..0x7f).contains(&b)))
     }
 
     /// The index type of the descriptor at `rtype`, made on first use.
@@ -257,13 +251,12 @@ impl<'m, M: Memory + ?Sized> Synthesizer<'m, M> {
         if let Some(&t) = self.done.get(&rtype) {
             return t;
         }
-        if !self.plausible(rtype) {
+        let Some(name) = self.plausible_name(rtype) else {
             self.done.insert(rtype, None);
             return None;
-        }
+        };
         let offset = rtype - self.types;
         // The runtime's own types come from the layout table (DWARF's view).
-        let name = self.name(rtype)?;
         if let Some(t) = index
             .type_named(&name)
             .filter(|_| name.starts_with("runtime."))

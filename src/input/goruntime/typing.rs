@@ -15,6 +15,7 @@ use crate::input::elf::AddressSpace;
 use crate::input::elf::address_space::Memory;
 use crate::input::goruntime::layout::{FieldLoc, Layouts};
 use crate::input::goruntime::pclntab::FuncTable;
+use crate::input::goruntime::rtypes::kind;
 use crate::model::{
     Edges, KeyKind, MapSlots, ObjectId, Objects, TypeLayout, TypeNames, TypeRole, UNKNOWN_TYPE,
 };
@@ -22,17 +23,6 @@ use crate::model::{
 const PTR: u64 = 8;
 /// Bound on pointer words listed for one type (huge arrays are walked lazily).
 const MAX_SHAPES: usize = 1 << 16;
-
-mod kind {
-    pub const CHAN: u8 = 18;
-    pub const FUNC: u8 = 19;
-    pub const INTERFACE: u8 = 20;
-    pub const MAP: u8 = 21;
-    pub const PTR: u8 = 22;
-    pub const SLICE: u8 = 23;
-    pub const STRING: u8 = 24;
-    pub const UNSAFE_POINTER: u8 = 26;
-}
 
 /// What a pointer-holding word (or word pair) of a typed value means.
 #[derive(Debug, Clone)]
