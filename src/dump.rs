@@ -107,6 +107,19 @@ impl Dump {
         }
     }
 
+    /// `load_model`, typing only the objects `choose` picks (see
+    /// `TypeChooser`). A heap dump types every object (its types cost no
+    /// propagation) and never calls `choose`.
+    pub fn load_model_choosing_types(
+        &self,
+        choose: crate::model::TypeChooser<'_>,
+    ) -> Result<crate::model::HeapModel> {
+        match self {
+            Dump::Core(core) => crate::input::core_loader::load_choosing_types(core, Some(choose)),
+            Dump::HeapDump(_) => self.load_model(),
+        }
+    }
+
     /// Drops the inputs' resident pages once the model is built (see
     /// `Source::release_pages`).
     pub fn release_pages(&self) {

@@ -229,3 +229,86 @@ fn heap_dump_paths_name_map_keys() {
         }
     }
 }
+
+/// `why ADDRESS` types only the objects its answer shows (found before
+/// typing); its answers must be the ones a fully typed heap gives, for
+/// every recorded object, live and garbage, on every build.
+#[test]
+fn answers_typed_along_the_paths_equal_fully_typed_answers() {
+    use rootpath::analysis::why::{explain_paths, objects_shown, shortest_paths};
+    use rootpath::model::{HeapModel, ObjectId};
+    let (mut loads, mut partial_loads) = (0, 0);
+    for f in common::all_builds() {
+        let dump = Dump::open(&f.core(), &OpenOptions::with_exe(f.exe())).expect("open");
+        let full = dump.load_model().expect("model");
+        let memory = dump.memory();
+        let recorded: Vec<&serde_json::Value> = f.truth["objects"]
+            .as_array()
+            .expect("objects")
+            .iter()
+            .chain(f.truth["garbage"].as_array().expect("garbage"))
+            .collect();
+        // A load per target, as `why` does it.
+        for o in recorded.iter() {
+            let a = o["addr"].as_str().expect("addr");
+            let addr = u64::from_str_radix(a.trim_start_matches("0x"), 16).expect("hex");
+            let mut found = None;
+            let mut choose = |model: &HeapModel| -> Option<Vec<ObjectId>> {
+                let t = model.objects.find(addr)?;
+                let paths = shortest_paths(model, t, 3, &Exclusions::default());
+                let ids = objects_shown(model, t, &paths);
+                found = Some((t, paths));
+                Some(ids)
+            };
+            let lazy = dump.load_model_choosing_types(&mut choose).expect("model");
+            let (target, paths) = found.expect("recorded object exists");
+            loads += 1;
+            partial_loads += usize::from(lazy.types_partial);
+            let got = explain_paths(&lazy, memory.as_deref(), target, &paths, false);
+            let want = explain_object(
+                &full,
+                memory.as_deref(),
+                target,
+                3,
+                &Exclusions::default(),
+                false,
+            );
+            let mut got = serde_json::to_value(&got).expect("json");
+            let mut want = serde_json::to_value(&want).expect("json");
+            generic_runtime_types_as_declared(&mut got);
+            generic_runtime_types_as_declared(&mut want);
+            assert_eq!(got, want, "{}: {}", f.version, o["id"]);
+        }
+    }
+    // The restricted typing is what is under test, not its fallback.
+    eprintln!("{partial_loads} of {loads} loads typed only the chosen objects");
+    assert!(
+        partial_loads * 2 > loads,
+        "only {partial_loads} of {loads} loads typed only the chosen objects"
+    );
+}
+
+/// Go's DWARF instantiates the channel internals per element type
+/// (`sudog<int>`, `hchan<int>`, `waitq<int>`). A fully typed heap may name a
+/// sudog that way when its channel was typed first; typed along a path, the
+/// same sudog is what the stack variable declares (`runtime.sudog`). Both
+/// are right; the comparison treats them as one.
+fn generic_runtime_types_as_declared(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, x) in m.iter_mut() {
+                if let (true, Some(name)) = (k == "type", x.as_str()) {
+                    if let Some((base, _)) = name.split_once('<') {
+                        if matches!(base, "sudog" | "hchan" | "waitq") {
+                            *x = serde_json::Value::String(format!("runtime.{base}"));
+                        }
+                    }
+                } else {
+                    generic_runtime_types_as_declared(x);
+                }
+            }
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(generic_runtime_types_as_declared),
+        _ => {}
+    }
+}

@@ -139,9 +139,49 @@ pub fn explain_object(
     exclusions: &Exclusions,
     raw: bool,
 ) -> WhyDoc {
+    let paths = shortest_paths(model, target, max_paths, exclusions);
+    explain_paths(model, memory, target, &paths, raw)
+}
+
+/// Up to `max_paths` shortest paths from distinct roots to `target`; needs
+/// object types only when `exclusions` name some.
+pub fn shortest_paths(
+    model: &HeapModel,
+    target: ObjectId,
+    max_paths: usize,
+    exclusions: &Exclusions,
+) -> Vec<RetentionPath> {
     let graph = Graph::new(model);
     let reverse = graph.reverse();
-    let paths = paths_to(&graph, &reverse, target, max_paths.max(1), exclusions);
+    paths_to(&graph, &reverse, target, max_paths.max(1), exclusions)
+}
+
+/// The objects an answer over `paths` shows or names: the target, every
+/// hop, and each path root's first referent (an unnamed global is labelled
+/// by its type). Sorted, without repeats.
+pub fn objects_shown(
+    model: &HeapModel,
+    target: ObjectId,
+    paths: &[RetentionPath],
+) -> Vec<ObjectId> {
+    let mut ids = vec![target];
+    for p in paths {
+        ids.extend(p.hops.iter().map(|h| h.object));
+        ids.extend(model.roots.roots[p.root].targets.first().map(|&(t, _)| t));
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+/// The answer for `target` from paths found already (none: garbage).
+pub fn explain_paths(
+    model: &HeapModel,
+    memory: Option<&dyn Memory>,
+    target: ObjectId,
+    paths: &[RetentionPath],
+    raw: bool,
+) -> WhyDoc {
     WhyDoc {
         target: object_ref(model, target),
         reachable: !paths.is_empty(),

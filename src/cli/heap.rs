@@ -13,13 +13,25 @@ use crate::output;
 
 /// Loads the model, with a spinner on an interactive stderr.
 pub fn load(dump: &Dump, quiet: bool) -> Result<HeapModel> {
+    load_with(dump, quiet, None)
+}
+
+/// `load`, typing only what `choose` picks (see `TypeChooser`).
+pub fn load_with(
+    dump: &Dump,
+    quiet: bool,
+    choose: Option<crate::model::TypeChooser<'_>>,
+) -> Result<HeapModel> {
     let spinner = (!quiet && std::io::stderr().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new_spinner();
         bar.set_message("reading the heap (spans, pointer maps, roots, types)…");
         bar.enable_steady_tick(std::time::Duration::from_millis(120));
         bar
     });
-    let model = dump.load_model();
+    let model = match choose {
+        Some(choose) => dump.load_model_choosing_types(choose),
+        None => dump.load_model(),
+    };
     if let Some(bar) = spinner {
         bar.finish_and_clear();
     }

@@ -221,6 +221,23 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<()> {
         }
         _ => {}
     }
+    if let Command::Why {
+        target,
+        paths,
+        exclude,
+        raw,
+    } = command
+    {
+        if !target.starts_with("site:") {
+            let args = why::WhyArgs {
+                target,
+                paths: *paths,
+                exclude,
+                raw: *raw,
+            };
+            return why::load_and_run(&dump, cli.quiet, &args, cli.json, out);
+        }
+    }
     let model = match command {
         Command::Histogram
         | Command::Objects { .. }
@@ -278,31 +295,19 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<()> {
                 out,
             )
         }
-        Command::Why {
-            target,
-            paths,
-            exclude,
-            raw,
-        } => {
+        // Only `why site:…` gets here (the others returned above).
+        Command::Why { target, raw, .. } => {
             let memory = dump.memory();
-            if let Some(spec) = target.strip_prefix("site:") {
-                return sites::why(
-                    &model,
-                    memory.as_deref(),
-                    profile.as_ref(),
-                    spec,
-                    *raw,
-                    cli.json,
-                    out,
-                );
-            }
-            let args = why::WhyArgs {
-                target,
-                paths: *paths,
-                exclude,
-                raw: *raw,
-            };
-            why::run(&model, memory.as_deref(), &args, cli.json, out)
+            let spec = target.strip_prefix("site:").unwrap_or(target);
+            sites::why(
+                &model,
+                memory.as_deref(),
+                profile.as_ref(),
+                spec,
+                *raw,
+                cli.json,
+                out,
+            )
         }
         _ => unreachable!("commands without a model returned above"),
     }

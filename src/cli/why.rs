@@ -2,11 +2,16 @@
 
 use std::io::Write;
 
-use crate::analysis::paths::Exclusions;
-use crate::analysis::why::{explain_object, explain_type};
+use crate::analysis::paths::{Exclusions, RetentionPath};
+use crate::analysis::why::{
+    WhyDoc, explain_object, explain_paths, explain_type, objects_shown, shortest_paths,
+};
+use crate::dump::Dump;
 use crate::error::{Error, Result};
-use crate::model::{HeapModel, Memory};
+use crate::model::{HeapModel, Memory, ObjectId};
 use crate::output;
+
+use super::heap;
 
 pub struct WhyArgs<'a> {
     pub target: &'a str,
@@ -19,6 +24,62 @@ fn parse_address(text: &str) -> Option<u64> {
     match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
         Some(hex) => u64::from_str_radix(hex, 16).ok(),
         None => text.parse().ok(),
+    }
+}
+
+/// Loads the dump and answers. `why ADDRESS` without `--exclude` needs types
+/// only where its paths go: the paths are found during the load, before
+/// typing, and only their objects are typed (seconds less on a large heap).
+pub fn load_and_run(
+    dump: &Dump,
+    quiet: bool,
+    args: &WhyArgs<'_>,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let address = parse_address(args.target).filter(|_| args.exclude.is_empty());
+    let Some(addr) = address else {
+        let model = heap::load(dump, quiet)?;
+        let memory = dump.memory();
+        return run(&model, memory.as_deref(), args, json, out);
+    };
+    // Set by the chooser: the target (None: no object there) and its paths.
+    let mut found: Option<Option<(ObjectId, Vec<RetentionPath>)>> = None;
+    let mut choose = |model: &HeapModel| -> Option<Vec<ObjectId>> {
+        let Some(target) = model.objects.find(addr) else {
+            found = Some(None);
+            return Some(Vec::new());
+        };
+        let paths = shortest_paths(model, target, args.paths, &Exclusions::default());
+        let ids = objects_shown(model, target, &paths);
+        found = Some(Some((target, paths)));
+        Some(ids)
+    };
+    let model = heap::load_with(dump, quiet, Some(&mut choose))?;
+    let memory = dump.memory();
+    match found {
+        // The dump typed every object without asking.
+        None => run(&model, memory.as_deref(), args, json, out),
+        Some(None) => Err(no_object(args.target)),
+        Some(Some((target, paths))) => {
+            let doc = explain_paths(&model, memory.as_deref(), target, &paths, args.raw);
+            write_why(&doc, false, json, out)
+        }
+    }
+}
+
+fn no_object(target: &str) -> Error {
+    Error::BadTarget {
+        target: target.to_string(),
+        why: "no allocated heap object contains that address".into(),
+    }
+}
+
+fn write_why(doc: &WhyDoc, excluding: bool, json: bool, out: &mut dyn Write) -> Result<()> {
+    if json {
+        output::json::write(out, doc)
+    } else {
+        output::text::why(out, doc, excluding)
     }
 }
 
@@ -46,10 +107,10 @@ pub fn run(
     let Some(addr) = parse_address(args.target) else {
         return Err(why_root(model, args.target));
     };
-    let target = model.objects.find(addr).ok_or_else(|| Error::BadTarget {
-        target: args.target.to_string(),
-        why: "no allocated heap object contains that address".into(),
-    })?;
+    let target = model
+        .objects
+        .find(addr)
+        .ok_or_else(|| no_object(args.target))?;
     let (exclusions, unknown) = Exclusions::parse(model, args.exclude);
     if !unknown.is_empty() {
         return Err(Error::BadTarget {
@@ -58,11 +119,7 @@ pub fn run(
         });
     }
     let doc = explain_object(model, memory, target, args.paths, &exclusions, args.raw);
-    if json {
-        output::json::write(out, &doc)
-    } else {
-        output::text::why(out, &doc, !exclusions.is_empty())
-    }
+    write_why(&doc, !exclusions.is_empty(), json, out)
 }
 
 fn why_root(model: &HeapModel, name: &str) -> Error {

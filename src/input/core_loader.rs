@@ -23,12 +23,12 @@ use crate::input::goruntime::stacks::{
     Goroutine as StackGoroutine, ThreadRegs, read_goroutines, status_name, wait_reasons,
 };
 use crate::input::goruntime::tables::Locator;
-use crate::input::goruntime::typing::Typer;
+use crate::input::goruntime::typing::{PieceSeed, Typer};
 use crate::input::goruntime::without_dwarf::{CodeIndex, index_without_dwarf};
 use crate::model::Memory;
 use crate::model::{
     EdgesBuilder, Goroutine, HeapModel, NameSource, ObjectId, Objects, RootKind, Roots,
-    compact_size,
+    TypeChooser, compact_size,
 };
 
 /// What the heap reader needs to know about the program.
@@ -40,11 +40,21 @@ struct HeapContext<'a> {
     code: Option<&'a CodeIndex>,
     /// Whether the executable's symbol table may name globals.
     symbols: bool,
+    /// Registers of the core's threads (running goroutines' stacks).
+    threads: &'a [ThreadRegs],
+    /// Drops the core's resident pages (they need not count while an
+    /// analysis runs inside the load; later reads fault them back).
+    release_pages: Option<&'a dyn Fn()>,
 }
 
 use crate::timing::Phases;
 
 pub fn load(dump: &CoreDump) -> Result<HeapModel> {
+    load_choosing_types(dump, None)
+}
+
+/// `load`, typing only the objects `choose` returns (see `TypeChooser`).
+pub fn load_choosing_types(dump: &CoreDump, choose: Option<TypeChooser<'_>>) -> Result<HeapModel> {
     let (exe, version, version_warning) = checked_program(dump)?;
     let mut phases = Phases::new();
     let space = dump.address_space();
@@ -88,6 +98,8 @@ pub fn load(dump: &CoreDump) -> Result<HeapModel> {
         version,
         code: code.as_ref(),
         symbols: !dump.ignore_debug_info,
+        release_pages: Some(&|| dump.core.source().release_pages()),
+        threads: &threads,
     };
     let mut model = load_heap(
         &space,
@@ -95,8 +107,8 @@ pub fn load(dump: &CoreDump) -> Result<HeapModel> {
         &index,
         &dwarf,
         &context,
-        &threads,
         &mut phases,
+        choose,
     )?;
     model.warnings.extend(version_warning);
     model.names_from = names_from;
@@ -160,22 +172,24 @@ pub fn runtime_table(dump: &CoreDump) -> Result<String> {
     index.record_queries();
     let space = dump.address_space();
     let layouts = Layouts::new(&index);
+    let threads = thread_regs(dump);
     let context = HeapContext {
         exe,
         bias: dump.exe_bias,
         version,
         code: None,
         symbols: true,
+        release_pages: None,
+        threads: &threads,
     };
-    let threads = thread_regs(dump);
     load_heap(
         &space,
         &layouts,
         &index,
         &dwarf,
         &context,
-        &threads,
         &mut Phases::new(),
+        None,
     )?;
     // What reading programs without DWARF needs beyond a load with it.
     let _ = DescriptorLayout::new(&layouts);
@@ -249,8 +263,8 @@ fn load_heap(
     index: &DwarfIndex,
     dwarf: &gimli::Dwarf<gimli::EndianSlice<'_, gimli::LittleEndian>>,
     context: &HeapContext<'_>,
-    threads: &[ThreadRegs],
     phases: &mut Phases,
+    choose: Option<TypeChooser<'_>>,
 ) -> Result<HeapModel> {
     let version = context.version;
     let spans = read_spans(space, layouts, version)?;
@@ -383,7 +397,7 @@ fn load_heap(
     let mut stack_seeds = Vec::new();
     let reasons = wait_reasons(space, layouts);
     let mut goroutines = Vec::new();
-    for g in read_goroutines(space, layouts, &funcs, threads)? {
+    for g in read_goroutines(space, layouts, &funcs, context.threads)? {
         if let Some(problem) = &g.problem {
             warnings.push(format!("goroutine {}: {problem}", g.id));
         }
@@ -394,45 +408,54 @@ fn load_heap(
     }
 
     phases.done("roots and goroutines");
-    let mut typer = Typer::new(space, layouts, index, dwarf, &funcs, &objects).with_edges(&edges);
-    // Exact types first: allocation headers and large spans (Go ≥1.22).
-    for (span, ids) in spans.spans.iter().zip(&span_ids) {
-        if span.has_header {
-            for id in ids.clone().map(ObjectId) {
-                if let Some(rtype) = space.read_u64(objects.addr(id) - 8) {
-                    typer.seed_runtime_type(id, rtype);
-                }
+    let mut model = HeapModel::before_typing(objects, edges, roots, warnings);
+    model.goroutines = goroutines;
+    model.sites = sites;
+    let chosen = choose.and_then(|choose| {
+        if let Some(release) = context.release_pages {
+            release();
+        }
+        let chosen = choose(&model);
+        phases.done("analysis choosing what to type");
+        chosen
+    });
+    let mut model_partial = false;
+    let seeds = TypeSeeds {
+        spans: &spans.spans,
+        span_ids: &span_ids,
+        stack_seeds: &stack_seeds,
+        finalized_types: &finalized_types,
+    };
+    let HeapModel {
+        objects,
+        edges,
+        roots,
+        ..
+    } = &mut model;
+    let new_typer = || Typer::new(space, layouts, index, dwarf, &funcs, objects).with_edges(edges);
+    let mut typer = match &chosen {
+        Some(ids) => {
+            let mut typer = new_typer().restrict_to(ids);
+            seeds.type_heap(&mut typer, space, index, (objects, roots), Some(ids));
+            phases.done("types of the chosen objects");
+            if ids.iter().all(|&id| typer.is_typed_wholly(id)) {
+                model_partial = true;
+                typer
+            } else {
+                // Some chosen object needs evidence from elsewhere in the heap.
+                let mut typer = new_typer();
+                seeds.type_heap(&mut typer, space, index, (objects, roots), None);
+                phases.done("types (all objects: a chosen one needed them)");
+                typer
             }
-        } else if span.large_type != 0 && !ids.is_empty() {
-            typer.seed_runtime_type(ObjectId(ids.start), span.large_type);
         }
-    }
-    typer.drain();
-    phases.done("types from headers");
-    // Then what typed roots point at.
-    for g in &index.globals {
-        if let Some(ty) = g.ty {
-            typer.seed_root(g.addr, ty);
+        None => {
+            let mut typer = new_typer();
+            seeds.type_heap(&mut typer, space, index, (objects, roots), None);
+            phases.done("types");
+            typer
         }
-    }
-    for seed in &stack_seeds {
-        typer.seed_pieces(seed);
-    }
-    for (ptr, ot) in finalized_types {
-        typer.seed_pointer_type(ptr, ot);
-    }
-    // Finalizer and cleanup closures.
-    for r in roots.iter().filter(|r| {
-        matches!(
-            r.kind,
-            RootKind::Finalizer | RootKind::Cleanup | RootKind::QueuedFinalizer
-        )
-    }) {
-        for &(t, _) in &r.targets {
-            typer.seed_closure(objects.addr(t));
-        }
-    }
-    phases.done("types from roots");
+    };
     // Roots' own types, to name the pointer inside a global or variable.
     for r in roots.roots.iter_mut() {
         if let Some(ty) = r.type_name.as_deref().and_then(|n| index.type_named(n)) {
@@ -441,14 +464,93 @@ fn load_heap(
     }
     let (types, object_types) = typer.finish();
     if let Some(code) = context.code {
-        describe_unnamed_globals(&mut roots, code, &types, &object_types);
+        describe_unnamed_globals(roots, code, &types, &object_types);
     }
-    let mut model = HeapModel::new(objects, edges, roots, warnings);
     model.types = types;
     model.object_types = object_types;
-    model.goroutines = goroutines;
-    model.sites = sites;
+    model.types_partial = model_partial;
     Ok(model)
+}
+
+/// What object typing starts from, beyond the heap itself.
+struct TypeSeeds<'l> {
+    spans: &'l [Span],
+    span_ids: &'l [std::ops::Range<u32>],
+    stack_seeds: &'l [PieceSeed],
+    /// (object, *ptrtype) pairs from finalizer records.
+    finalized_types: &'l [(u64, u64)],
+}
+
+impl TypeSeeds<'_> {
+    /// Types the heap (or, restricted, the `chosen` objects): exact types
+    /// first (allocation headers and large spans, Go ≥1.22), then what typed
+    /// roots point at.
+    fn type_heap(
+        &self,
+        typer: &mut Typer<'_, '_, '_>,
+        space: &AddressSpace<'_>,
+        index: &DwarfIndex,
+        (objects, roots): (&Objects, &Roots),
+        chosen: Option<&[ObjectId]>,
+    ) {
+        let seed_span = |typer: &mut Typer<'_, '_, '_>, span: &Span, ids: std::ops::Range<u32>| {
+            if span.has_header {
+                for id in ids.map(ObjectId) {
+                    if let Some(rtype) = space.read_u64(objects.addr(id) - 8) {
+                        typer.seed_runtime_type(id, rtype);
+                    }
+                }
+            } else if span.large_type != 0 && !ids.is_empty() {
+                typer.seed_runtime_type(ObjectId(ids.start), span.large_type);
+            }
+        };
+        match chosen {
+            None => {
+                for (span, ids) in self.spans.iter().zip(self.span_ids) {
+                    seed_span(typer, span, ids.clone());
+                }
+            }
+            Some(chosen) => {
+                for &id in chosen {
+                    // Spans hold consecutive ids in span order.
+                    let s = self.span_ids.partition_point(|r| r.end <= id.0);
+                    if let (Some(span), Some(ids)) = (self.spans.get(s), self.span_ids.get(s)) {
+                        if ids.contains(&id.0) {
+                            let one = if span.has_header {
+                                id.0..id.0 + 1
+                            } else {
+                                ids.clone()
+                            };
+                            seed_span(typer, span, one);
+                        }
+                    }
+                }
+            }
+        }
+        typer.drain();
+        for g in &index.globals {
+            if let Some(ty) = g.ty {
+                typer.seed_root(g.addr, ty);
+            }
+        }
+        for seed in self.stack_seeds {
+            typer.seed_pieces(seed);
+        }
+        for &(ptr, ot) in self.finalized_types {
+            typer.seed_pointer_type(ptr, ot);
+        }
+        // Finalizer and cleanup closures.
+        for r in roots.iter().filter(|r| {
+            matches!(
+                r.kind,
+                RootKind::Finalizer | RootKind::Cleanup | RootKind::QueuedFinalizer
+            )
+        }) {
+            for &(t, _) in &r.targets {
+                typer.seed_closure(objects.addr(t));
+            }
+        }
+    }
 }
 
 struct SpanEdges {

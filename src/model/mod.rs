@@ -49,6 +49,12 @@ pub(crate) fn le_uint(b: &[u8]) -> Option<u64> {
     })
 }
 
+/// Called by a loader once objects, edges and roots are known and before
+/// objects are typed: returns the objects that need types (None: all).
+/// Typing a whole large heap costs seconds; an answer that shows a few
+/// paths needs only their objects. The model passed has no types yet.
+pub type TypeChooser<'c> = &'c mut dyn FnMut(&HeapModel) -> Option<Vec<ObjectId>>;
+
 /// Everything analyses know about a heap.
 pub struct HeapModel {
     pub objects: Objects,
@@ -65,6 +71,9 @@ pub struct HeapModel {
     /// Where names and types came from (DWARF, a separate debug file, or
     /// the runtime's own records in a binary without DWARF).
     pub names_from: NameSource,
+    /// Only some objects were typed (those a `why` answer shows, chosen
+    /// while loading); every other object reads as of unknown type.
+    pub types_partial: bool,
 }
 
 /// Where the program's names and types were recovered from.
@@ -103,17 +112,30 @@ impl NameSource {
 impl HeapModel {
     /// A model whose objects are not typed yet.
     pub fn new(objects: Objects, edges: Edges, roots: Roots, warnings: Vec<String>) -> HeapModel {
-        let object_types = vec![UNKNOWN_TYPE; objects.len()];
+        let mut model = HeapModel::before_typing(objects, edges, roots, warnings);
+        model.object_types = vec![UNKNOWN_TYPE; model.objects.len()];
+        model
+    }
+
+    /// A model whose `object_types` is still empty: the loader types the
+    /// objects next (and a full-length placeholder would cost fresh pages).
+    pub fn before_typing(
+        objects: Objects,
+        edges: Edges,
+        roots: Roots,
+        warnings: Vec<String>,
+    ) -> HeapModel {
         HeapModel {
             objects,
             edges,
             roots,
             types: TypeNames::default(),
-            object_types,
+            object_types: Vec::new(),
             goroutines: Vec::new(),
             sites: Sites::default(),
             warnings,
             names_from: NameSource::default(),
+            types_partial: false,
         }
     }
 

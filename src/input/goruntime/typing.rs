@@ -131,6 +131,9 @@ pub struct Typer<'a, 'd, 's, M: Memory + ?Sized = AddressSpace<'a>> {
     row_cursor: std::cell::Cell<usize>,
     /// The memory of the object being walked, read once.
     current_mem: Option<(u64, &'s [u8])>,
+    /// When set, only these objects (a bitmap by id) are typed: what a few
+    /// retention paths cross, instead of the whole heap.
+    only: Option<Vec<u64>>,
 }
 
 impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
@@ -191,7 +194,36 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
             current_row: None,
             row_cursor: std::cell::Cell::new(0),
             current_mem: None,
+            only: None,
         }
+    }
+
+    /// Types only `chosen` objects: everything else is left untyped and
+    /// never walked, so typing costs what the chosen objects cost.
+    pub fn restrict_to(mut self, chosen: &[ObjectId]) -> Self {
+        let mut bits = vec![0u64; self.typed.len().div_ceil(64)];
+        for id in chosen {
+            if let Some(w) = bits.get_mut(id.index() / 64) {
+                *w |= 1 << (id.index() % 64);
+            }
+        }
+        self.only = Some(bits);
+        self
+    }
+
+    /// Whether typing may touch object `i` (always, unless restricted).
+    #[inline]
+    fn may_type(&self, i: usize) -> bool {
+        self.only
+            .as_ref()
+            .is_none_or(|bits| bits.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0))
+    }
+
+    /// Whether `obj` has a type more certain than a reference to a part of it.
+    pub fn is_typed_wholly(&self, obj: ObjectId) -> bool {
+        self.typed
+            .get(obj.index())
+            .is_some_and(|_| self.evidence(obj.index()) >= Evidence::Inferred)
     }
 
     /// Types an object from the runtime type its allocation header or span
@@ -443,23 +475,22 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
 
     /// The interned names and each object's type (UNKNOWN_TYPE where none).
     pub fn finish(self) -> (TypeNames, Vec<u32>) {
-        let types = self
-            .typed
-            .iter()
-            .map(|&t| {
-                if t >> NAME_BITS == 0 {
-                    UNKNOWN_TYPE
-                } else {
-                    t & NAME_MASK
-                }
-            })
-            .collect();
+        // In place: a second array as large as the heap's object count
+        // would cost fresh pages.
+        let mut types = self.typed;
+        for t in types.iter_mut() {
+            *t = if *t >> NAME_BITS == 0 {
+                UNKNOWN_TYPE
+            } else {
+                *t & NAME_MASK
+            };
+        }
         (self.names, types)
     }
 
     fn assign(&mut self, obj: ObjectId, ty: TypeId, count: u64, evidence: Evidence) {
         let i = obj.index();
-        if evidence <= self.evidence(i) {
+        if evidence <= self.evidence(i) || !self.may_type(i) {
             return;
         }
         // A value larger than the object cannot be in it: a stale pointer
@@ -494,7 +525,7 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
 
     fn assign_name(&mut self, obj: ObjectId, name: &str, evidence: Evidence) {
         let i = obj.index();
-        if evidence > self.evidence(i) {
+        if evidence > self.evidence(i) && self.may_type(i) {
             let name = self.names.intern(name);
             self.set_type(i, name, evidence);
         }
@@ -502,7 +533,7 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
 
     fn assign_layout(&mut self, obj: ObjectId, name: &str, layout: TypeLayout) {
         let i = obj.index();
-        if Evidence::Exact > self.evidence(i) {
+        if Evidence::Exact > self.evidence(i) && self.may_type(i) {
             let name = self.names.intern_with(name, || Some(layout));
             self.set_type(i, name, Evidence::Exact);
         }
