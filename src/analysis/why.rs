@@ -151,9 +151,13 @@ pub fn shortest_paths(
     max_paths: usize,
     exclusions: &Exclusions,
 ) -> Vec<RetentionPath> {
+    let mut phases = crate::timing::Phases::new();
     let graph = Graph::new(model);
     let reverse = graph.reverse();
-    paths_to(&graph, &reverse, target, max_paths.max(1), exclusions)
+    phases.done("why: reverse graph");
+    let paths = paths_to(&graph, &reverse, target, max_paths.max(1), exclusions);
+    phases.done("why: breadth-first search from the target");
+    paths
 }
 
 /// The objects an answer over `paths` shows or names: the target, every

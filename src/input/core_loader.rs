@@ -625,7 +625,7 @@ fn span_edges(
     for id in ids.clone().map(ObjectId) {
         let (addr, size) = (objects.addr(id), objects.size(id));
         let before = out.targets.len();
-        let ok = maps.for_each_pointer(span, addr, size, |off| {
+        let ok = maps.for_each_pointer(span, memory, addr, size, |off| {
             let at = addr + off;
             let value = match memory {
                 Some(m) => {

@@ -26,6 +26,13 @@ pub trait Memory {
     /// `len` bytes at `addr`, if all of them are known and contiguous.
     fn read(&self, addr: u64, len: usize) -> Option<&[u8]>;
 
+    /// The whole known run of contiguous bytes that holds `addr`, with its
+    /// first address: callers reading many nearby objects slice it instead
+    /// of looking the address up each time. None when not offered.
+    fn run_containing(&self, _addr: u64) -> Option<(u64, &[u8])> {
+        None
+    }
+
     /// A little-endian u64.
     fn read_u64(&self, addr: u64) -> Option<u64> {
         self.read(addr, 8)

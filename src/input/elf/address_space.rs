@@ -121,6 +121,10 @@ impl Memory for AddressSpace<'_> {
     fn read(&self, addr: u64, len: usize) -> Option<&[u8]> {
         AddressSpace::read(self, addr, len)
     }
+
+    fn run_containing(&self, addr: u64) -> Option<(u64, &[u8])> {
+        self.region(addr).map(|r| (r.start, r.data))
+    }
 }
 
 /// Inserts the parts of [start, start+data.len()) no region covers yet.

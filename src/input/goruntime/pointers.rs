@@ -125,6 +125,7 @@ impl<'a, 's> PointerMaps<'a, 's> {
     pub fn for_each_pointer(
         &self,
         span: &Span,
+        span_memory: Option<&[u8]>,
         addr: u64,
         size: u64,
         mut f: impl FnMut(u64),
@@ -132,12 +133,22 @@ impl<'a, 's> PointerMaps<'a, 's> {
         if span.noscan() {
             return true;
         }
+        // Slices of the span's memory when the caller has it (a lookup of
+        // the core's region per object costs more than the bits it finds).
+        let in_span = |at: u64, len: u64| -> Option<&[u8]> {
+            let off = usize::try_from(at.checked_sub(span.base)?).ok()?;
+            span_memory?.get(off..off.checked_add(usize::try_from(len).ok()?)?)
+        };
         match self.era {
             Era::TwoBitArena => self.two_bit(addr, size, &mut f),
             Era::OneBitArena => self.one_bit(addr, size, &mut f),
             Era::SpanBits => {
                 if span.has_header {
-                    match self.space.read_u64(addr - PTR) {
+                    let header = in_span(addr - PTR, PTR)
+                        .and_then(|b| b.try_into().ok())
+                        .map(u64::from_le_bytes)
+                        .or_else(|| self.space.read_u64(addr - PTR));
+                    match header {
                         Some(0) => true, // allocated but not yet typed
                         Some(ty) => self.typed(ty, size, &mut f),
                         None => false,
@@ -145,7 +156,7 @@ impl<'a, 's> PointerMaps<'a, 's> {
                 } else if span.size_class() == 0 {
                     span.large_type == 0 || self.typed(span.large_type, size, &mut f)
                 } else {
-                    self.span_bits(span, addr, size, &mut f)
+                    self.span_bits(span, in_span, addr, size, &mut f)
                 }
             }
         }
@@ -219,7 +230,14 @@ impl<'a, 's> PointerMaps<'a, 's> {
         true
     }
 
-    fn span_bits(&self, span: &Span, addr: u64, size: u64, f: &mut impl FnMut(u64)) -> bool {
+    fn span_bits<'m>(
+        &'m self,
+        span: &Span,
+        in_span: impl Fn(u64, u64) -> Option<&'m [u8]>,
+        addr: u64,
+        size: u64,
+        f: &mut impl FnMut(u64),
+    ) -> bool {
         let span_bytes = span.npages * self.page_size;
         let bitmap_size = span_bytes / PTR / 8;
         let mut bitmap = span.base + span_bytes - bitmap_size;
@@ -229,7 +247,9 @@ impl<'a, 's> PointerMaps<'a, 's> {
         {
             bitmap -= self.inline_mark_bytes;
         }
-        let Some(bits) = self.space.read(bitmap, bitmap_size as usize) else {
+        let bits =
+            in_span(bitmap, bitmap_size).or_else(|| self.space.read(bitmap, bitmap_size as usize));
+        let Some(bits) = bits else {
             return false;
         };
         let first = (addr - span.base) / PTR;
