@@ -598,6 +598,11 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
         match *shape {
             Shape::Ptr(pointee) => {
                 if let Some(o) = self.target_start(at, word) {
+                    // Nothing beats exact: skip the size lookup (a cache
+                    // miss) for the many pointers to objects typed already.
+                    if self.evidence(o.index()) == Evidence::Exact {
+                        return;
+                    }
                     let pointee = self.index.underlying(pointee);
                     let ev = self.pointer_evidence(o, self.index.size_of(pointee).unwrap_or(0));
                     match self.index.ty(pointee).kind {
@@ -618,6 +623,10 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
             Shape::Str => {
                 let len = self.word(at + 8).unwrap_or(0);
                 if let (Some(o), Some(u8t)) = (self.target_of(at, word), self.uint8) {
+                    // A string never says more than Inferred.
+                    if self.evidence(o.index()) >= Evidence::Inferred {
+                        return;
+                    }
                     let start = self.objects.addr(o);
                     let size = self.objects.size(o);
                     // A string from the object's start knows its length; a
@@ -710,6 +719,9 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
         let Some(o) = target else {
             return;
         };
+        if self.evidence(o.index()) == Evidence::Exact {
+            return;
+        }
         let esize = self.index.size_of(elem).unwrap_or(0);
         if esize == 0 {
             return;
