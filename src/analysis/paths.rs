@@ -2,8 +2,6 @@
 //! different roots, optionally ignoring chosen edges; and the same for every
 //! object of a type, merged by root.
 
-use std::collections::VecDeque;
-
 use super::graph::{Graph, Node, Reverse};
 use super::labels::{EdgeLabel, edge_label, field_at, layout_of};
 use crate::model::{HeapModel, Memory, ObjectId, TypeRole};
@@ -100,35 +98,67 @@ pub fn paths_to(
     let mut toward = vec![NONE; n];
     let start = graph.object_node(target);
     toward[start as usize] = start;
-    let mut queue = VecDeque::from([start]);
     let mut found = Vec::new();
-    while let Some(w) = queue.pop_front() {
-        if let Node::Root(r) = graph.node(w) {
-            found.push(follow(graph, &toward, r, start));
-            if found.len() >= max {
-                break;
+    // Level by level, each level in node order: a level's predecessor rows
+    // and marks are then read front to back rather than at random.
+    let mut level = vec![start];
+    let mut next = Vec::new();
+    let mut bitmap = Vec::new();
+    'search: while !level.is_empty() {
+        for &w in &level {
+            if let Node::Root(r) = graph.node(w) {
+                found.push(follow(graph, &toward, r, start));
+                if found.len() >= max {
+                    break 'search;
+                }
+                continue; // a path never passes through a root
             }
-            continue; // a path never passes through a root
-        }
-        for &v in reverse.predecessors(w) {
-            if toward[v as usize] != NONE {
-                continue;
-            }
-            if let (Node::Object(from), Node::Object(to)) = (graph.node(v), graph.node(w)) {
-                if !exclude.is_empty()
-                    && edge_offsets(model, from, to).all(|off| exclude.excludes(model, from, off))
-                {
+            for &v in reverse.predecessors(w) {
+                if toward[v as usize] != NONE {
                     continue;
                 }
+                if let (Node::Object(from), Node::Object(to)) = (graph.node(v), graph.node(w)) {
+                    if !exclude.is_empty()
+                        && edge_offsets(model, from, to)
+                            .all(|off| exclude.excludes(model, from, off))
+                    {
+                        continue;
+                    }
+                }
+                if matches!(graph.node(v), Node::PseudoRoot) {
+                    continue;
+                }
+                toward[v as usize] = w;
+                next.push(v);
             }
-            if matches!(graph.node(v), Node::PseudoRoot) {
-                continue;
-            }
-            toward[v as usize] = w;
-            queue.push_back(v);
         }
+        in_node_order(&mut next, n, &mut bitmap);
+        std::mem::swap(&mut level, &mut next);
+        next.clear();
     }
     found
+}
+
+/// Sorts a BFS level: small ones by comparison, large ones through a bitmap
+/// of all nodes (linear, and the bitmap is reused).
+fn in_node_order(level: &mut Vec<u32>, nodes: usize, bitmap: &mut Vec<u64>) {
+    const BITMAP_FROM: usize = 1 << 14;
+    if level.len() < BITMAP_FROM {
+        level.sort_unstable();
+        return;
+    }
+    bitmap.resize(nodes.div_ceil(64), 0);
+    for &v in level.iter() {
+        bitmap[v as usize / 64] |= 1 << (v % 64);
+    }
+    level.clear();
+    for (i, word) in bitmap.iter_mut().enumerate() {
+        let mut w = std::mem::take(word);
+        while w != 0 {
+            level.push((i * 64) as u32 + w.trailing_zeros());
+            w &= w - 1;
+        }
+    }
 }
 
 fn edge_offsets<'m>(
@@ -260,14 +290,22 @@ impl ShortestTree {
         let n = graph.node_count();
         let mut parent = vec![NONE; n];
         parent[0] = 0;
-        let mut queue = VecDeque::from([0u32]);
-        while let Some(v) = queue.pop_front() {
-            graph.for_each_successor(v, |w| {
-                if parent[w as usize] == NONE {
-                    parent[w as usize] = v;
-                    queue.push_back(w);
-                }
-            });
+        // Level by level in node order, as `paths_to` does.
+        let mut level = vec![0u32];
+        let mut next = Vec::new();
+        let mut bitmap = Vec::new();
+        while !level.is_empty() {
+            for &v in &level {
+                graph.for_each_successor(v, |w| {
+                    if parent[w as usize] == NONE {
+                        parent[w as usize] = v;
+                        next.push(w);
+                    }
+                });
+            }
+            in_node_order(&mut next, n, &mut bitmap);
+            std::mem::swap(&mut level, &mut next);
+            next.clear();
         }
         ShortestTree { parent }
     }
