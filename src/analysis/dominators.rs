@@ -21,6 +21,7 @@
 use std::sync::Arc;
 
 use super::graph::{Graph, PSEUDO_ROOT};
+use crate::model::fast_hash::FastMap;
 use crate::model::{ObjectId, compact_size};
 
 const NONE: u32 = u32::MAX;
@@ -48,12 +49,60 @@ struct Tree {
     big_leaves: Vec<(u32, u64)>,
     /// Per DFS number: bytes and objects the node keeps alive on its own
     /// (itself included).
-    bytes: Vec<u64>,
-    objects: Vec<u32>,
+    sizes: Sizes,
     /// Per DFS number: where its children start in `kids` (CSR).
     child_starts: Vec<u32>,
     /// Children in the dominator tree, each node's in node order.
     kids: Vec<u32>,
+}
+
+/// Retained bytes and objects per DFS number, packed in one word (bytes
+/// in the high 40 bits, objects in the low 24): one array for both. Nodes
+/// over either limit (keeping a terabyte or 16 million objects alive: the
+/// top of the tree) are `WIDE` there and exact in `wide`.
+struct Sizes {
+    packed: Vec<u64>,
+    wide: FastMap<u32, (u64, u64)>,
+}
+
+const OBJECT_BITS: u32 = 24;
+const OBJECT_MASK: u64 = (1 << OBJECT_BITS) - 1;
+const WIDE: u64 = u64::MAX;
+
+impl Sizes {
+    #[inline]
+    fn get(&self, d: usize) -> (u64, u64) {
+        match self.packed.get(d) {
+            Some(&WIDE) => self.wide.get(&(d as u32)).copied().unwrap_or((0, 0)),
+            Some(&p) => (p >> OBJECT_BITS, p & OBJECT_MASK),
+            None => (0, 0),
+        }
+    }
+
+    #[inline]
+    fn add(&mut self, d: usize, bytes: u64, objects: u64) {
+        let p = self.packed[d];
+        if p != WIDE {
+            let b = (p >> OBJECT_BITS).saturating_add(bytes);
+            let o = (p & OBJECT_MASK).saturating_add(objects);
+            // The low bits all set would read as WIDE.
+            if b >> (64 - OBJECT_BITS) == 0 && o < OBJECT_MASK {
+                self.packed[d] = b << OBJECT_BITS | o;
+                return;
+            }
+        }
+        self.add_wide(d, bytes, objects);
+    }
+
+    #[cold]
+    fn add_wide(&mut self, d: usize, bytes: u64, objects: u64) {
+        let (b, o) = self.get(d);
+        self.wide.insert(
+            d as u32,
+            (b.saturating_add(bytes), o.saturating_add(objects)),
+        );
+        self.packed[d] = WIDE;
+    }
 }
 
 #[inline]
@@ -282,8 +331,14 @@ fn semidominators(
 
 /// Children by their dominator's DFS number (CSR), each list in node
 /// order: the number of a dominator is its slot, as it has successors.
-fn children(idom: &[u32], slot: &[u32], buf: Vec<u32>, count: usize) -> (Vec<u32>, Vec<u32>) {
-    let mut starts = reuse(buf, count + 1, 0);
+fn children(
+    idom: &[u32],
+    slot: &[u32],
+    count: usize,
+    starts_buf: Vec<u32>,
+    kids_buf: Vec<u32>,
+) -> (Vec<u32>, Vec<u32>) {
+    let mut starts = reuse(starts_buf, count + 1, 0);
     for &d in idom {
         if d != NONE {
             starts[slot[d as usize] as usize] += 1;
@@ -291,7 +346,7 @@ fn children(idom: &[u32], slot: &[u32], buf: Vec<u32>, count: usize) -> (Vec<u32
     }
     let total = prefix_sums(&mut starts);
     // Fill with `starts[d]` as the cursor of row d, then shift back.
-    let mut kids = vec![0u32; total as usize];
+    let mut kids = reuse(kids_buf, total as usize, 0);
     for (v, &d) in idom.iter().enumerate() {
         if d != NONE {
             let c = &mut starts[slot[d as usize] as usize];
@@ -387,10 +442,13 @@ impl Dominators {
         // Sizes, each into its node's number (a leaf's into its
         // dominator's), then accumulated upwards: children come after
         // their dominators in DFS order.
-        let mut bytes = links;
-        bytes.clear();
-        bytes.resize(count, 0);
-        let mut objects = reuse(vertex, count, 0);
+        let mut packed = links;
+        packed.clear();
+        packed.resize(count, 0);
+        let mut sizes = Sizes {
+            packed,
+            wide: FastMap::default(),
+        };
         let mut big_leaves = Vec::new();
         let model_objects = &graph.model.objects;
         for (v, slot) in dfnum.iter_mut().enumerate().skip(first_object) {
@@ -399,8 +457,7 @@ impl Dominators {
                 continue;
             }
             let size = model_objects.size(ObjectId((v - first_object) as u32));
-            bytes[d] += size;
-            objects[d] += u32::from(size > 0);
+            sizes.add(d, size, u64::from(size > 0));
             if has(&leaves, v as u32) {
                 *slot = compact_size(size).unwrap_or_else(|| {
                     big_leaves.push((v as u32, size));
@@ -409,14 +466,13 @@ impl Dominators {
             }
         }
         for w in (1..count).rev() {
-            let d = idom_df[w] as usize;
-            bytes[d] += bytes[w];
-            objects[d] += objects[w];
+            let (b, o) = sizes.get(w);
+            sizes.add(idom_df[w] as usize, b, o);
         }
         phases.done("dominators: retained sizes");
 
         let slot = dfnum;
-        let (child_starts, kids) = children(&idom, &slot, idom_df, count);
+        let (child_starts, kids) = children(&idom, &slot, count, idom_df, vertex);
         phases.done("dominators: children");
         Dominators {
             tree: Arc::new(Tree {
@@ -424,8 +480,7 @@ impl Dominators {
                 slot,
                 leaves,
                 big_leaves,
-                bytes,
-                objects,
+                sizes,
                 child_starts,
                 kids,
             }),
@@ -452,7 +507,7 @@ impl Dominators {
                 .binary_search_by_key(&n, |&(v, _)| v)
                 .map_or(u64::from(u32::MAX), |i| t.big_leaves[i].1),
             Some(&size) if has(&t.leaves, n) => u64::from(size),
-            Some(&d) => t.bytes.get(d as usize).copied().unwrap_or(0),
+            Some(&d) => t.sizes.get(d as usize).0,
         }
     }
 
@@ -461,7 +516,7 @@ impl Dominators {
         match t.slot.get(n as usize) {
             None => 0,
             Some(&size) if has(&t.leaves, n) => u64::from(size > 0),
-            Some(&d) => t.objects.get(d as usize).map_or(0, |&o| u64::from(o)),
+            Some(&d) => t.sizes.get(d as usize).1,
         }
     }
 
@@ -694,6 +749,36 @@ mod tests {
         assert_eq!(doms.idom(u32::MAX), None);
         assert_eq!(doms.retained_bytes(u32::MAX), 0);
         assert_eq!(doms.children().of(u32::MAX), &[] as &[u32]);
+    }
+
+    #[test]
+    fn sizes_past_the_packed_limits_stay_exact() {
+        let mut s = Sizes {
+            packed: vec![0; 4],
+            wide: FastMap::default(),
+        };
+        s.add(0, 100, 2);
+        s.add(0, 28, 1);
+        assert_eq!(s.get(0), (128, 3));
+        // A terabyte and more, 16 million objects and more.
+        s.add(1, (1 << 40) - 1, 1);
+        assert_eq!(s.get(1), ((1 << 40) - 1, 1));
+        s.add(1, 1, 0);
+        assert_eq!(s.get(1), (1 << 40, 1));
+        s.add(2, 8, OBJECT_MASK - 1);
+        assert_eq!(s.get(2), (8, OBJECT_MASK - 1));
+        s.add(2, 8, 1);
+        assert_eq!(s.get(2), (16, OBJECT_MASK));
+        // Wide into wide, wide into narrow.
+        let (b, o) = s.get(1);
+        s.add(2, b, o);
+        assert_eq!(s.get(2), (16 + (1 << 40), OBJECT_MASK + 1));
+        let (b, o) = s.get(2);
+        s.add(3, b, o);
+        s.add(3, u64::MAX, 0);
+        assert_eq!(s.get(3), (u64::MAX, OBJECT_MASK + 1));
+        assert_eq!(s.get(0), (128, 3));
+        assert_eq!(s.get(4), (0, 0));
     }
 
     /// Small graphs from a fixed pseudo-random sequence, a third or more of
