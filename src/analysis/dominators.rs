@@ -579,7 +579,12 @@ mod tests {
                 })
                 .collect(),
         };
-        HeapModel::new(objects.finish(), b.finish(), roots, Vec::new())
+        HeapModel::new(
+            objects.finish(),
+            b.finish().expect("edges"),
+            roots,
+            Vec::new(),
+        )
     }
 
     /// Dominators by the textbook fixed point over dominator sets, and
