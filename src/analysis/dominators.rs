@@ -15,8 +15,9 @@
 //! nodes after p are linked, and its idom by the same walk.
 //!
 //! On big heaps every array costs (the kernel zeroes each fresh page), so
-//! buffers pass from phase to phase and the result keeps per-node data only
-//! where it must.
+//! buffers pass from phase to phase, and the result keeps one per-node
+//! array (the idoms): sizes and children are found by a node's rank among
+//! the leaves or among the other nodes, from a bit per node.
 
 use std::sync::Arc;
 
@@ -40,24 +41,87 @@ struct Tree {
     /// Per node: immediate dominator (NONE for the pseudo-root and
     /// unreachable nodes).
     idom: Vec<u32>,
-    /// Per node: a reachable leaf's own size (u32::MAX: see `big_leaves`),
-    /// any other node's DFS number (NONE when unreachable).
-    slot: Vec<u32>,
-    /// Reachable leaves, a bit per node.
-    leaves: Vec<u64>,
+    /// Where the data of each node sit in the arrays below.
+    places: Places,
+    /// Per leaf: its size (u32::MAX: see `big_leaves`).
+    leaf_sizes: Vec<u32>,
     /// (node, size) of the leaves of 4 GiB and more, by node.
     big_leaves: Vec<(u32, u64)>,
-    /// Per DFS number: bytes and objects the node keeps alive on its own
-    /// (itself included).
+    /// Per other node: bytes and objects it keeps alive on its own (itself
+    /// included).
     sizes: Sizes,
-    /// Per DFS number: where its children start in `kids` (CSR).
+    /// Per other node: where its children start in `kids` (CSR).
     child_starts: Vec<u32>,
     /// Children in the dominator tree, each node's in node order.
     kids: Vec<u32>,
 }
 
-/// Retained bytes and objects per DFS number, packed in one word (bytes
-/// in the high 40 bits, objects in the low 24): one array for both. Nodes
+/// Where a node's data sit without a per-node array: reachable leaves are
+/// counted among themselves, all other nodes among the others, both in node
+/// order, from a bit per node and the number of leaves before every 64.
+struct Places {
+    leaves: Vec<u64>,
+    before: Vec<u32>,
+    nodes: usize,
+}
+
+#[derive(Clone, Copy)]
+enum Place {
+    Leaf(usize),
+    Other(usize),
+}
+
+impl Places {
+    fn new(leaves: Vec<u64>, nodes: usize) -> Places {
+        let mut sum = 0;
+        let before = leaves
+            .iter()
+            .map(|w| {
+                let here = sum;
+                sum += w.count_ones();
+                here
+            })
+            .collect();
+        Places {
+            leaves,
+            before,
+            nodes,
+        }
+    }
+
+    #[inline]
+    fn of(&self, v: u32) -> Option<Place> {
+        if v as usize >= self.nodes {
+            return None;
+        }
+        let i = v as usize / 64;
+        let (word, before) = (*self.leaves.get(i)?, *self.before.get(i)?);
+        let bit = 1 << (v % 64);
+        let before = before as usize + (word & (bit - 1)).count_ones() as usize;
+        Some(if word & bit != 0 {
+            Place::Leaf(before)
+        } else {
+            Place::Other(v as usize - before)
+        })
+    }
+
+    /// The place of a node (in range) known not to be a leaf.
+    #[inline]
+    fn other(&self, v: u32) -> usize {
+        let i = v as usize / 64;
+        let below = self.leaves[i] & ((1 << (v % 64)) - 1);
+        v as usize - self.before[i] as usize - below.count_ones() as usize
+    }
+
+    #[inline]
+    fn is_leaf(&self, v: usize) -> bool {
+        self.leaves[v / 64] & (1 << (v % 64)) != 0
+    }
+}
+
+/// Retained bytes and objects by the place of a node that is no leaf,
+/// packed in one word (bytes in the high 40 bits, objects in the low 24):
+/// one array for both. Nodes
 /// over either limit (keeping a terabyte or 16 million objects alive: the
 /// top of the tree) are `WIDE` there and exact in `wide`.
 struct Sizes {
@@ -253,18 +317,19 @@ fn eval(links: &mut [u64], v: u32, linked: u32, path: &mut Vec<u32>) -> u32 {
 /// Semidominators, in reverse DFS order, of the numbered nodes and (as
 /// (leaf, semidominator)) of the leaves with several predecessors, from
 /// their extra predecessors as (first predecessor, leaf, predecessor)
-/// sorted largest first. Also gives back the forest's memory.
+/// sorted largest first. Also gives back the forest's memory. The
+/// buffers get room for later use.
 fn semidominators(
     parent: &[u32],
     pairs: &mut [Vec<u64>],
     queries: &[(u32, u32, u32)],
-    capacity: usize,
+    (semi_room, links_room): (usize, usize),
 ) -> (Vec<u32>, Vec<(u32, u32)>, Vec<u64>) {
     let count = parent.len();
-    // Nodes numbered above the one at hand are linked: the zeroed links
-    // need no marks, and their pages are mapped as the sweep gets to them.
-    let mut links = vec![0u64; count];
-    let mut semi = Vec::with_capacity(capacity);
+    // Nodes numbered above the one at hand are linked: links need no marks.
+    let mut links = Vec::with_capacity(links_room);
+    links.resize(count, 0u64);
+    let mut semi = Vec::with_capacity(semi_room);
     semi.resize(count, 0u32);
     let mut leaf_semi = Vec::new();
     let mut queries = queries.iter().copied().peekable();
@@ -329,19 +394,19 @@ fn semidominators(
     (semi, leaf_semi, links)
 }
 
-/// Children by their dominator's DFS number (CSR), each list in node
-/// order: the number of a dominator is its slot, as it has successors.
+/// Children by their dominator's place (CSR), each list in node order (a
+/// dominator has successors: it is no leaf).
 fn children(
     idom: &[u32],
-    slot: &[u32],
-    count: usize,
+    places: &Places,
+    others: usize,
     starts_buf: Vec<u32>,
     kids_buf: Vec<u32>,
 ) -> (Vec<u32>, Vec<u32>) {
-    let mut starts = reuse(starts_buf, count + 1, 0);
+    let mut starts = reuse(starts_buf, others + 1, 0);
     for &d in idom {
         if d != NONE {
-            starts[slot[d as usize] as usize] += 1;
+            starts[places.other(d)] += 1;
         }
     }
     let total = prefix_sums(&mut starts);
@@ -349,12 +414,12 @@ fn children(
     let mut kids = reuse(kids_buf, total as usize, 0);
     for (v, &d) in idom.iter().enumerate() {
         if d != NONE {
-            let c = &mut starts[slot[d as usize] as usize];
+            let c = &mut starts[places.other(d)];
             kids[*c as usize] = v as u32;
             *c += 1;
         }
     }
-    starts.copy_within(0..count, 1);
+    starts.copy_within(0..others, 1);
     starts[0] = 0;
     (starts, kids)
 }
@@ -391,7 +456,13 @@ impl Dominators {
             .map(|(leaf, q)| (dfnum[leaf as usize], leaf, q))
             .collect();
         queries.sort_unstable_by(|a, b| b.cmp(a));
-        let (semi, leaf_semi, links) = semidominators(&parent, &mut pairs, &queries, n);
+        // Room for one entry per node that is not a leaf: the forest's
+        // buffer takes the sizes later.
+        let others = n - leaves
+            .iter()
+            .map(|w| w.count_ones() as usize)
+            .sum::<usize>();
+        let (semi, leaf_semi, links) = semidominators(&parent, &mut pairs, &queries, (n, others));
         drop((pairs, queries));
         phases.done("dominators: semidominators");
 
@@ -408,8 +479,8 @@ impl Dominators {
             }
             idom_df[w] = d;
         }
-        // A leaf's tree parent is its first predecessor, in its slot; the
-        // slot takes its idom.
+        // A leaf's tree parent is its first predecessor, in its `dfnum`
+        // slot; the slot takes its idom.
         for (leaf, s) in leaf_semi {
             let mut d = dfnum[leaf as usize];
             while d > s {
@@ -420,65 +491,74 @@ impl Dominators {
         phases.done("dominators: immediate dominators");
 
         // DFS number to node (not kept by the search: its memory would sit
-        // idle until now), then idoms per node.
+        // idle until now).
+        let places = Places::new(leaves, n);
         let mut vertex = reuse(semi, count, 0);
         for (v, &d) in dfnum.iter().enumerate() {
-            if d != NONE && !has(&leaves, v as u32) {
+            if d != NONE && !places.is_leaf(v) {
                 vertex[d as usize] = v as u32;
             }
         }
-        let mut idom = vec![NONE; n];
-        for w in 1..count {
-            idom[vertex[w] as usize] = vertex[idom_df[w] as usize];
-        }
-        for (i, &word) in leaves.iter().enumerate() {
-            let mut bits = word;
-            while bits != 0 {
-                let v = i * 64 + bits.trailing_zeros() as usize;
-                bits &= bits - 1;
-                idom[v] = vertex[dfnum[v] as usize];
-            }
-        }
-        // Sizes, each into its node's number (a leaf's into its
-        // dominator's), then accumulated upwards: children come after
-        // their dominators in DFS order.
+        // Own sizes at each node's place, a leaf's also into its
+        // dominator's.
         let mut packed = links;
         packed.clear();
-        packed.resize(count, 0);
+        packed.resize(others, 0);
         let mut sizes = Sizes {
             packed,
             wide: FastMap::default(),
         };
+        let mut leaf_sizes = Vec::with_capacity(n - others);
         let mut big_leaves = Vec::new();
         let model_objects = &graph.model.objects;
-        for (v, slot) in dfnum.iter_mut().enumerate().skip(first_object) {
-            let d = *slot as usize;
-            if *slot == NONE {
-                continue;
+        // Nodes before the objects are no leaves: their places are their
+        // numbers.
+        let mut place = first_object;
+        for (v, &d) in dfnum.iter().enumerate().skip(first_object) {
+            let leaf = places.is_leaf(v);
+            if d != NONE {
+                let size = model_objects.size(ObjectId((v - first_object) as u32));
+                let one = u64::from(size > 0);
+                if leaf {
+                    sizes.add(places.other(vertex[d as usize]), size, one);
+                    leaf_sizes.push(compact_size(size).unwrap_or_else(|| {
+                        big_leaves.push((v as u32, size));
+                        u32::MAX
+                    }));
+                } else {
+                    sizes.add(place, size, one);
+                }
             }
-            let size = model_objects.size(ObjectId((v - first_object) as u32));
-            sizes.add(d, size, u64::from(size > 0));
-            if has(&leaves, v as u32) {
-                *slot = compact_size(size).unwrap_or_else(|| {
-                    big_leaves.push((v as u32, size));
-                    u32::MAX
-                });
-            }
+            place += usize::from(!leaf);
+        }
+        // Idoms per node, over the DFS numbers in place.
+        let mut idom = dfnum;
+        for (v, d) in idom.iter_mut().enumerate() {
+            *d = match *d {
+                NONE => NONE,
+                d if places.is_leaf(v) => vertex[d as usize],
+                0 => NONE,
+                d => vertex[idom_df[d as usize] as usize],
+            };
+        }
+        // Sizes accumulated upwards (children come after their dominators
+        // in DFS order), the numbers turned to places first.
+        for u in vertex.iter_mut() {
+            *u = places.other(*u) as u32;
         }
         for w in (1..count).rev() {
-            let (b, o) = sizes.get(w);
-            sizes.add(idom_df[w] as usize, b, o);
+            let (b, o) = sizes.get(vertex[w] as usize);
+            sizes.add(vertex[idom_df[w] as usize] as usize, b, o);
         }
         phases.done("dominators: retained sizes");
 
-        let slot = dfnum;
-        let (child_starts, kids) = children(&idom, &slot, count, idom_df, vertex);
+        let (child_starts, kids) = children(&idom, &places, others, idom_df, vertex);
         phases.done("dominators: children");
         Dominators {
             tree: Arc::new(Tree {
                 idom,
-                slot,
-                leaves,
+                places,
+                leaf_sizes,
                 big_leaves,
                 sizes,
                 child_starts,
@@ -500,23 +580,26 @@ impl Dominators {
 
     pub fn retained_bytes(&self, n: u32) -> u64 {
         let t = &*self.tree;
-        match t.slot.get(n as usize) {
+        match t.places.of(n) {
             None => 0,
-            Some(&u32::MAX) if has(&t.leaves, n) => t
-                .big_leaves
-                .binary_search_by_key(&n, |&(v, _)| v)
-                .map_or(u64::from(u32::MAX), |i| t.big_leaves[i].1),
-            Some(&size) if has(&t.leaves, n) => u64::from(size),
-            Some(&d) => t.sizes.get(d as usize).0,
+            Some(Place::Leaf(i)) => match t.leaf_sizes.get(i) {
+                Some(&u32::MAX) => t
+                    .big_leaves
+                    .binary_search_by_key(&n, |&(v, _)| v)
+                    .map_or(u64::from(u32::MAX), |i| t.big_leaves[i].1),
+                Some(&size) => u64::from(size),
+                None => 0,
+            },
+            Some(Place::Other(i)) => t.sizes.get(i).0,
         }
     }
 
     pub fn retained_objects(&self, n: u32) -> u64 {
         let t = &*self.tree;
-        match t.slot.get(n as usize) {
+        match t.places.of(n) {
             None => 0,
-            Some(&size) if has(&t.leaves, n) => u64::from(size > 0),
-            Some(&d) => t.sizes.get(d as usize).1,
+            Some(Place::Leaf(i)) => t.leaf_sizes.get(i).map_or(0, |&s| u64::from(s > 0)),
+            Some(Place::Other(i)) => t.sizes.get(i).1,
         }
     }
 
@@ -536,16 +619,10 @@ pub struct DomChildren {
 impl DomChildren {
     pub fn of(&self, n: u32) -> &[u32] {
         let t = &*self.tree;
-        if has(&t.leaves, n) {
-            return &[];
-        }
-        let Some(&d) = t.slot.get(n as usize) else {
+        let Some(Place::Other(i)) = t.places.of(n) else {
             return &[];
         };
-        match (
-            t.child_starts.get(d as usize),
-            t.child_starts.get(d as usize + 1),
-        ) {
+        match (t.child_starts.get(i), t.child_starts.get(i + 1)) {
             (Some(&b), Some(&e)) => t.kids.get(b as usize..e as usize).unwrap_or(&[]),
             _ => &[],
         }
