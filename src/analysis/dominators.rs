@@ -208,10 +208,50 @@ struct Dfs {
     extra: Vec<(u32, u32)>,
 }
 
+impl Dfs {
+    /// The edge from the node numbered `dv` to `w`: numbers w if it is new
+    /// and no leaf (returning its number), or records the edge.
+    #[inline(always)]
+    fn cross(
+        &mut self,
+        dfnum: &mut [u32],
+        leaves: &mut [u64],
+        dv: u32,
+        w: u32,
+        leaf: bool,
+    ) -> Option<u32> {
+        let d = dfnum[w as usize];
+        if d == NONE {
+            if leaf {
+                leaves[w as usize / 64] |= 1 << (w % 64);
+                dfnum[w as usize] = dv;
+                return None;
+            }
+            let d = self.parent.len() as u32;
+            dfnum[w as usize] = d;
+            self.parent.push(dv);
+            if d & BUCKET_MASK == 0 {
+                self.pairs.push(Vec::new());
+            }
+            return Some(d);
+        }
+        if has(leaves, w) {
+            self.extra.push((w, dv));
+        } else {
+            self.pairs[(d >> BUCKET_BITS) as usize]
+                .push(u64::from(d & BUCKET_MASK) << 32 | u64::from(dv));
+        }
+        None
+    }
+}
+
 /// Depth-first numbering from the pseudo-root. A leaf gets no number: its
 /// `dfnum` slot holds its first predecessor's, and its bit in `leaves` is
 /// set. Predecessors are recorded while each edge's target number is at
-/// hand, so no pass over the edges has to look them up again.
+/// hand, so no pass over the edges has to look them up again. (Any
+/// depth-first order gives the same dominators: the few nodes above the
+/// objects go first, each object reached from them starts a search of
+/// objects alone.)
 fn depth_first(
     graph: &Graph<'_>,
     special: &[Vec<u32>],
@@ -221,71 +261,60 @@ fn depth_first(
     let first_object = graph.first_object_node();
     let edges = &graph.model.edges;
     let targets = edges.all_targets();
-    let row = |v: u32| -> (usize, usize) {
-        match special.get(v as usize) {
-            Some(s) => (0, s.len()),
-            None => {
-                let r = edges.row(ObjectId(v - first_object));
-                (r.start, r.end)
-            }
-        }
-    };
     // Room for every node (pages never written are never mapped), so the
     // buffer can take per-node data later.
-    let mut parent: Vec<u32> = Vec::with_capacity(dfnum.len());
-    let mut pairs: Vec<Vec<u64>> = Vec::new();
-    let mut extra = Vec::new();
-    // (node, its DFS number, next position, end of its successors) of the
-    // nodes with successors still to look at.
-    let mut stack: Vec<(u32, u32, usize, usize)> = Vec::new();
-    dfnum[PSEUDO_ROOT as usize] = 0;
-    parent.push(NONE);
-    pairs.push(Vec::new());
-    let (b, e) = row(PSEUDO_ROOT);
-    stack.push((PSEUDO_ROOT, 0, b, e));
-    while let Some(top) = stack.last_mut() {
-        let (v, dv, next, end) = *top;
-        if next == end {
-            stack.pop();
+    let mut s = Dfs {
+        parent: Vec::with_capacity(dfnum.len()),
+        pairs: Vec::new(),
+        extra: Vec::new(),
+    };
+    let row = |w: u32| {
+        let r = edges.row(ObjectId(w - first_object));
+        (r.start as u32, r.end as u32)
+    };
+    // (DFS number, next position, end of the row) of the objects with
+    // successors still to look at; the frame goes with the last one.
+    let mut objects: Vec<(u32, u32, u32)> = Vec::new();
+    // (node, DFS number, next successor) of the nodes above the objects.
+    let mut above: Vec<(u32, u32, usize)> = Vec::new();
+    s.cross(dfnum, leaves, NONE, PSEUDO_ROOT, false);
+    above.push((PSEUDO_ROOT, 0, 0));
+    while let Some(top) = above.last_mut() {
+        let (v, dv, next) = *top;
+        let Some(&w) = special[v as usize].get(next) else {
+            above.pop();
+            continue;
+        };
+        top.2 += 1;
+        if w < first_object {
+            if let Some(d) = s.cross(dfnum, leaves, dv, w, false) {
+                above.push((w, d, 0));
+            }
             continue;
         }
-        top.2 += 1;
-        if next + 1 == end {
-            // Its last successor: the frame is done (a long list then needs
-            // no stack at all).
-            stack.pop();
-        }
-        let w = match special.get(v as usize) {
-            Some(s) => s[next],
-            None => targets[next].0 + first_object,
+        let (b, e) = row(w);
+        let Some(d) = s.cross(dfnum, leaves, dv, w, b == e) else {
+            continue;
         };
-        let d = dfnum[w as usize];
-        if d == NONE {
-            let (b, e) = row(w);
-            if b == e && w >= first_object {
-                leaves[w as usize / 64] |= 1 << (w % 64);
-                dfnum[w as usize] = dv;
-            } else {
-                let d = parent.len() as u32;
-                dfnum[w as usize] = d;
-                parent.push(dv);
-                if d & BUCKET_MASK == 0 {
-                    pairs.push(Vec::new());
-                }
-                stack.push((w, d, b, e));
+        objects.push((d, b, e));
+        while let Some(top) = objects.last_mut() {
+            let (dv, next, end) = *top;
+            top.1 += 1;
+            if next + 1 == end {
+                objects.pop();
             }
-        } else if has(leaves, w) {
-            extra.push((w, dv));
-        } else {
-            pairs[(d >> BUCKET_BITS) as usize]
-                .push(u64::from(d & BUCKET_MASK) << 32 | u64::from(dv));
+            let w = targets[next as usize].0 + first_object;
+            let (b, e) = if dfnum[w as usize] == NONE {
+                row(w)
+            } else {
+                (0, 0)
+            };
+            if let Some(d) = s.cross(dfnum, leaves, dv, w, b == e) {
+                objects.push((d, b, e));
+            }
         }
     }
-    Dfs {
-        parent,
-        pairs,
-        extra,
-    }
+    s
 }
 
 /// The least semidominator on the forest path from linked node `v` up to
