@@ -100,6 +100,10 @@ pub enum Error {
     #[error("{target}: {why}")]
     BadTarget { target: String, why: String },
 
+    /// More pointers than the model's 32-bit edge rows can index.
+    #[error("heap too large: {pointers} pointers, more than 4,294,967,295")]
+    HeapTooLarge { pointers: u64 },
+
     #[error("cannot write the output: {0}")]
     Output(#[source] std::io::Error),
 

@@ -160,42 +160,164 @@ impl<'m> Graph<'m> {
         }
     }
 
-    /// Predecessor lists of every node, as CSR.
+    /// Predecessor lists of every node, as CSR, each in node order.
     pub fn reverse(&self) -> Reverse {
-        let n = self.node_count();
-        // Counts, then prefix sums; filling advances each start to the next
-        // node's, and one shift puts them back (no second array).
-        let mut starts = vec![0u64; n + 1];
-        for v in 0..n as u32 {
-            self.for_each_successor(v, |w| starts[w as usize + 1] += 1);
-        }
-        for i in 0..n {
-            starts[i + 1] += starts[i];
-        }
-        let mut preds = vec![0u32; starts[n] as usize];
-        for v in 0..n as u32 {
-            self.for_each_successor(v, |w| {
-                let slot = &mut starts[w as usize];
-                preds[*slot as usize] = v;
-                *slot += 1;
-            });
-        }
-        for i in (1..=n).rev() {
-            starts[i] = starts[i - 1];
-        }
-        starts[0] = 0;
+        let special: usize = (0..self.first_object())
+            .map(|v| {
+                let mut k = 0;
+                self.for_each_successor(v, |_| k += 1);
+                k
+            })
+            .sum();
+        let total = special + self.model.edges.len();
+        // 32-bit row starts unless the rows could not fit (the model's
+        // edges always do; the roots' come on top).
+        let (starts, preds) = match u32::try_from(total) {
+            Ok(_) => {
+                let (s, p) = self.predecessors(total);
+                (Starts::Narrow(s), p)
+            }
+            Err(_) => {
+                let (s, p) = self.predecessors(total);
+                (Starts::Wide(s), p)
+            }
+        };
         Reverse { starts, preds }
+    }
+
+    fn predecessors<S: Start>(&self, total: usize) -> (Vec<S>, Vec<u32>) {
+        let n = self.node_count();
+        let first_object = self.first_object();
+        let edges = &self.model.edges;
+        // In-degrees at their node's index, summed up to the row ends.
+        // Filling from the last source back moves each row's end to its
+        // start, and leaves every row in source order.
+        let mut starts = vec![S::default(); n + 1];
+        for v in 0..first_object {
+            self.for_each_successor(v, |w| starts[w as usize] += S::ONE);
+        }
+        for &t in edges.all_targets() {
+            starts[self.object_node(t) as usize] += S::ONE;
+        }
+        let mut sum = S::default();
+        for s in &mut starts {
+            sum += *s;
+            *s = sum;
+        }
+        let mut preds = vec![0u32; total];
+        let mut add = |v: u32, w: u32| {
+            let s = &mut starts[w as usize];
+            *s -= S::ONE;
+            preds[s.index()] = v;
+        };
+        for id in (0..self.model.objects.len() as u32).rev() {
+            let v = self.object_node(ObjectId(id));
+            for &t in edges.targets(ObjectId(id)) {
+                add(v, self.object_node(t));
+            }
+        }
+        for v in (0..first_object).rev() {
+            self.for_each_successor(v, |w| add(v, w));
+        }
+        (starts, preds)
     }
 }
 
+/// A CSR row start: 32 bits, or 64 for rows that do not fit.
+trait Start: Copy + Default + std::ops::AddAssign + std::ops::SubAssign {
+    const ONE: Self;
+    fn index(self) -> usize;
+}
+
+impl Start for u32 {
+    const ONE: u32 = 1;
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl Start for u64 {
+    const ONE: u64 = 1;
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+enum Starts {
+    Narrow(Vec<u32>),
+    Wide(Vec<u64>),
+}
+
 pub struct Reverse {
-    starts: Vec<u64>,
+    starts: Starts,
     preds: Vec<u32>,
 }
 
 impl Reverse {
     pub fn predecessors(&self, n: u32) -> &[u32] {
         let i = n as usize;
-        &self.preds[self.starts[i] as usize..self.starts[i + 1] as usize]
+        let row = match &self.starts {
+            Starts::Narrow(s) => s
+                .get(i)
+                .zip(s.get(i + 1))
+                .map(|(&b, &e)| b.index()..e.index()),
+            Starts::Wide(s) => s
+                .get(i)
+                .zip(s.get(i + 1))
+                .map(|(&b, &e)| b.index()..e.index()),
+        };
+        row.and_then(|r| self.preds.get(r)).unwrap_or(&[])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{EdgesBuilder, ObjectsBuilder, Root, RootKind, Roots};
+
+    #[test]
+    fn predecessors_are_the_edges_reversed_in_node_order() {
+        let mut objects = ObjectsBuilder::with_capacity(5);
+        for i in 0..5 {
+            objects.push(0x1000 + i * 0x100, 16);
+        }
+        let rows: [&[u32]; 5] = [&[1, 2, 1], &[2], &[0, 2], &[], &[1]];
+        let mut b = EdgesBuilder::with_capacity(5, 7);
+        for row in rows {
+            b.push_row(row.iter().map(|&t| (ObjectId(t), 0)));
+        }
+        let roots = Roots {
+            roots: vec![
+                Root::new(RootKind::Global, "a".into(), None, vec![(ObjectId(2), 0)]),
+                Root::new(RootKind::Global, "b".into(), None, vec![(ObjectId(1), 0)]),
+                Root::new(RootKind::Global, "c".into(), None, vec![(ObjectId(2), 0)]),
+            ],
+        };
+        let model = HeapModel::new(
+            objects.finish(),
+            b.finish().expect("edges"),
+            roots,
+            Vec::new(),
+        );
+        let graph = Graph::grouped(&model, vec![vec![0, 2]]);
+        let n = graph.node_count() as u32;
+        let mut expected = vec![Vec::new(); n as usize];
+        for v in 0..n {
+            graph.for_each_successor(v, |w| expected[w as usize].push(v));
+        }
+        let o = |i: u32| graph.object_node(ObjectId(i));
+        assert_eq!(expected[o(2) as usize], [1, 3, o(0), o(1), o(2)]);
+        let total = expected.iter().map(Vec::len).sum();
+        let reverse = graph.reverse();
+        let (wide, preds) = graph.predecessors::<u64>(total);
+        let wide = Reverse {
+            starts: Starts::Wide(wide),
+            preds,
+        };
+        for v in 0..n {
+            assert_eq!(reverse.predecessors(v), &expected[v as usize][..], "{v}");
+            assert_eq!(wide.predecessors(v), &expected[v as usize][..], "{v}");
+        }
+        assert_eq!(reverse.predecessors(n), &[] as &[u32]);
     }
 }

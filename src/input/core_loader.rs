@@ -350,7 +350,7 @@ fn load_heap(
         allocated_slots(s, alloc_bits(space, s))
     });
     let (edges, unreadable) =
-        build_edges(space, &spans, &span_ids, &objects, finder.as_ref(), &maps);
+        build_edges(space, &spans, &span_ids, &objects, finder.as_ref(), &maps)?;
     drop(finder);
     phases.done("edges");
     if unreadable > 0 {
@@ -569,7 +569,7 @@ fn build_edges(
     objects: &Objects,
     finder: Option<&SpanIndex>,
     maps: &PointerMaps<'_, '_>,
-) -> (crate::model::Edges, usize) {
+) -> Result<(crate::model::Edges, usize)> {
     let find = |v: u64| match finder {
         Some(f) => f.find_with_start(v),
         None => objects.find(v).map(|o| (o, objects.addr(o) == v)),
@@ -599,7 +599,7 @@ fn build_edges(
         }
         first = last;
     }
-    (builder.finish(), unreadable)
+    Ok((builder.finish()?, unreadable))
 }
 
 /// One span's edges: per-object counts and flat (target, offset) lists.

@@ -480,7 +480,7 @@ fn load_from(dump: &HeapDumpFile, exe: Option<ExeSource<'_, '_>>) -> Result<Heap
     let objects = builder.finish();
     debug_assert_eq!(objects.len(), slots.len());
 
-    let (edges, far) = build_edges(bytes, &slots, &objects, &layout);
+    let (edges, far) = build_edges(bytes, &slots, &objects, &layout)?;
     if far > 0 {
         warnings.push(format!(
             "{far} pointer fields sit more than 4 GiB into their object: they were skipped"
@@ -655,7 +655,12 @@ struct ChunkEdges {
 }
 
 /// Reads every object's pointer fields, in parallel chunks of object ids.
-fn build_edges(bytes: &[u8], slots: &[Slot], objects: &Objects, layout: &Layout) -> (Edges, usize) {
+fn build_edges(
+    bytes: &[u8],
+    slots: &[Slot],
+    objects: &Objects,
+    layout: &Layout,
+) -> Result<(Edges, usize)> {
     let chunks: Vec<ChunkEdges> = slots
         .par_chunks(EDGE_CHUNK)
         .map(|chunk| {
@@ -710,7 +715,7 @@ fn build_edges(bytes: &[u8], slots: &[Slot], objects: &Objects, layout: &Layout)
         builder.push_rows(&c.counts, &c.targets, &c.offsets);
         far += c.far;
     }
-    (builder.finish(), far)
+    Ok((builder.finish()?, far))
 }
 
 /// Buckets of the memory profile and the bucket of each sampled object.

@@ -3,10 +3,15 @@
 //! the source object where the pointer sits (from which a field name derives).
 
 use super::ObjectId;
+use crate::error::{Error, Result};
+
+/// Row starts are 32-bit (objects ids are too): a heap may hold this many
+/// pointers at most, and the builder refuses more.
+const MAX_EDGES: u64 = u32::MAX as u64;
 
 #[derive(Default)]
 pub struct Edges {
-    starts: Vec<u64>,
+    starts: Vec<u32>,
     targets: Vec<ObjectId>,
     offsets: Vec<u32>,
     /// One bit per edge, when the reader knew: whether the pointer holds
@@ -26,7 +31,9 @@ impl Edges {
     fn range(&self, from: ObjectId) -> std::ops::Range<usize> {
         let i = from.index();
         match (self.starts.get(i), self.starts.get(i + 1)) {
-            (Some(&s), Some(&e)) => s as usize..e as usize,
+            (Some(&s), Some(&e)) if s <= e && e as usize <= self.targets.len() => {
+                s as usize..e as usize
+            }
             _ => 0..0,
         }
     }
@@ -68,9 +75,12 @@ impl Edges {
     }
 }
 
-/// Appends rows in object order.
+/// Appends rows in object order. Past `MAX_EDGES` edges it stores no more
+/// but keeps counting, and `finish` fails.
 pub struct EdgesBuilder {
     edges: Edges,
+    /// The last row's end, in 64 bits.
+    end: u64,
 }
 
 impl EdgesBuilder {
@@ -84,25 +94,43 @@ impl EdgesBuilder {
                 offsets: Vec::with_capacity(edges),
                 at_start: Vec::new(),
             },
+            end: 0,
         }
     }
 
     /// Adds the next object's edges.
     pub fn push_row(&mut self, row: impl IntoIterator<Item = (ObjectId, u32)>) {
+        let row = row.into_iter();
+        if self.end > MAX_EDGES {
+            self.end += row.count() as u64;
+            return;
+        }
+        let before = self.edges.targets.len();
         for (t, o) in row {
             self.edges.targets.push(t);
             self.edges.offsets.push(o);
         }
-        self.edges.starts.push(self.edges.targets.len() as u64);
+        self.end += (self.edges.targets.len() - before) as u64;
+        if let Ok(end) = u32::try_from(self.end) {
+            self.edges.starts.push(end);
+        }
     }
 
     /// Appends a block of rows given as per-object counts and flat edges.
     pub fn push_rows(&mut self, counts: &[u32], targets: &[ObjectId], offsets: &[u32]) {
+        let start = self.end;
+        self.end += counts.iter().map(|&c| u64::from(c)).sum::<u64>();
+        // Within the limit, so is every row's end.
+        let Ok(mut end) = u32::try_from(start) else {
+            return;
+        };
+        if self.end > MAX_EDGES {
+            return;
+        }
         self.edges.targets.extend_from_slice(targets);
         self.edges.offsets.extend_from_slice(offsets);
-        let mut end = *self.edges.starts.last().unwrap_or(&0);
         for &c in counts {
-            end += u64::from(c);
+            end += c;
             self.edges.starts.push(end);
         }
     }
@@ -118,6 +146,9 @@ impl EdgesBuilder {
     ) {
         let first = self.edges.targets.len();
         self.push_rows(counts, targets, offsets);
+        if self.end > MAX_EDGES {
+            return;
+        }
         let bits = &mut self.edges.at_start;
         bits.resize(self.edges.targets.len().div_ceil(64), 0);
         for (k, &s) in at_start.iter().enumerate() {
@@ -128,8 +159,13 @@ impl EdgesBuilder {
         }
     }
 
-    pub fn finish(self) -> Edges {
-        self.edges
+    /// The edges, or an error when there are more than row starts can
+    /// index.
+    pub fn finish(self) -> Result<Edges> {
+        if self.end > MAX_EDGES {
+            return Err(Error::HeapTooLarge { pointers: self.end });
+        }
+        Ok(self.edges)
     }
 }
 
@@ -142,7 +178,7 @@ mod tests {
         let mut b = EdgesBuilder::with_capacity(3, 3);
         b.push_row([(ObjectId(2), 0), (ObjectId(1), 8)]);
         b.push_rows(&[0, 1], &[ObjectId(0)], &[16]);
-        let e = b.finish();
+        let e = b.finish().expect("edges");
         assert_eq!(e.len(), 3);
         assert_eq!(
             e.out(ObjectId(0)).collect::<Vec<_>>(),
@@ -164,9 +200,31 @@ mod tests {
         let starts: Vec<bool> = (0..70).map(|i| i % 3 == 0).collect();
         b.push_rows_with_starts(&[60], &targets[..60], &[0; 60], &starts[..60]);
         b.push_rows_with_starts(&[10], &targets[60..], &[0; 10], &starts[60..]);
-        let e = b.finish();
+        let e = b.finish().expect("edges");
         for i in 0..70 {
             assert_eq!(e.points_at_start(i), Some(i % 3 == 0), "{i}");
         }
+    }
+
+    /// Row counts stand in for rows too large to build here.
+    #[test]
+    fn more_edges_than_starts_can_index_fail() {
+        let mut b = EdgesBuilder::with_capacity(2, 0);
+        b.push_rows(&[u32::MAX], &[], &[]);
+        assert!(b.end <= MAX_EDGES);
+        b.push_row([(ObjectId(0), 0)]);
+        b.push_rows_with_starts(&[1], &[ObjectId(0)], &[0], &[true]);
+        match b.finish() {
+            Err(Error::HeapTooLarge { pointers }) => assert_eq!(pointers, MAX_EDGES + 2),
+            Err(e) => panic!("{e}"),
+            Ok(_) => panic!("accepted {} edges", MAX_EDGES + 2),
+        }
+        let mut b = EdgesBuilder::with_capacity(2, 0);
+        b.push_rows(&[u32::MAX, 1], &[], &[]);
+        let e = b.finish().err().map(|e| e.to_string());
+        assert_eq!(
+            e.as_deref(),
+            Some("heap too large: 4294967296 pointers, more than 4,294,967,295")
+        );
     }
 }
