@@ -210,3 +210,46 @@ fn the_report_gathers_everything() {
             .is_some_and(|g| !g.is_empty())
     );
 }
+
+/// `top` and the report find the path to an accumulation point by a search
+/// from the root that dominates it; that path must be the one the whole
+/// heap's shortest-path tree gives, for objects each root dominates.
+#[test]
+fn a_search_from_the_dominating_root_finds_the_trees_path() {
+    use rootpath::analysis::graph::{Graph, Node};
+    use rootpath::analysis::paths::ShortestTree;
+    use rootpath::analysis::retention::Retention;
+    use rootpath::dump::{Dump, OpenOptions};
+    for f in common::all_builds() {
+        let dump = Dump::open(&f.core(), &OpenOptions::with_exe(f.exe())).expect("open");
+        let model = dump.load_model().expect("model");
+        let retention = Retention::compute(&model);
+        let plain = Graph::new(&model);
+        let tree = ShortestTree::compute(&plain);
+        let mut compared = 0;
+        for root in 0..model.roots.len() {
+            // Objects the root dominates: its dominator subtree (the first
+            // 40 in depth-first order, deep ones included, keep it quick).
+            let mut stack = vec![retention.graph.root_node(root)];
+            let mut per_root = 0;
+            while let Some(node) = stack.pop().filter(|_| per_root < 40) {
+                per_root += 1;
+                stack.extend_from_slice(retention.children.of(node));
+                let Node::Object(obj) = retention.graph.node(node) else {
+                    continue;
+                };
+                let searched =
+                    ShortestTree::path_from_root(&plain, root, obj, usize::MAX).expect("no limit");
+                let want = tree.path(&plain, obj);
+                assert!(
+                    want.is_some(),
+                    "{}: {obj:?} dominated yet unreachable",
+                    f.version
+                );
+                assert_eq!(searched, want, "{}: root {root}, {obj:?}", f.version);
+                compared += 1;
+            }
+        }
+        assert!(compared > 500, "{}: {compared} objects compared", f.version);
+    }
+}

@@ -4,6 +4,7 @@
 
 use super::graph::{Graph, Node, Reverse};
 use super::labels::{EdgeLabel, edge_label, field_at, layout_of};
+use crate::model::fast_hash::FastMap;
 use crate::model::{HeapModel, Memory, ObjectId, TypeRole};
 
 const NONE: u32 = u32::MAX;
@@ -16,7 +17,7 @@ pub struct Hop {
     pub offset: u64,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetentionPath {
     /// Index into `model.roots`.
     pub root: usize,
@@ -137,6 +138,24 @@ pub fn paths_to(
         next.clear();
     }
     found
+}
+
+/// The hops of a path from `root` through `chain` (objects in order).
+fn path_of_chain(model: &HeapModel, root: usize, chain: &[ObjectId]) -> RetentionPath {
+    let mut hops = Vec::with_capacity(chain.len());
+    for (i, &o) in chain.iter().enumerate() {
+        let offset = if i == 0 {
+            model.roots.roots[root]
+                .targets
+                .iter()
+                .find(|&&(t, _)| t == o)
+                .map_or(0, |&(_, off)| off)
+        } else {
+            edge_offsets(model, chain[i - 1], o).next().unwrap_or(0)
+        };
+        hops.push(Hop { object: o, offset });
+    }
+    RetentionPath { root, hops }
 }
 
 /// Sorts a BFS level: small ones by comparison, large ones through a bitmap
@@ -322,26 +341,64 @@ impl ShortestTree {
                 Node::Object(o) => chain.push(o),
                 Node::Root(r) => {
                     chain.reverse();
-                    let model = graph.model;
-                    let mut hops = Vec::with_capacity(chain.len());
-                    for (i, &o) in chain.iter().enumerate() {
-                        let offset = if i == 0 {
-                            model.roots.roots[r]
-                                .targets
-                                .iter()
-                                .find(|&&(t, _)| t == o)
-                                .map_or(0, |&(_, off)| off)
-                        } else {
-                            edge_offsets(model, chain[i - 1], o).next().unwrap_or(0)
-                        };
-                        hops.push(Hop { object: o, offset });
-                    }
-                    return Some(RetentionPath { root: r, hops });
+                    return Some(path_of_chain(graph.model, r, &chain));
                 }
                 Node::PseudoRoot | Node::Group(_) => return None,
             }
             node = self.parent[node as usize];
         }
+    }
+
+    /// The shortest path from root `root` to `obj`, found by a search from
+    /// that root alone, which gives up (None) after `limit` nodes. When the
+    /// root dominates `obj` every path to `obj` passes through it, and every
+    /// node on such a path is first reached from it: the answer is then the
+    /// path `path` gives (the same levels in the same order break ties alike),
+    /// without a search of the whole heap.
+    pub fn path_from_root(
+        graph: &Graph<'_>,
+        root: usize,
+        obj: ObjectId,
+        limit: usize,
+    ) -> Option<Option<RetentionPath>> {
+        let start = graph.root_node(root);
+        let goal = graph.object_node(obj);
+        let mut parent: FastMap<u32, u32> = FastMap::default();
+        parent.insert(start, start);
+        let mut level = vec![start];
+        let mut next = Vec::new();
+        while !level.is_empty() {
+            for &v in &level {
+                let mut reached = false;
+                graph.for_each_successor(v, |w| {
+                    if !reached && !parent.contains_key(&w) {
+                        parent.insert(w, v);
+                        next.push(w);
+                        reached = w == goal;
+                    }
+                });
+                if reached {
+                    let mut chain = Vec::new();
+                    let mut node = goal;
+                    while node != start {
+                        let Node::Object(o) = graph.node(node) else {
+                            return Some(None);
+                        };
+                        chain.push(o);
+                        node = parent[&node];
+                    }
+                    chain.reverse();
+                    return Some(Some(path_of_chain(graph.model, root, &chain)));
+                }
+                if parent.len() > limit {
+                    return None;
+                }
+            }
+            next.sort_unstable();
+            std::mem::swap(&mut level, &mut next);
+            next.clear();
+        }
+        Some(None)
     }
 
     pub fn root_of(&self, graph: &Graph<'_>, obj: ObjectId) -> Option<usize> {

@@ -124,29 +124,49 @@ pub struct Reporter<'a, 'm> {
     pub memory: Option<&'a dyn Memory>,
     /// Paths are shown over the plain graph (roots directly under the pseudo-root).
     pub(crate) plain: super::graph::Graph<'m>,
-    pub(crate) tree: ShortestTree,
+    /// The shortest-path tree of the whole heap, built when first needed.
+    tree: std::cell::OnceCell<ShortestTree>,
 }
+
+/// Nodes a search from one root may visit before the whole heap's
+/// shortest-path tree is built instead.
+const ROOT_SEARCH_LIMIT: usize = 1 << 20;
 
 impl<'a, 'm> Reporter<'a, 'm> {
     pub fn new(retention: &'a Retention<'m>, memory: Option<&'a dyn Memory>) -> Self {
         let plain = super::graph::Graph::new(retention.graph.model);
-        let tree = ShortestTree::compute(&plain);
         Reporter {
             retention,
             memory,
             plain,
-            tree,
+            tree: std::cell::OnceCell::new(),
         }
+    }
+
+    pub(crate) fn tree(&self) -> &ShortestTree {
+        self.tree.get_or_init(|| {
+            let mut phases = crate::timing::Phases::new();
+            let tree = ShortestTree::compute(&self.plain);
+            phases.done("shortest-path tree");
+            tree
+        })
     }
 
     fn model(&self) -> &'m HeapModel {
         self.retention.graph.model
     }
 
-    fn path_to(&self, obj: ObjectId) -> Vec<StepDoc> {
+    /// The shortest path from any root to `obj`, which `holder` (a node of
+    /// the retention graph) dominates: when the holder is a root, a search
+    /// from it alone usually finds it long before a search of the heap would.
+    fn path_to(&self, holder: u32, obj: ObjectId) -> Vec<StepDoc> {
         let model = self.model();
-        self.tree
-            .path(&self.plain, obj)
+        let from_root = match self.retention.graph.node(holder) {
+            Node::Root(i) => ShortestTree::path_from_root(&self.plain, i, obj, ROOT_SEARCH_LIMIT),
+            _ => None,
+        };
+        from_root
+            .unwrap_or_else(|| self.tree().path(&self.plain, obj))
             .map(|p| path_doc(model, self.memory, &p, false).steps)
             .unwrap_or_default()
     }
@@ -161,7 +181,7 @@ impl<'a, 'm> Reporter<'a, 'm> {
             object: object_ref(self.model(), obj),
             retained_bytes: r.doms.retained_bytes(acc),
             children: r.children.of(acc).len() as u64,
-            path: self.path_to(obj),
+            path: self.path_to(node, obj),
         })
     }
 

@@ -1010,7 +1010,7 @@ impl<'a, 'r, 'm> SiteReporter<'a, 'r, 'm> {
             model,
             self.reporter.memory,
             &self.reporter.plain,
-            &self.reporter.tree,
+            self.reporter.tree(),
             live,
             options.raw,
             holder,

@@ -37,7 +37,6 @@ pub fn top(
     let retention = Retention::compute(model);
     let mut phases = crate::timing::Phases::new();
     let reporter = Reporter::new(&retention, memory);
-    phases.done("shortest-path tree");
     let result = match group {
         TopGroup::Root => {
             let doc = reporter.top(n, by(by_));
