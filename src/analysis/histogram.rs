@@ -1,9 +1,8 @@
 //! Objects and bytes per type, live and in all.
 
-use std::collections::HashMap;
-
 use serde::Serialize;
 
+use crate::model::fast_hash::FastMap;
 use crate::model::{HeapModel, UNKNOWN_TYPE};
 
 #[derive(Debug, Clone, Serialize)]
@@ -24,7 +23,8 @@ pub fn histogram(model: &HeapModel, live: &[bool]) -> Vec<HistogramRow> {
         Typed(u32),
         Unknown(u64),
     }
-    let mut rows: HashMap<Key, [u64; 4]> = HashMap::new();
+    // A hash per object: the cheap hasher, not SipHash.
+    let mut rows: FastMap<Key, [u64; 4]> = FastMap::default();
     for id in model.objects.ids() {
         let size = model.objects.size(id);
         let t = model.object_types[id.index()];

@@ -128,13 +128,11 @@ impl<'m> Retention<'m> {
     /// The types in a node's dominator subtree, by bytes (largest first).
     pub fn subtree_types(&self, node: u32, limit: usize) -> Vec<TypeShare> {
         let model = self.graph.model;
-        let mut by_type: HashMap<u32, (u64, u64)> = HashMap::new();
+        let mut by_type = TypeCounters::new(model);
         let mut stack = vec![node];
         while let Some(v) = stack.pop() {
             if let Node::Object(id) = self.graph.node(v) {
-                let e = by_type.entry(model.object_types[id.index()]).or_default();
-                e.0 += 1;
-                e.1 += model.objects.size(id);
+                by_type.add(model.object_types[id.index()], 1, model.objects.size(id));
             }
             stack.extend_from_slice(self.children.of(v));
         }
@@ -155,8 +153,9 @@ impl<'m> Retention<'m> {
     /// when a same-typed object dominates it (exact, via one walk of the tree).
     pub fn retained_by_type(&self) -> HashMap<u32, (u64, u64)> {
         let model = self.graph.model;
-        let mut active: HashMap<u32, u32> = HashMap::new();
-        let mut out: HashMap<u32, (u64, u64)> = HashMap::new();
+        // How many objects of each type are on the walk's current path.
+        let mut active = vec![0u32; model.types.len() + 1];
+        let mut out = TypeCounters::new(model);
         // (node, entering?) for an iterative depth-first walk.
         let mut stack = vec![(0u32, true)];
         while let Some((v, entering)) = stack.pop() {
@@ -166,23 +165,24 @@ impl<'m> Retention<'m> {
             };
             if entering {
                 if let Some(t) = t {
-                    let n = active.entry(t).or_default();
+                    let n = &mut active[out.slot(t)];
                     if *n == 0 {
-                        let e = out.entry(t).or_default();
-                        e.0 += self.doms.retained_bytes(v);
-                        e.1 += self.doms.retained_objects(v);
+                        out.add(
+                            t,
+                            self.doms.retained_bytes(v),
+                            self.doms.retained_objects(v),
+                        );
                     }
                     *n += 1;
                 }
                 stack.push((v, false));
                 stack.extend(self.children.of(v).iter().map(|&c| (c, true)));
             } else if let Some(t) = t {
-                if let Some(n) = active.get_mut(&t) {
-                    *n -= 1;
-                }
+                let n = &mut active[out.slot(t)];
+                *n = n.saturating_sub(1);
             }
         }
-        out
+        out.into_iter().collect()
     }
 
     /// Retainers by retained bytes (or shallow bytes, or retained objects):
@@ -322,5 +322,43 @@ pub fn type_label(model: &HeapModel, t: u32) -> String {
         "unknown".to_string()
     } else {
         model.types.name(t).unwrap_or("?").to_string()
+    }
+}
+
+/// Two counters per type, in an array by type index (the heap's types are
+/// interned densely; unknown ones share the last slot): walks over every
+/// object add to them without hashing.
+struct TypeCounters {
+    counts: Vec<Option<(u64, u64)>>,
+}
+
+impl TypeCounters {
+    fn new(model: &HeapModel) -> Self {
+        TypeCounters {
+            counts: vec![None; model.types.len() + 1],
+        }
+    }
+
+    fn slot(&self, t: u32) -> usize {
+        let unknown = self.counts.len() - 1;
+        (t as usize).min(unknown)
+    }
+
+    fn add(&mut self, t: u32, a: u64, b: u64) {
+        let i = self.slot(t);
+        let e = self.counts[i].get_or_insert((0, 0));
+        e.0 += a;
+        e.1 += b;
+    }
+
+    fn into_iter(self) -> impl Iterator<Item = (u32, (u64, u64))> {
+        let unknown = self.counts.len() - 1;
+        self.counts
+            .into_iter()
+            .enumerate()
+            .filter_map(move |(i, c)| {
+                let t = if i == unknown { UNKNOWN_TYPE } else { i as u32 };
+                c.map(|c| (t, c))
+            })
     }
 }
