@@ -18,8 +18,9 @@ impl Phases {
     pub fn done(&mut self, what: &str) {
         if self.on {
             eprintln!(
-                "rootpath: {what}: {:.3} s",
-                self.last.elapsed().as_secs_f64()
+                "rootpath: {what}: {:.3} s{}",
+                self.last.elapsed().as_secs_f64(),
+                memory_now()
             );
         }
         self.last = std::time::Instant::now();
@@ -29,5 +30,23 @@ impl Phases {
 impl Default for Phases {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// Resident and peak memory so far (Linux), to see which phase sets the peak.
+fn memory_now() -> String {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return String::new();
+    };
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|kib| kib.parse::<u64>().ok())
+    };
+    match (field("VmRSS:"), field("VmHWM:")) {
+        (Some(rss), Some(hwm)) => format!(" (RSS {} MiB, peak {} MiB)", rss / 1024, hwm / 1024),
+        _ => String::new(),
     }
 }

@@ -76,6 +76,61 @@ pub struct PieceSeed {
     pub pieces: Vec<(u64, u64, u64)>,
 }
 
+/// Objects still to walk: a list, and once that list would outgrow a bitmap
+/// of all objects, the bitmap. A large wave is walked in object order with
+/// each object once either way (`order_wave`), so the bitmap changes nothing
+/// but the memory a large heap's waves hold (a bit per object, not 4 bytes
+/// per queued entry).
+struct WorkSet {
+    list: Vec<u32>,
+    bits: Vec<u64>,
+    in_bits: bool,
+    objects: usize,
+}
+
+impl WorkSet {
+    fn new(objects: usize) -> Self {
+        WorkSet {
+            list: Vec::new(),
+            bits: Vec::new(),
+            in_bits: false,
+            objects,
+        }
+    }
+
+    /// Past this many entries a list holds more than the bitmap; never
+    /// below the size from which `order_wave` takes the bitmap path itself.
+    fn limit(&self) -> usize {
+        (self.objects / 32).max(BITMAP_FROM)
+    }
+
+    fn push(&mut self, o: u32) {
+        if !self.in_bits {
+            self.list.push(o);
+            if self.list.len() <= self.limit() {
+                return;
+            }
+            self.bits.resize(self.objects.div_ceil(64), 0);
+            for &x in &self.list {
+                self.bits[x as usize / 64] |= 1 << (x % 64);
+            }
+            self.list = Vec::new();
+            self.in_bits = true;
+            return;
+        }
+        if let Some(w) = self.bits.get_mut(o as usize / 64) {
+            *w |= 1 << (o % 64);
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        !self.in_bits && self.list.is_empty()
+    }
+}
+
+/// Waves of at least this many objects are ordered through a bitmap.
+const BITMAP_FROM: usize = 1 << 14;
+
 /// `Typer::typed` of an object nothing typed yet.
 const UNTYPED: u32 = 0;
 const NAME_BITS: u32 = 30;
@@ -108,7 +163,7 @@ pub struct Typer<'a, 'd, 's, M: Memory + ?Sized = AddressSpace<'a>> {
     typed: Vec<u32>,
     /// Objects whose contents are still to be walked, with the type they
     /// hold now (`typed`, through `pair_of_name`).
-    queue: Vec<u32>,
+    queue: WorkSet,
     shapes: FastMap<TypeId, Rc<Vec<(u64, Shape)>>>,
     /// Each (type, count) seen gets a pair id and an interned name, so
     /// assigning costs no string work.
@@ -182,7 +237,7 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
             objects,
             names: TypeNames::default(),
             typed: vec![UNTYPED; objects.len()],
-            queue: Vec::new(),
+            queue: WorkSet::new(objects.len()),
             shapes: FastMap::default(),
             pair_ids: FastMap::default(),
             pairs: Vec::new(),
@@ -367,66 +422,83 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
     /// sorted by address, so big heaps are walked with locality rather than
     /// in the random order pointers lead to.
     pub fn drain(&mut self) {
-        let mut wave: Vec<u32> = Vec::new();
+        let mut wave = WorkSet::new(self.typed.len());
         let mut bitmap: Vec<u64> = Vec::new();
         // The memory run of the last walked object: waves go in address
         // order, so the next object is nearly always in it (a lookup per
         // object was a fifth of typing).
         let mut run: Option<(u64, &'s [u8])> = None;
         while !self.queue.is_empty() {
+            // The emptied set of the previous wave collects the next one.
             std::mem::swap(&mut wave, &mut self.queue);
-            self.queue.clear();
-            self.order_wave(&mut wave, &mut bitmap);
-            for &o in &wave {
-                let obj = ObjectId(o);
-                let name = self.typed[obj.index()] & NAME_MASK;
-                let Some(&pair) = self
-                    .pair_of_name
-                    .get(name as usize)
-                    .filter(|&&p| p != u32::MAX)
-                else {
-                    continue; // typed since by name or layout alone
-                };
-                let (ty, count, _) = self.pairs[pair as usize];
-                let (elem, has_pointers) = self.type_facts(ty);
-                if !has_pointers {
-                    continue;
-                }
-                let addr = self.objects.addr(obj);
-                let size = self.objects.size(obj);
-                let count = size
-                    .checked_div(elem)
-                    .map_or(1, |fit| count.min(fit).max(1));
-                let in_run = |(start, data): (u64, &'s [u8])| {
-                    let off = usize::try_from(addr.checked_sub(start)?).ok()?;
-                    data.get(off..off.checked_add(size as usize)?)
-                };
-                let mem = match run.and_then(in_run) {
-                    Some(m) => Some(m),
-                    None => {
-                        run = self.space.run_containing(addr);
-                        run.and_then(in_run)
-                            .or_else(|| self.space.read(addr, size as usize))
+            if wave.in_bits {
+                for i in 0..wave.bits.len() {
+                    let mut w = std::mem::take(&mut wave.bits[i]);
+                    while w != 0 {
+                        self.walk_object((i * 64) as u32 + w.trailing_zeros(), &mut run);
+                        w &= w - 1;
                     }
-                };
-                self.current_mem = mem.map(|m| (addr, m));
-                self.current_row = self
-                    .edges
-                    .map(|e| (addr, e.offsets(obj), e.targets(obj), e.row(obj).start));
-                self.row_cursor.set(0);
-                self.walk_value(addr, ty, count);
-                self.current_mem = None;
-                self.current_row = None;
+                }
+                wave.in_bits = false;
+            } else {
+                let mut list = std::mem::take(&mut wave.list);
+                self.order_wave(&mut list, &mut bitmap);
+                for &o in &list {
+                    self.walk_object(o, &mut run);
+                }
+                list.clear();
+                wave.list = list;
             }
-            wave.clear();
         }
+    }
+
+    /// Walks one queued object's contents with the type it holds now.
+    fn walk_object(&mut self, o: u32, run: &mut Option<(u64, &'s [u8])>) {
+        let obj = ObjectId(o);
+        let name = self.typed[obj.index()] & NAME_MASK;
+        let Some(&pair) = self
+            .pair_of_name
+            .get(name as usize)
+            .filter(|&&p| p != u32::MAX)
+        else {
+            return; // typed since by name or layout alone
+        };
+        let (ty, count, _) = self.pairs[pair as usize];
+        let (elem, has_pointers) = self.type_facts(ty);
+        if !has_pointers {
+            return;
+        }
+        let addr = self.objects.addr(obj);
+        let size = self.objects.size(obj);
+        let count = size
+            .checked_div(elem)
+            .map_or(1, |fit| count.min(fit).max(1));
+        let in_run = |(start, data): (u64, &'s [u8])| {
+            let off = usize::try_from(addr.checked_sub(start)?).ok()?;
+            data.get(off..off.checked_add(size as usize)?)
+        };
+        let mem = match run.and_then(in_run) {
+            Some(m) => Some(m),
+            None => {
+                *run = self.space.run_containing(addr);
+                run.and_then(in_run)
+                    .or_else(|| self.space.read(addr, size as usize))
+            }
+        };
+        self.current_mem = mem.map(|m| (addr, m));
+        self.current_row = self
+            .edges
+            .map(|e| (addr, e.offsets(obj), e.targets(obj), e.row(obj).start));
+        self.row_cursor.set(0);
+        self.walk_value(addr, ty, count);
+        self.current_mem = None;
+        self.current_row = None;
     }
 
     /// Puts a wave in object order. Large waves go through a bitmap of all
     /// objects (linear, and it drops duplicates: each object is walked once,
     /// with the type it holds now, the best one assigned).
     fn order_wave(&self, wave: &mut Vec<u32>, bitmap: &mut Vec<u64>) {
-        const BITMAP_FROM: usize = 1 << 14;
         if wave.len() <= 64 {
             return;
         }
@@ -1196,4 +1268,48 @@ fn swiss_group_slots(index: &DwarfIndex, ty: TypeId) -> Option<MapSlots> {
         value_size: index.size_of(elem.ty?)?,
         key: key_kind(index, key.ty?),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn members(w: &WorkSet) -> Vec<u32> {
+        if !w.in_bits {
+            let mut l = w.list.clone();
+            l.sort_unstable();
+            l.dedup();
+            return l;
+        }
+        (0..w.objects as u32)
+            .filter(|&o| w.bits[o as usize / 64] & (1 << (o % 64)) != 0)
+            .collect()
+    }
+
+    #[test]
+    fn a_work_set_turns_into_a_bitmap_past_its_limit_and_keeps_every_member() {
+        let objects = 1 << 20; // limit: 32768 entries
+        let mut w = WorkSet::new(objects);
+        assert!(w.is_empty());
+        let mut want = std::collections::BTreeSet::new();
+        // Spread, repeated, out of order.
+        for i in 0..40_000u32 {
+            let o = (i.wrapping_mul(2_654_435_761) % objects as u32) | 1;
+            w.push(o);
+            want.insert(o);
+            if i < 32_768 {
+                assert!(!w.in_bits, "switched at {i}");
+            }
+        }
+        assert!(w.in_bits);
+        assert!(w.list.is_empty());
+        assert!(!w.is_empty());
+        assert_eq!(members(&w), want.into_iter().collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_small_heap_switches_only_where_waves_use_a_bitmap_anyway() {
+        let w = WorkSet::new(1000);
+        assert_eq!(w.limit(), BITMAP_FROM);
+    }
 }
