@@ -5,6 +5,7 @@
 use super::graph::{Graph, Node, Reverse};
 use super::labels::{EdgeLabel, edge_label, field_at, layout_of};
 use crate::model::fast_hash::FastMap;
+use crate::model::id_order::sort_ids;
 use crate::model::{HeapModel, Memory, ObjectId, TypeRole};
 
 const NONE: u32 = u32::MAX;
@@ -133,7 +134,7 @@ pub fn paths_to(
                 next.push(v);
             }
         }
-        in_node_order(&mut next, n, &mut bitmap);
+        sort_ids(&mut next, n, &mut bitmap);
         std::mem::swap(&mut level, &mut next);
         next.clear();
     }
@@ -156,28 +157,6 @@ fn path_of_chain(model: &HeapModel, root: usize, chain: &[ObjectId]) -> Retentio
         hops.push(Hop { object: o, offset });
     }
     RetentionPath { root, hops }
-}
-
-/// Sorts a BFS level: small ones by comparison, large ones through a bitmap
-/// of all nodes (linear, and the bitmap is reused).
-fn in_node_order(level: &mut Vec<u32>, nodes: usize, bitmap: &mut Vec<u64>) {
-    const BITMAP_FROM: usize = 1 << 14;
-    if level.len() < BITMAP_FROM {
-        level.sort_unstable();
-        return;
-    }
-    bitmap.resize(nodes.div_ceil(64), 0);
-    for &v in level.iter() {
-        bitmap[v as usize / 64] |= 1 << (v % 64);
-    }
-    level.clear();
-    for (i, word) in bitmap.iter_mut().enumerate() {
-        let mut w = std::mem::take(word);
-        while w != 0 {
-            level.push((i * 64) as u32 + w.trailing_zeros());
-            w &= w - 1;
-        }
-    }
 }
 
 fn edge_offsets<'m>(
@@ -322,7 +301,7 @@ impl ShortestTree {
                     }
                 });
             }
-            in_node_order(&mut next, n, &mut bitmap);
+            sort_ids(&mut next, n, &mut bitmap);
             std::mem::swap(&mut level, &mut next);
             next.clear();
         }

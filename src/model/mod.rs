@@ -4,6 +4,7 @@
 mod edges;
 pub mod fast_hash;
 mod goroutines;
+pub mod id_order;
 mod objects;
 mod roots;
 mod sites;

@@ -6,6 +6,7 @@
 //! buffers, and closures (captured variables from DW_AT_go_closure_offset).
 
 use crate::model::fast_hash::FastMap;
+use crate::model::id_order::{BITMAP_FROM, sort_ids, take_set_bits};
 use std::rc::Rc;
 
 use gimli::{EndianSlice, LittleEndian};
@@ -127,9 +128,6 @@ impl WorkSet {
         !self.in_bits && self.list.is_empty()
     }
 }
-
-/// Waves of at least this many objects are ordered through a bitmap.
-const BITMAP_FROM: usize = 1 << 14;
 
 /// `Typer::typed` of an object nothing typed yet.
 const UNTYPED: u32 = 0;
@@ -432,13 +430,7 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
             // The emptied set of the previous wave collects the next one.
             std::mem::swap(&mut wave, &mut self.queue);
             if wave.in_bits {
-                for i in 0..wave.bits.len() {
-                    let mut w = std::mem::take(&mut wave.bits[i]);
-                    while w != 0 {
-                        self.walk_object((i * 64) as u32 + w.trailing_zeros(), &mut run);
-                        w &= w - 1;
-                    }
-                }
+                take_set_bits(&mut wave.bits, |o| self.walk_object(o, &mut run));
                 wave.in_bits = false;
             } else {
                 let mut list = std::mem::take(&mut wave.list);
@@ -499,24 +491,8 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
     /// objects (linear, and it drops duplicates: each object is walked once,
     /// with the type it holds now, the best one assigned).
     fn order_wave(&self, wave: &mut Vec<u32>, bitmap: &mut Vec<u64>) {
-        if wave.len() <= 64 {
-            return;
-        }
-        if wave.len() < BITMAP_FROM {
-            wave.sort_unstable();
-            return;
-        }
-        bitmap.resize(self.typed.len().div_ceil(64), 0);
-        for &o in wave.iter() {
-            bitmap[o as usize / 64] |= 1 << (o % 64);
-        }
-        wave.clear();
-        for (i, word) in bitmap.iter_mut().enumerate() {
-            let mut w = std::mem::take(word);
-            while w != 0 {
-                wave.push((i * 64) as u32 + w.trailing_zeros());
-                w &= w - 1;
-            }
+        if wave.len() > 64 {
+            sort_ids(wave, self.typed.len(), bitmap);
         }
     }
 
