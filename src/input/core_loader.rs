@@ -27,9 +27,10 @@ use crate::input::goruntime::typing::{PieceSeed, Typer};
 use crate::input::goruntime::without_dwarf::{CodeIndex, index_without_dwarf};
 use crate::model::Memory;
 use crate::model::{
-    EdgesBuilder, Goroutine, HeapModel, NameSource, ObjectId, Objects, RootKind, Roots,
-    TypeChooser, compact_size,
+    EdgesBuilder, Goroutine, HeapModel, NameSource, ObjectId, ObjectParts, Objects, RootKind,
+    Roots, SizeClasses, TypeChooser,
 };
+use crate::model::fast_hash::FastMap;
 
 /// What the heap reader needs to know about the program.
 struct HeapContext<'a> {
@@ -233,28 +234,45 @@ fn alloc_bits<'a>(space: &AddressSpace<'a>, span: &Span) -> Option<&'a [u8]> {
     space.read(span.alloc_bits, span.nelems.div_ceil(8) as usize)
 }
 
-/// Fills one span's objects (addresses as Go sees them, sizes) into its
-/// share of the object arrays; returns sizes that do not fit 32 bits, by
-/// position in the share.
+/// What filling one span's share of the object arrays leaves for the
+/// whole heap's tables, by object id.
+#[derive(Default)]
+struct SpanFill {
+    /// Where the high half of the addresses is (first object) or changes.
+    high: Vec<(u32, u32)>,
+    /// Sizes without a class.
+    odd: Vec<(u32, u64)>,
+}
+
+/// Fills one span's objects (addresses as Go sees them, size classes) into
+/// its share of the object arrays; `first` is its first object's id and
+/// `class` its objects' size class (None: their size goes to the side map).
 fn fill_span(
     space: &AddressSpace<'_>,
     span: &Span,
-    addrs: &mut [u64],
-    sizes: &mut [u32],
-) -> Vec<(usize, u64)> {
+    first: u32,
+    class: Option<u8>,
+    low: &mut [u32],
+    classes: &mut [u8],
+) -> SpanFill {
     let header = if span.has_header { 8 } else { 0 };
     let size = span.object_size();
-    let small = compact_size(size);
-    let mut huge = Vec::new();
+    let mut fill = SpanFill::default();
     let slots = allocated_slots(span, alloc_bits(space, span));
-    for (i, slot) in slots.take(addrs.len()).enumerate() {
-        addrs[i] = span.base + slot * span.elemsize + header;
-        sizes[i] = small.unwrap_or(u32::MAX);
-        if small.is_none() {
-            huge.push((i, size));
+    for (i, slot) in slots.take(low.len()).enumerate() {
+        let addr = span.base + slot * span.elemsize + header;
+        let id = first + i as u32;
+        low[i] = addr as u32;
+        let high = (addr >> 32) as u32;
+        if fill.high.last().is_none_or(|&(_, h)| h != high) {
+            fill.high.push((id, high));
         }
+        classes[i] = class.unwrap_or_else(|| {
+            fill.odd.push((id, size));
+            u8::MAX
+        });
     }
-    huge
+    fill
 }
 
 fn load_heap(
@@ -317,29 +335,45 @@ fn load_heap(
         span_ids.push(next..next + n as u32);
         next += n as u32;
     }
-    let mut addrs = vec![0u64; total];
-    let mut sizes = vec![0u32; total];
+    // A span's objects share one size: classes are given span by span.
+    let mut sizes = SizeClasses::default();
+    let span_classes: Vec<Option<u8>> = spans
+        .spans
+        .iter()
+        .zip(&counts)
+        .map(|(span, &(n, _))| if n == 0 { None } else { sizes.class_of(span.object_size()) })
+        .collect();
+    let mut low = vec![0u32; total];
+    let mut class = vec![0u8; total];
     let mut shares = Vec::with_capacity(counts.len());
-    let (mut rest_a, mut rest_s) = (&mut addrs[..], &mut sizes[..]);
+    let (mut rest_l, mut rest_c) = (&mut low[..], &mut class[..]);
     for &(n, _) in &counts {
-        let (a, ra) = rest_a.split_at_mut(n);
-        let (z, rz) = rest_s.split_at_mut(n);
-        shares.push((a, z));
-        (rest_a, rest_s) = (ra, rz);
+        let (l, rl) = rest_l.split_at_mut(n);
+        let (c, rc) = rest_c.split_at_mut(n);
+        shares.push((l, c));
+        (rest_l, rest_c) = (rl, rc);
     }
-    let huge: Vec<(u32, u64)> = spans
+    let fills: Vec<SpanFill> = spans
         .spans
         .par_iter()
         .zip(shares.into_par_iter())
-        .zip(span_ids.par_iter())
-        .flat_map_iter(|((span, (a, z)), ids)| {
-            let first = ids.start;
-            fill_span(space, span, a, z)
-                .into_iter()
-                .map(move |(i, size)| (first + i as u32, size))
+        .zip(span_ids.par_iter().zip(span_classes.par_iter()))
+        .map(|((span, (l, c)), (ids, &span_class))| {
+            fill_span(space, span, ids.start, span_class, l, c)
         })
         .collect();
-    let objects = Objects::from_sorted(addrs, sizes, huge.into_iter().collect());
+    let mut parts = ObjectParts {
+        low,
+        high: Vec::new(),
+        class,
+        sizes,
+        odd_sizes: FastMap::default(),
+    };
+    for fill in fills {
+        parts.high.extend(fill.high);
+        parts.odd_sizes.extend(fill.odd);
+    }
+    let objects = Objects::from_parts(parts);
     phases.done(&format!(
         "objects (index regions, pages: {:?})",
         objects.index_shape()

@@ -1,9 +1,12 @@
-//! Heap objects as dense ids over address-sorted arrays: 12 bytes each, so
-//! tens of millions fit comfortably. Sizes of 4 GiB and more go to a side
-//! table. A page index makes `find` (address → object) a short search within
-//! one page instead of a binary search over the whole heap.
+//! Heap objects as dense ids over address-sorted arrays: 5 bytes each (the
+//! low half of the address and a size class), so tens of millions fit
+//! comfortably. The high halves of addresses change a handful of times over
+//! a heap and sit in a short table; sizes are a few hundred distinct values
+//! (a span's objects share one), with any beyond the table in a side map. A
+//! page index makes `find` (address → object) a short search within one page
+//! instead of a binary search over the whole heap.
 
-use std::collections::HashMap;
+use super::fast_hash::FastMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ObjectId(pub u32);
@@ -20,14 +23,44 @@ const PAGE_SHIFT: u32 = 13;
 const REGION_GAP: u64 = 64 << 20;
 /// Regions larger than this (2 TiB) are searched without an index.
 const MAX_REGION_PAGES: u64 = 1 << 28;
+/// The size class meaning "see `odd_sizes`".
+const ODD_SIZE: u8 = u8::MAX;
 
 #[derive(Default)]
 pub struct Objects {
-    /// Object addresses as Go sees them (after any allocation header), ascending.
-    addrs: Vec<u64>,
-    sizes: Vec<u32>,
-    huge_sizes: HashMap<u32, u64>,
+    /// Low 32 bits of the addresses as Go sees them (after any allocation
+    /// header), ascending with the high halves.
+    low: Vec<u32>,
+    /// (first id, high 32 bits of its address and the following ones'),
+    /// ascending; the first entry is for id 0.
+    high: Vec<(u32, u32)>,
+    /// Each object's size as an index into `sizes`, or `ODD_SIZE`.
+    class: Vec<u8>,
+    sizes: SizeClasses,
+    /// Sizes of objects whose class is `ODD_SIZE`.
+    odd_sizes: FastMap<u32, u64>,
     index: PageIndex,
+}
+
+/// The distinct object sizes that have a class (at most 255).
+#[derive(Default, Clone)]
+pub struct SizeClasses {
+    sizes: Vec<u64>,
+    classes: FastMap<u64, u8>,
+}
+
+impl SizeClasses {
+    /// The class of `size`, given one if there is room; `None`: the object's
+    /// size goes to the side map.
+    pub fn class_of(&mut self, size: u64) -> Option<u8> {
+        if let Some(&c) = self.classes.get(&size) {
+            return Some(c);
+        }
+        let c = u8::try_from(self.sizes.len()).ok().filter(|&c| c != ODD_SIZE)?;
+        self.sizes.push(size);
+        self.classes.insert(size, c);
+        Some(c)
+    }
 }
 
 /// For each page of each address region: the first object that ends after
@@ -39,31 +72,50 @@ struct PageIndex {
     first: Vec<u32>,
 }
 
+/// The arrays of `Objects` for a caller that fills them itself (in parallel,
+/// span by span): see [`Objects::from_parts`].
+pub struct ObjectParts {
+    pub low: Vec<u32>,
+    pub high: Vec<(u32, u32)>,
+    pub class: Vec<u8>,
+    pub sizes: SizeClasses,
+    pub odd_sizes: FastMap<u32, u64>,
+}
+
 impl Objects {
     pub fn len(&self) -> usize {
-        self.addrs.len()
+        self.low.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.addrs.is_empty()
+        self.low.is_empty()
     }
 
     pub fn ids(&self) -> impl ExactSizeIterator<Item = ObjectId> + use<> {
-        (0..self.addrs.len() as u32).map(ObjectId)
+        (0..self.low.len() as u32).map(ObjectId)
     }
 
+    #[inline]
     pub fn addr(&self, id: ObjectId) -> u64 {
-        self.addrs[id.index()]
+        u64::from(self.high_of(id.0)) << 32 | u64::from(self.low[id.index()])
     }
 
+    #[inline]
+    fn high_of(&self, id: u32) -> u32 {
+        match self.high.as_slice() {
+            [(_, h)] => *h,
+            all => {
+                let k = all.partition_point(|&(first, _)| first <= id);
+                all[k.saturating_sub(1)].1
+            }
+        }
+    }
+
+    #[inline]
     pub fn size(&self, id: ObjectId) -> u64 {
-        match self.sizes[id.index()] {
-            u32::MAX => self
-                .huge_sizes
-                .get(&id.0)
-                .copied()
-                .unwrap_or(u64::from(u32::MAX)),
-            s => u64::from(s),
+        match self.class[id.index()] {
+            ODD_SIZE => self.odd_sizes.get(&id.0).copied().unwrap_or(0),
+            c => self.sizes.sizes[usize::from(c)],
         }
     }
 
@@ -81,34 +133,61 @@ impl Objects {
             return None;
         }
         let (lo, hi) = if offset == usize::MAX {
-            (0, self.addrs.len())
+            (0, self.len())
         } else {
             let slot = offset + (page - start) as usize;
             let lo = self.index.first[slot] as usize;
             (
                 lo,
-                (self.index.first[slot + 1] as usize + 1).min(self.addrs.len()),
+                (self.index.first[slot + 1] as usize + 1).min(self.len()),
             )
         };
-        let i = lo
-            + self.addrs[lo..hi]
-                .partition_point(|&a| a <= addr)
-                .checked_sub(1)?;
-        let id = ObjectId(i as u32);
-        (addr < self.addrs[i] + self.size(id).max(1)).then_some(id)
+        // The last object in lo..hi starting at or before `addr`.
+        let (mut lo, mut hi) = (lo, hi);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if self.addr(ObjectId(mid as u32)) <= addr {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        let id = ObjectId(lo.checked_sub(1)? as u32);
+        (addr < self.addr(id) + self.size(id).max(1)).then_some(id)
     }
 
-    /// Objects from arrays already in address order, without overlaps:
-    /// sizes of 4 GiB and more are `u32::MAX` in `sizes` and given in `huge`.
-    pub fn from_sorted(addrs: Vec<u64>, sizes: Vec<u32>, huge: HashMap<u32, u64>) -> Objects {
-        debug_assert_eq!(addrs.len(), sizes.len());
-        debug_assert!(addrs.windows(2).all(|w| w[0] < w[1]));
-        let mut objects = Objects {
-            addrs,
+    /// Objects from arrays filled by the caller, in address order without
+    /// overlaps: `high` names where the high half of the addresses changes
+    /// (it may repeat a value; it must start at id 0 when there are objects),
+    /// and each object's size is `sizes`' class `class[i]`, or for
+    /// `ODD_SIZE` the entry of `odd_sizes`.
+    pub fn from_parts(parts: ObjectParts) -> Objects {
+        let ObjectParts {
+            low,
+            high,
+            class,
             sizes,
-            huge_sizes: huge,
+            odd_sizes,
+        } = parts;
+        debug_assert_eq!(low.len(), class.len());
+        let mut merged: Vec<(u32, u32)> = Vec::with_capacity(high.len());
+        for (first, h) in high {
+            if merged.last().is_none_or(|&(_, last)| last != h) {
+                merged.push((first, h));
+            }
+        }
+        let mut objects = Objects {
+            low,
+            high: merged,
+            class,
+            sizes,
+            odd_sizes,
             index: PageIndex::default(),
         };
+        debug_assert!(
+            (1..objects.len()).all(|i| objects.addr(ObjectId(i as u32 - 1))
+                < objects.addr(ObjectId(i as u32)))
+        );
         objects.build_index();
         objects
     }
@@ -122,18 +201,23 @@ impl Objects {
         self.ids().map(|id| self.size(id)).sum()
     }
 
+    fn end(&self, i: usize) -> u64 {
+        let id = ObjectId(i as u32);
+        self.addr(id) + self.size(id).max(1)
+    }
+
     fn build_index(&mut self) {
         let mut index = PageIndex::default();
-        let n = self.addrs.len();
+        let n = self.len();
         let mut i = 0;
         while i < n {
             // A region: objects whose gaps are small.
-            let start_page = self.addrs[i] >> PAGE_SHIFT;
+            let start_page = self.addr(ObjectId(i as u32)) >> PAGE_SHIFT;
             let mut j = i;
-            let mut end = self.addrs[i] + self.size(ObjectId(i as u32)).max(1);
-            while j + 1 < n && self.addrs[j + 1] < end.saturating_add(REGION_GAP) {
+            let mut end = self.end(i);
+            while j + 1 < n && self.addr(ObjectId(j as u32 + 1)) < end.saturating_add(REGION_GAP) {
                 j += 1;
-                end = end.max(self.addrs[j] + self.size(ObjectId(j as u32)).max(1));
+                end = end.max(self.end(j));
             }
             let end_page = (end - 1) >> PAGE_SHIFT;
             if end_page - start_page > MAX_REGION_PAGES {
@@ -148,7 +232,7 @@ impl Objects {
             let mut k = i;
             for page in start_page..=end_page + 1 {
                 let page_start = page << PAGE_SHIFT;
-                while k <= j && self.addrs[k] + self.size(ObjectId(k as u32)).max(1) <= page_start {
+                while k <= j && self.end(k) <= page_start {
                     k += 1;
                 }
                 index.first.push(k.min(j) as u32);
@@ -191,23 +275,30 @@ impl ObjectsBuilder {
             items.dedup_by_key(|&mut (a, _)| a);
             (addrs, sizes) = items.into_iter().unzip();
         }
-        let mut huge = HashMap::new();
-        let compact = sizes
-            .into_iter()
-            .enumerate()
-            .map(|(i, size)| {
-                compact_size(size).unwrap_or_else(|| {
-                    huge.insert(i as u32, size);
-                    u32::MAX
-                })
-            })
-            .collect();
-        Objects::from_sorted(addrs, compact, huge)
+        let mut parts = ObjectParts {
+            low: Vec::with_capacity(addrs.len()),
+            high: Vec::new(),
+            class: Vec::with_capacity(addrs.len()),
+            sizes: SizeClasses::default(),
+            odd_sizes: FastMap::default(),
+        };
+        for (i, (&addr, &size)) in addrs.iter().zip(sizes.iter()).enumerate() {
+            parts.low.push(addr as u32);
+            let high = (addr >> 32) as u32;
+            if parts.high.last().is_none_or(|&(_, h)| h != high) {
+                parts.high.push((i as u32, high));
+            }
+            parts.class.push(parts.sizes.class_of(size).unwrap_or_else(|| {
+                parts.odd_sizes.insert(i as u32, size);
+                ODD_SIZE
+            }));
+        }
+        Objects::from_parts(parts)
     }
 }
 
-/// A size as `Objects` stores it, or None for one of 4 GiB or more (kept in
-/// the side table, with `u32::MAX` in its place).
+/// A size in 32 bits, or None for one of 4 GiB or more (which callers keep
+/// in a side table, with `u32::MAX` in its place).
 pub fn compact_size(size: u64) -> Option<u32> {
     u32::try_from(size).ok().filter(|&s| s != u32::MAX)
 }
@@ -259,5 +350,34 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn addresses_across_4gib_boundaries_and_sizes_past_the_class_table_stay_exact() {
+        // 300 distinct sizes (more than the 255 classes) around two 4 GiB
+        // boundaries, one object straddling the second.
+        let mut b = ObjectsBuilder::default();
+        let mut all = Vec::new();
+        let mut a = 0xc0_ffff_0000u64;
+        for i in 0..600u64 {
+            let size = 16 + 8 * (i % 300);
+            all.push((a, size));
+            b.push(a, size);
+            a += size + 8;
+            if i == 400 {
+                a = 0xc1_ffff_fff0;
+            }
+        }
+        let o = b.finish();
+        assert_eq!(o.len(), all.len());
+        for (i, &(addr, size)) in all.iter().enumerate() {
+            let id = ObjectId(i as u32);
+            assert_eq!((o.addr(id), o.size(id)), (addr, size), "object {i}");
+            assert_eq!(o.find(addr), Some(id));
+            assert_eq!(o.find(addr + size - 1), Some(id));
+            assert_eq!(o.find(addr + size), None, "gap after object {i}");
+        }
+        assert!(o.addr(ObjectId(400)) < 1 << 40 && o.addr(ObjectId(401)) > 0xc1_ffff_ffff - 16);
+        assert_eq!(o.total_bytes(), all.iter().map(|&(_, s)| s).sum::<u64>());
     }
 }
