@@ -253,3 +253,63 @@ fn a_search_from_the_dominating_root_finds_the_trees_path() {
         assert!(compared > 500, "{}: {compared} objects compared", f.version);
     }
 }
+
+/// The retention commands compute dominators on the untyped model while the
+/// loader types it (`Typing::AllAlongside`): the dominators must be those of
+/// the typed model, and the types those of a plain load.
+#[test]
+fn dominators_computed_alongside_typing_equal_those_computed_after() {
+    use rootpath::analysis::retention::Retention;
+    use rootpath::dump::{Dump, OpenOptions};
+    use rootpath::model::{HeapModel, Typing};
+    for f in common::all_builds() {
+        let dump = Dump::open(&f.core(), &OpenOptions::with_exe(f.exe())).expect("open");
+        let doms = std::sync::OnceLock::new();
+        let mut choose = |_: &HeapModel, _: &dyn Fn()| -> Typing<'_> {
+            Typing::AllAlongside(Box::new(|untyped: &HeapModel| {
+                assert!(
+                    untyped.object_types.is_empty(),
+                    "the model is not typed yet"
+                );
+                let _ = doms.set(Retention::dominators(untyped));
+            }))
+        };
+        let model = dump.load_model_choosing_types(&mut choose).expect("model");
+        assert!(
+            doms.get().is_some(),
+            "{}: the alongside work ran",
+            f.version
+        );
+        let plain = dump.load_model().expect("model");
+        assert_eq!(model.object_types, plain.object_types, "{}", f.version);
+        assert!(!model.types_partial);
+        let after = Retention::compute(&model);
+        let alongside = Retention::with_dominators(&model, doms.into_inner());
+        let nodes = after.graph.node_count() as u32;
+        let mut reachable = 0;
+        for n in 0..nodes {
+            assert_eq!(
+                alongside.doms.idom(n),
+                after.doms.idom(n),
+                "{}: idom of node {n}",
+                f.version
+            );
+            assert_eq!(
+                (
+                    alongside.doms.retained_bytes(n),
+                    alongside.doms.retained_objects(n)
+                ),
+                (after.doms.retained_bytes(n), after.doms.retained_objects(n)),
+                "{}: retained by node {n}",
+                f.version
+            );
+            reachable += usize::from(after.doms.is_reachable(n));
+        }
+        assert!(
+            reachable > 1000,
+            "{}: {reachable} reachable nodes",
+            f.version
+        );
+        assert_eq!(alongside.live_bytes, after.live_bytes);
+    }
+}

@@ -236,7 +236,7 @@ fn heap_dump_paths_name_map_keys() {
 #[test]
 fn answers_typed_along_the_paths_equal_fully_typed_answers() {
     use rootpath::analysis::why::{explain_paths, objects_shown, shortest_paths};
-    use rootpath::model::{HeapModel, ObjectId};
+    use rootpath::model::{HeapModel, Typing};
     let (mut loads, mut partial_loads) = (0, 0);
     for f in common::all_builds() {
         let dump = Dump::open(&f.core(), &OpenOptions::with_exe(f.exe())).expect("open");
@@ -253,12 +253,14 @@ fn answers_typed_along_the_paths_equal_fully_typed_answers() {
             let a = o["addr"].as_str().expect("addr");
             let addr = u64::from_str_radix(a.trim_start_matches("0x"), 16).expect("hex");
             let mut found = None;
-            let mut choose = |model: &HeapModel| -> Option<Vec<ObjectId>> {
-                let t = model.objects.find(addr)?;
+            let mut choose = |model: &HeapModel, _release: &dyn Fn()| -> Typing<'_> {
+                let Some(t) = model.objects.find(addr) else {
+                    return Typing::All;
+                };
                 let paths = shortest_paths(model, t, 3, &Exclusions::default());
                 let ids = objects_shown(model, t, &paths);
                 found = Some((t, paths));
-                Some(ids)
+                Typing::Only(ids)
             };
             let lazy = dump.load_model_choosing_types(&mut choose).expect("model");
             let (target, paths) = found.expect("recorded object exists");

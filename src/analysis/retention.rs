@@ -55,46 +55,79 @@ fn group_key(g: &Goroutine) -> (String, Option<String>, Option<String>, Option<S
     )
 }
 
+/// Alike goroutines grouped, with the stack roots of each group.
+struct Grouping {
+    groups: Vec<GoroutineGroup>,
+    /// The group of each root (stack roots of grouped goroutines).
+    root_group: Vec<Option<usize>>,
+    /// The roots of each group.
+    root_groups: Vec<Vec<usize>>,
+}
+
+fn group_goroutines(model: &HeapModel) -> Grouping {
+    let mut keys: BTreeMap<(String, Option<String>, Option<String>, Option<String>), Vec<u64>> =
+        BTreeMap::new();
+    for g in &model.goroutines {
+        keys.entry(group_key(g)).or_default().push(g.id);
+    }
+    let mut group_of: HashMap<u64, usize> = HashMap::new();
+    let mut groups = Vec::new();
+    for (i, ((state, wait_reason, blocked_in, created_by), ids)) in keys.into_iter().enumerate() {
+        for &id in &ids {
+            group_of.insert(id, i);
+        }
+        groups.push(GoroutineGroup {
+            count: ids.len() as u64,
+            state,
+            wait_reason,
+            blocked_in,
+            created_by,
+            goroutines: ids,
+            retained_bytes: 0,
+            retained_objects: 0,
+        });
+    }
+    let mut root_groups: Vec<Vec<usize>> = vec![Vec::new(); groups.len()];
+    let mut root_group = vec![None; model.roots.len()];
+    for (r, root) in model.roots.iter().enumerate() {
+        if root.kind == RootKind::Stack {
+            if let Some(&gi) = root.frame.as_ref().and_then(|f| group_of.get(&f.goroutine)) {
+                root_groups[gi].push(r);
+                root_group[r] = Some(gi);
+            }
+        }
+    }
+    Grouping {
+        groups,
+        root_group,
+        root_groups,
+    }
+}
+
 impl<'m> Retention<'m> {
     pub fn compute(model: &'m HeapModel) -> Retention<'m> {
-        // Group goroutines, and their stack roots with them.
-        let mut keys: BTreeMap<(String, Option<String>, Option<String>, Option<String>), Vec<u64>> =
-            BTreeMap::new();
-        for g in &model.goroutines {
-            keys.entry(group_key(g)).or_default().push(g.id);
-        }
-        let mut group_of: HashMap<u64, usize> = HashMap::new();
-        let mut groups = Vec::new();
-        for (i, ((state, wait_reason, blocked_in, created_by), ids)) in keys.into_iter().enumerate()
-        {
-            for &id in &ids {
-                group_of.insert(id, i);
-            }
-            groups.push(GoroutineGroup {
-                count: ids.len() as u64,
-                state,
-                wait_reason,
-                blocked_in,
-                created_by,
-                goroutines: ids,
-                retained_bytes: 0,
-                retained_objects: 0,
-            });
-        }
-        let mut root_groups: Vec<Vec<usize>> = vec![Vec::new(); groups.len()];
-        let mut root_group = vec![None; model.roots.len()];
-        for (r, root) in model.roots.iter().enumerate() {
-            if root.kind == RootKind::Stack {
-                if let Some(&gi) = root.frame.as_ref().and_then(|f| group_of.get(&f.goroutine)) {
-                    root_groups[gi].push(r);
-                    root_group[r] = Some(gi);
-                }
-            }
-        }
+        Self::with_dominators(model, None)
+    }
+
+    /// The dominators `compute` finds. They need no types, so they can be
+    /// computed from a model still being typed (see `Typing::AllAlongside`).
+    pub fn dominators(model: &HeapModel) -> Dominators {
+        let grouping = group_goroutines(model);
+        Dominators::compute(&Graph::grouped(model, grouping.root_groups))
+    }
+
+    /// `compute`, with the dominators from `dominators` on the same objects,
+    /// edges, roots and goroutines when given.
+    pub fn with_dominators(model: &'m HeapModel, doms: Option<Dominators>) -> Retention<'m> {
+        let Grouping {
+            mut groups,
+            root_group,
+            root_groups,
+        } = group_goroutines(model);
         let mut phases = crate::timing::Phases::new();
         let graph = Graph::grouped(model, root_groups);
         phases.done("retention graph");
-        let doms = Dominators::compute(&graph);
+        let doms = doms.unwrap_or_else(|| Dominators::compute(&graph));
         phases.done("dominators");
         let children = doms.children();
         phases.done("dominator tree children");

@@ -16,6 +16,23 @@ pub fn load(dump: &Dump, quiet: bool) -> Result<HeapModel> {
     load_with(dump, quiet, None)
 }
 
+/// `load` for the retention commands: the dominators they need are computed
+/// on a second thread while the objects are typed (None when the dump types
+/// its objects without asking: compute them afterwards).
+pub fn load_for_retention(
+    dump: &Dump,
+    quiet: bool,
+) -> Result<(HeapModel, Option<crate::analysis::dominators::Dominators>)> {
+    let doms = std::sync::OnceLock::new();
+    let mut choose = |_: &HeapModel, _: &dyn Fn()| -> crate::model::Typing<'_> {
+        crate::model::Typing::AllAlongside(Box::new(|untyped: &HeapModel| {
+            let _ = doms.set(crate::analysis::retention::Retention::dominators(untyped));
+        }))
+    };
+    let model = load_with(dump, quiet, Some(&mut choose))?;
+    Ok((model, doms.into_inner()))
+}
+
 /// `load`, typing only what `choose` picks (see `TypeChooser`).
 pub fn load_with(
     dump: &Dump,

@@ -238,33 +238,43 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<()> {
             return why::load_and_run(&dump, cli.quiet, &args, cli.json, out);
         }
     }
-    let model = match command {
+    let (model, doms) = match command {
         Command::Histogram
-        | Command::Objects { .. }
-        | Command::Roots
         | Command::Goroutines
-        | Command::Why { .. }
         | Command::Report
         | Command::Top { .. }
-        | Command::Sites { .. } => heap::load(&dump, cli.quiet)?,
+        | Command::Sites { .. } => heap::load_for_retention(&dump, cli.quiet)?,
+        Command::Objects { .. } | Command::Roots | Command::Why { .. } => {
+            (heap::load(&dump, cli.quiet)?, None)
+        }
         Command::Overview | Command::DevRuntimeTable => unreachable!("handled above"),
     };
     match command {
-        Command::Histogram => retention::histogram_cmd(&model, cli.json, out),
+        Command::Histogram => retention::histogram_cmd(&model, doms, cli.json, out),
         Command::Objects { type_name, limit } => {
             heap::objects(&model, type_name.as_deref(), *limit, cli.json, out)
         }
         Command::Roots => heap::roots(&model, cli.json, out),
-        Command::Goroutines => retention::goroutines(&model, cli.json, out),
+        Command::Goroutines => retention::goroutines(&model, doms, cli.json, out),
         Command::Top { n, by, group } => {
             let memory = dump.memory();
-            retention::top(&model, memory.as_deref(), *n, *by, *group, cli.json, out)
+            retention::top(
+                &model,
+                doms,
+                memory.as_deref(),
+                *n,
+                *by,
+                *group,
+                cli.json,
+                out,
+            )
         }
         Command::Report => {
             let memory = dump.memory();
             retention::report(
                 &dump,
                 &model,
+                doms,
                 memory.as_deref(),
                 profile.as_ref(),
                 cli.json,
@@ -288,6 +298,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<()> {
             };
             sites::run(
                 &model,
+                doms,
                 memory.as_deref(),
                 profile.as_ref(),
                 &args,

@@ -2,6 +2,7 @@
 
 use std::io::Write;
 
+use crate::analysis::dominators::Dominators;
 use crate::analysis::histogram::histogram;
 use crate::analysis::report::{GoroutinesDoc, HistogramDoc, ReportDoc, Reporter, TopDoc};
 use crate::analysis::retention::{Retention, TopBy as By};
@@ -27,6 +28,7 @@ fn by(b: TopBy) -> By {
 
 pub fn top(
     model: &HeapModel,
+    doms: Option<Dominators>,
     memory: Option<&dyn Memory>,
     n: usize,
     by_: TopBy,
@@ -34,7 +36,7 @@ pub fn top(
     json: bool,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let retention = Retention::compute(model);
+    let retention = Retention::with_dominators(model, doms);
     let mut phases = crate::timing::Phases::new();
     let reporter = Reporter::new(&retention, memory);
     let result = match group {
@@ -81,8 +83,13 @@ pub fn histogram_doc(
     }
 }
 
-pub fn histogram_cmd(model: &HeapModel, json: bool, out: &mut dyn Write) -> Result<()> {
-    let retention = Retention::compute(model);
+pub fn histogram_cmd(
+    model: &HeapModel,
+    doms: Option<Dominators>,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let retention = Retention::with_dominators(model, doms);
     let reporter = Reporter::new(&retention, None);
     let doc = histogram_doc(model, &reporter, None);
     if json {
@@ -92,8 +99,13 @@ pub fn histogram_cmd(model: &HeapModel, json: bool, out: &mut dyn Write) -> Resu
     }
 }
 
-pub fn goroutines(model: &HeapModel, json: bool, out: &mut dyn Write) -> Result<()> {
-    let retention = Retention::compute(model);
+pub fn goroutines(
+    model: &HeapModel,
+    doms: Option<Dominators>,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let retention = Retention::with_dominators(model, doms);
     let reporter = Reporter::new(&retention, None);
     let doc = GoroutinesDoc {
         groups: reporter.goroutine_groups(),
@@ -111,12 +123,13 @@ pub fn goroutines(model: &HeapModel, json: bool, out: &mut dyn Write) -> Result<
 pub fn report(
     dump: &Dump,
     model: &HeapModel,
+    doms: Option<Dominators>,
     memory: Option<&dyn Memory>,
     profile: Option<&crate::model::AllocProfile>,
     json: bool,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let retention = Retention::compute(model);
+    let retention = Retention::with_dominators(model, doms);
     let reporter = Reporter::new(&retention, memory);
     // With a profile, the report leads with its sites and who holds them.
     let sites = profile.map(|p| {

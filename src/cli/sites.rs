@@ -45,6 +45,7 @@ pub fn require_sites(model: &HeapModel, profile: Option<&AllocProfile>) -> Resul
 
 pub fn run(
     model: &HeapModel,
+    doms: Option<crate::analysis::dominators::Dominators>,
     memory: Option<&dyn Memory>,
     profile: Option<&AllocProfile>,
     args: &SitesArgs,
@@ -54,7 +55,7 @@ pub fn run(
     require_sites(model, profile)?;
     let options = options(args);
     let index = SiteIndex::build(model, profile, options.grouping);
-    let retention = Retention::compute(model);
+    let retention = Retention::with_dominators(model, doms);
     let reporter = Reporter::new(&retention, memory);
     let doc = SiteReporter::new(&index, &reporter).sites(&options, args.n);
     if json {

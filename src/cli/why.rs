@@ -8,7 +8,7 @@ use crate::analysis::why::{
 };
 use crate::dump::Dump;
 use crate::error::{Error, Result};
-use crate::model::{HeapModel, Memory, ObjectId};
+use crate::model::{HeapModel, Memory, ObjectId, Typing};
 use crate::output;
 
 use super::heap;
@@ -45,15 +45,17 @@ pub fn load_and_run(
     };
     // Set by the chooser: the target (None: no object there) and its paths.
     let mut found: Option<Option<(ObjectId, Vec<RetentionPath>)>> = None;
-    let mut choose = |model: &HeapModel| -> Option<Vec<ObjectId>> {
+    let mut choose = |model: &HeapModel, release_pages: &dyn Fn()| -> Typing<'_> {
         let Some(target) = model.objects.find(addr) else {
             found = Some(None);
-            return Some(Vec::new());
+            return Typing::Only(Vec::new());
         };
+        // The search reads no memory: let the dump's pages go first.
+        release_pages();
         let paths = shortest_paths(model, target, args.paths, &Exclusions::default());
         let ids = objects_shown(model, target, &paths);
         found = Some(Some((target, paths)));
-        Some(ids)
+        Typing::Only(ids)
     };
     let model = heap::load_with(dump, quiet, Some(&mut choose))?;
     let memory = dump.memory();

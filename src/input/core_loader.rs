@@ -26,11 +26,11 @@ use crate::input::goruntime::tables::Locator;
 use crate::input::goruntime::typing::{PieceSeed, Typer};
 use crate::input::goruntime::without_dwarf::{CodeIndex, index_without_dwarf};
 use crate::model::Memory;
+use crate::model::fast_hash::FastMap;
 use crate::model::{
     EdgesBuilder, Goroutine, HeapModel, NameSource, ObjectId, ObjectParts, Objects, RootKind,
-    Roots, SizeClasses, TypeChooser,
+    Roots, SizeClasses, TypeChooser, Typing,
 };
-use crate::model::fast_hash::FastMap;
 
 /// What the heap reader needs to know about the program.
 struct HeapContext<'a> {
@@ -46,6 +46,9 @@ struct HeapContext<'a> {
     /// Drops the core's resident pages (they need not count while an
     /// analysis runs inside the load; later reads fault them back).
     release_pages: Option<&'a dyn Fn()>,
+    /// Drops the pages under a slice of the core's memory (a no-op for
+    /// memory from elsewhere).
+    release_slice: Option<&'a (dyn Fn(&[u8]) + Sync)>,
 }
 
 use crate::timing::Phases;
@@ -100,6 +103,7 @@ pub fn load_choosing_types(dump: &CoreDump, choose: Option<TypeChooser<'_>>) -> 
         code: code.as_ref(),
         symbols: !dump.ignore_debug_info,
         release_pages: Some(&|| dump.core.source().release_pages()),
+        release_slice: Some(&|bytes| dump.core.source().release_slice(bytes)),
         threads: &threads,
     };
     let mut model = load_heap(
@@ -181,6 +185,7 @@ pub fn runtime_table(dump: &CoreDump) -> Result<String> {
         code: None,
         symbols: true,
         release_pages: None,
+        release_slice: None,
         threads: &threads,
     };
     load_heap(
@@ -341,7 +346,13 @@ fn load_heap(
         .spans
         .iter()
         .zip(&counts)
-        .map(|(span, &(n, _))| if n == 0 { None } else { sizes.class_of(span.object_size()) })
+        .map(|(span, &(n, _))| {
+            if n == 0 {
+                None
+            } else {
+                sizes.class_of(span.object_size())
+            }
+        })
         .collect();
     let mut low = vec![0u32; total];
     let mut class = vec![0u8; total];
@@ -445,14 +456,24 @@ fn load_heap(
     let mut model = HeapModel::before_typing(objects, edges, roots, warnings);
     model.goroutines = goroutines;
     model.sites = sites;
-    let chosen = choose.and_then(|choose| {
+    let release = || {
         if let Some(release) = context.release_pages {
             release();
         }
-        let chosen = choose(&model);
-        phases.done("analysis choosing what to type");
-        chosen
-    });
+    };
+    let typing = match choose {
+        Some(choose) => {
+            let typing = choose(&model, &release);
+            phases.done("analysis choosing what to type");
+            typing
+        }
+        None => Typing::All,
+    };
+    let (chosen, alongside) = match typing {
+        Typing::All => (None, None),
+        Typing::Only(ids) => (Some(ids), None),
+        Typing::AllAlongside(work) => (None, Some(work)),
+    };
     let mut model_partial = false;
     let seeds = TypeSeeds {
         spans: &spans.spans,
@@ -460,12 +481,7 @@ fn load_heap(
         stack_seeds: &stack_seeds,
         finalized_types: &finalized_types,
     };
-    let HeapModel {
-        objects,
-        edges,
-        roots,
-        ..
-    } = &mut model;
+    let (objects, edges, roots) = (&model.objects, &model.edges, &model.roots);
     let new_typer = || Typer::new(space, layouts, index, dwarf, &funcs, objects).with_edges(edges);
     let mut typer = match &chosen {
         Some(ids) => {
@@ -485,12 +501,37 @@ fn load_heap(
         }
         None => {
             let mut typer = new_typer();
-            seeds.type_heap(&mut typer, space, index, (objects, roots), None);
-            phases.done("types");
+            match alongside {
+                // The other work reads the untyped model on a thread of its
+                // own while this one types (both only read it).
+                Some(work) => {
+                    // Two analyses at once hold more memory: let the core's
+                    // pages go, and typing's large waves drop what they pass
+                    // again (it reads them back from the page cache).
+                    release();
+                    if let Some(release_slice) = context.release_slice {
+                        typer = typer.releasing_passed_memory(release_slice);
+                    }
+                    let untyped = &model;
+                    std::thread::scope(|scope| {
+                        let other = scope.spawn(move || work(untyped));
+                        seeds.type_heap(&mut typer, space, index, (objects, roots), None);
+                        if let Err(panic) = other.join() {
+                            std::panic::resume_unwind(panic);
+                        }
+                    });
+                    phases.done("types (alongside other work)");
+                }
+                None => {
+                    seeds.type_heap(&mut typer, space, index, (objects, roots), None);
+                    phases.done("types");
+                }
+            }
             typer
         }
     };
     // Roots' own types, to name the pointer inside a global or variable.
+    let roots = &mut model.roots;
     for r in roots.roots.iter_mut() {
         if let Some(ty) = r.type_name.as_deref().and_then(|n| index.type_named(n)) {
             r.type_index = Some(typer.intern_type(ty));

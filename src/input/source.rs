@@ -95,6 +95,25 @@ impl Source {
         };
     }
 
+    /// `release_pages` for the pages wholly inside `bytes`, a slice of this
+    /// mapping (any other slice is ignored).
+    pub fn release_slice(&self, bytes: &[u8]) {
+        const PAGE: usize = 4096;
+        let base = self.map.as_ptr() as usize;
+        let Some(offset) = (bytes.as_ptr() as usize).checked_sub(base) else {
+            return;
+        };
+        let end = offset.saturating_add(bytes.len()).min(self.map.len());
+        let (from, to) = (offset.next_multiple_of(PAGE), end / PAGE * PAGE);
+        if from < to {
+            // SAFETY: as for `release_pages`.
+            let _ = unsafe {
+                self.map
+                    .unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, from, to - from)
+            };
+        }
+    }
+
     pub fn unknown_format_error(&self) -> Error {
         Error::UnknownFormat {
             path: self.path.clone(),

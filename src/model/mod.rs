@@ -58,10 +58,23 @@ pub(crate) fn le_uint(b: &[u8]) -> Option<u64> {
 }
 
 /// Called by a loader once objects, edges and roots are known and before
-/// objects are typed: returns the objects that need types (None: all).
-/// Typing a whole large heap costs seconds; an answer that shows a few
-/// paths needs only their objects. The model passed has no types yet.
-pub type TypeChooser<'c> = &'c mut dyn FnMut(&HeapModel) -> Option<Vec<ObjectId>>;
+/// objects are typed, with the model (no types yet) and a function that
+/// drops the dump's resident pages (for work that will not read the dump
+/// again): says what typing should do. Typing a whole large heap costs
+/// seconds; an answer that shows a few paths needs only their objects, and
+/// work that needs no types can run meanwhile.
+pub type TypeChooser<'c> = &'c mut dyn FnMut(&HeapModel, &dyn Fn()) -> Typing<'c>;
+
+/// What a [`TypeChooser`] asks of typing.
+pub enum Typing<'w> {
+    /// Type every object.
+    All,
+    /// Type only these objects: everything else reads as of unknown type.
+    Only(Vec<ObjectId>),
+    /// Type every object, and meanwhile run this on the untyped model on
+    /// another thread (work that needs no types, such as dominators).
+    AllAlongside(Box<dyn FnOnce(&HeapModel) + Send + 'w>),
+}
 
 /// Everything analyses know about a heap.
 pub struct HeapModel {

@@ -56,7 +56,9 @@ impl SizeClasses {
         if let Some(&c) = self.classes.get(&size) {
             return Some(c);
         }
-        let c = u8::try_from(self.sizes.len()).ok().filter(|&c| c != ODD_SIZE)?;
+        let c = u8::try_from(self.sizes.len())
+            .ok()
+            .filter(|&c| c != ODD_SIZE)?;
         self.sizes.push(size);
         self.classes.insert(size, c);
         Some(c)
@@ -185,8 +187,8 @@ impl Objects {
             index: PageIndex::default(),
         };
         debug_assert!(
-            (1..objects.len()).all(|i| objects.addr(ObjectId(i as u32 - 1))
-                < objects.addr(ObjectId(i as u32)))
+            (1..objects.len())
+                .all(|i| objects.addr(ObjectId(i as u32 - 1)) < objects.addr(ObjectId(i as u32)))
         );
         objects.build_index();
         objects
@@ -288,10 +290,12 @@ impl ObjectsBuilder {
             if parts.high.last().is_none_or(|&(_, h)| h != high) {
                 parts.high.push((i as u32, high));
             }
-            parts.class.push(parts.sizes.class_of(size).unwrap_or_else(|| {
-                parts.odd_sizes.insert(i as u32, size);
-                ODD_SIZE
-            }));
+            parts
+                .class
+                .push(parts.sizes.class_of(size).unwrap_or_else(|| {
+                    parts.odd_sizes.insert(i as u32, size);
+                    ODD_SIZE
+                }));
         }
         Objects::from_parts(parts)
     }

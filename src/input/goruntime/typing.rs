@@ -129,6 +129,18 @@ impl WorkSet {
     }
 }
 
+/// How far a wave walks past memory before dropping its pages, and how
+/// much it keeps just behind the walk.
+const RELEASE_STEP: u64 = 32 << 20;
+const RELEASE_MARGIN: u64 = 1 << 20;
+
+/// The memory region a wave is walking and how much of it was released.
+struct Passed<'s> {
+    start: u64,
+    data: &'s [u8],
+    released_to: u64,
+}
+
 /// `Typer::typed` of an object nothing typed yet.
 const UNTYPED: u32 = 0;
 const NAME_BITS: u32 = 30;
@@ -187,6 +199,8 @@ pub struct Typer<'a, 'd, 's, M: Memory + ?Sized = AddressSpace<'a>> {
     /// When set, only these objects (a bitmap by id) are typed: what a few
     /// retention paths cross, instead of the whole heap.
     only: Option<Vec<u64>>,
+    /// Drops the pages under memory a large wave has walked past.
+    release_behind: Option<&'s dyn Fn(&[u8])>,
 }
 
 impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
@@ -248,6 +262,7 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
             row_cursor: std::cell::Cell::new(0),
             current_mem: None,
             only: None,
+            release_behind: None,
         }
     }
 
@@ -359,6 +374,56 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
         self.drain();
     }
 
+    /// Large waves (walked in address order) drop the pages of the memory
+    /// they have walked past: a later wave reads them again from the page
+    /// cache, but meanwhile they do not count against the process.
+    pub fn releasing_passed_memory(mut self, release: &'s dyn Fn(&[u8])) -> Self {
+        self.release_behind = Some(release);
+        self
+    }
+
+    /// Releases what the walk has left behind once it is `RELEASE_STEP`
+    /// past the last release, or all the rest of a region it has left.
+    fn release_passed(
+        &self,
+        o: u32,
+        run: Option<(u64, &'s [u8])>,
+        passed: &mut Option<Passed<'s>>,
+    ) {
+        let (Some(release), Some((start, data))) = (self.release_behind, run) else {
+            return;
+        };
+        match passed {
+            Some(p) if p.start == start => {
+                let addr = self.objects.addr(ObjectId(o));
+                let to = addr.saturating_sub(RELEASE_MARGIN);
+                if to >= p.released_to + RELEASE_STEP {
+                    let range = (p.released_to - start) as usize..(to - start) as usize;
+                    if let Some(bytes) = data.get(range) {
+                        release(bytes);
+                    }
+                    p.released_to = to;
+                }
+            }
+            _ => {
+                self.release_rest(passed.take());
+                *passed = Some(Passed {
+                    start,
+                    data,
+                    released_to: start,
+                });
+            }
+        }
+    }
+
+    fn release_rest(&self, passed: Option<Passed<'s>>) {
+        if let (Some(release), Some(p)) = (self.release_behind, passed) {
+            if let Some(bytes) = p.data.get((p.released_to - p.start) as usize..) {
+                release(bytes);
+            }
+        }
+    }
+
     /// Uses the model's resolved edges for pointers inside objects.
     pub fn with_edges(mut self, edges: &'s Edges) -> Self {
         self.edges = Some(edges);
@@ -430,7 +495,12 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
             // The emptied set of the previous wave collects the next one.
             std::mem::swap(&mut wave, &mut self.queue);
             if wave.in_bits {
-                take_set_bits(&mut wave.bits, |o| self.walk_object(o, &mut run));
+                let mut passed = None;
+                take_set_bits(&mut wave.bits, |o| {
+                    self.walk_object(o, &mut run);
+                    self.release_passed(o, run, &mut passed);
+                });
+                self.release_rest(passed);
                 wave.in_bits = false;
             } else {
                 let mut list = std::mem::take(&mut wave.list);
