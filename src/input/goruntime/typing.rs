@@ -248,7 +248,7 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
             funcs,
             objects,
             names: TypeNames::default(),
-            typed: vec![UNTYPED; objects.len()],
+            typed: written_zeros(objects.len()),
             queue: WorkSet::new(objects.len()),
             shapes: FastMap::default(),
             pair_ids: FastMap::default(),
@@ -1167,6 +1167,16 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
             _ => {}
         }
     }
+}
+
+/// `vec![0; n]`, but written now: memory from `calloc` maps the shared zero
+/// page on a first read, and the first write after that copies it and
+/// flushes every other thread's TLB (with another thread running alongside,
+/// an interrupt per page: a tenth of typing's time).
+fn written_zeros(n: usize) -> Vec<u32> {
+    let mut v = Vec::with_capacity(n);
+    v.resize(n, UNTYPED);
+    v
 }
 
 /// Element type of a slice struct without DW_AT_go_elem: its `array` field's pointee.
