@@ -29,7 +29,7 @@ use crate::model::Memory;
 use crate::model::fast_hash::FastMap;
 use crate::model::{
     EdgesBuilder, Goroutine, HeapModel, NameSource, ObjectId, ObjectParts, Objects, RootKind,
-    Roots, SizeClasses, TypeChooser, Typing,
+    Roots, RowBlock, SizeClasses, TypeChooser, Typing,
 };
 
 /// What the heap reader needs to know about the program.
@@ -668,10 +668,17 @@ fn build_edges(
             .zip(span_ids[first..last].par_iter())
             .map(|(span, ids)| span_edges(space, spans.page_size, span, ids, objects, &find, maps))
             .collect();
-        for r in rows {
-            builder.push_rows_with_starts(&r.counts, &r.targets, &r.offsets, &r.at_start);
-            unreadable += r.unreadable;
-        }
+        let blocks: Vec<RowBlock<'_>> = rows
+            .iter()
+            .map(|r| RowBlock {
+                counts: &r.counts,
+                targets: &r.targets,
+                offsets: &r.offsets,
+                at_start: &r.at_start,
+            })
+            .collect();
+        builder.push_blocks(&blocks);
+        unreadable += rows.iter().map(|r| r.unreadable).sum::<usize>();
         first = last;
     }
     Ok((builder.finish()?, unreadable))

@@ -2,6 +2,10 @@
 //! edges are `targets[starts[i]..starts[i+1]]`, each with the byte offset in
 //! the source object where the pointer sits (from which a field name derives).
 
+use std::mem::MaybeUninit;
+
+use rayon::prelude::*;
+
 use super::ObjectId;
 use crate::error::{Error, Result};
 
@@ -159,6 +163,62 @@ impl EdgesBuilder {
         }
     }
 
+    /// `push_rows_with_starts` for several blocks of consecutive objects at
+    /// once, the blocks copied into place in parallel.
+    pub fn push_blocks(&mut self, blocks: &[RowBlock<'_>]) {
+        let edges: usize = blocks.iter().map(|b| b.targets.len()).sum();
+        let rows: usize = blocks.iter().map(|b| b.counts.len()).sum();
+        let start = self.end;
+        self.end += edges as u64;
+        if self.end > MAX_EDGES {
+            return;
+        }
+        let first = self.edges.targets.len();
+        let e = &mut self.edges;
+        e.targets.reserve(edges);
+        e.offsets.reserve(edges);
+        e.starts.reserve(rows);
+        // Each block's share of the spare room, in block order.
+        let mut shares = Vec::with_capacity(blocks.len());
+        let mut rest_t = &mut e.targets.spare_capacity_mut()[..edges];
+        let mut rest_o = &mut e.offsets.spare_capacity_mut()[..edges];
+        let mut rest_s = &mut e.starts.spare_capacity_mut()[..rows];
+        let mut end = start as u32;
+        for b in blocks {
+            let (t, rt) = std::mem::take(&mut rest_t).split_at_mut(b.targets.len());
+            let (o, ro) = std::mem::take(&mut rest_o).split_at_mut(b.targets.len());
+            let (s, rs) = std::mem::take(&mut rest_s).split_at_mut(b.counts.len());
+            shares.push((b, t, o, s, end));
+            (rest_t, rest_o, rest_s) = (rt, ro, rs);
+            end += b.targets.len() as u32;
+        }
+        shares.into_par_iter().for_each(|(b, t, o, s, mut end)| {
+            copy_into(t, b.targets);
+            copy_into(o, b.offsets);
+            for (slot, &c) in s.iter_mut().zip(b.counts) {
+                end += c;
+                slot.write(end);
+            }
+        });
+        // SAFETY: every slot up to these lengths was written above (the
+        // shares cover exactly `edges` and `rows` slots).
+        unsafe {
+            e.targets.set_len(first + edges);
+            e.offsets.set_len(first + edges);
+            e.starts.set_len(e.starts.len() + rows);
+        }
+        e.at_start.resize((first + edges).div_ceil(64), 0);
+        let mut i = first;
+        for b in blocks {
+            for &s in b.at_start {
+                if s {
+                    e.at_start[i / 64] |= 1 << (i % 64);
+                }
+                i += 1;
+            }
+        }
+    }
+
     /// The edges, or an error when there are more than row starts can
     /// index.
     pub fn finish(self) -> Result<Edges> {
@@ -166,6 +226,21 @@ impl EdgesBuilder {
             return Err(Error::HeapTooLarge { pointers: self.end });
         }
         Ok(self.edges)
+    }
+}
+
+/// Rows of consecutive objects: per-object edge counts and flat edges.
+pub struct RowBlock<'a> {
+    pub counts: &'a [u32],
+    pub targets: &'a [ObjectId],
+    pub offsets: &'a [u32],
+    /// Whether each edge points at its target's start.
+    pub at_start: &'a [bool],
+}
+
+fn copy_into<T: Copy>(to: &mut [MaybeUninit<T>], from: &[T]) {
+    for (slot, &x) in to.iter_mut().zip(from) {
+        slot.write(x);
     }
 }
 
@@ -203,6 +278,48 @@ mod tests {
         let e = b.finish().expect("edges");
         for i in 0..70 {
             assert_eq!(e.points_at_start(i), Some(i % 3 == 0), "{i}");
+        }
+    }
+
+    #[test]
+    fn blocks_copied_in_parallel_equal_rows_pushed_one_block_at_a_time() {
+        // Blocks of 0–40 objects with 0–3 edges each, some empty.
+        let mut blocks = Vec::new();
+        for b in 0..50u32 {
+            let counts: Vec<u32> = (0..(b * 7) % 41).map(|i| (i * b + 1) % 4).collect();
+            let n: u32 = counts.iter().sum();
+            let targets: Vec<ObjectId> = (0..n).map(|i| ObjectId(i * 31 + b)).collect();
+            let offsets: Vec<u32> = (0..n).map(|i| 8 * i).collect();
+            let at_start: Vec<bool> = (0..n).map(|i| (i + b) % 3 == 0).collect();
+            blocks.push((counts, targets, offsets, at_start));
+        }
+        let total_rows: usize = blocks.iter().map(|b| b.0.len()).sum();
+        let mut one = EdgesBuilder::with_capacity(total_rows, 0);
+        let mut all = EdgesBuilder::with_capacity(0, 0);
+        one.push_row([(ObjectId(9), 0)]);
+        all.push_row([(ObjectId(9), 0)]);
+        for (c, t, o, a) in &blocks {
+            one.push_rows_with_starts(c, t, o, a);
+        }
+        let rows: Vec<RowBlock<'_>> = blocks
+            .iter()
+            .map(|(c, t, o, a)| RowBlock {
+                counts: c,
+                targets: t,
+                offsets: o,
+                at_start: a,
+            })
+            .collect();
+        let (first, second) = rows.split_at(20);
+        all.push_blocks(first);
+        all.push_blocks(second);
+        let (one, all) = (one.finish().expect("edges"), all.finish().expect("edges"));
+        assert!(all.len() > 500, "{} edges", all.len());
+        assert_eq!(one.starts, all.starts);
+        assert_eq!(one.targets, all.targets);
+        assert_eq!(one.offsets, all.offsets);
+        for i in 0..all.len() {
+            assert_eq!(one.points_at_start(i), all.points_at_start(i), "{i}");
         }
     }
 

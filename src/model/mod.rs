@@ -10,7 +10,7 @@ mod roots;
 mod sites;
 mod types;
 
-pub use edges::{Edges, EdgesBuilder};
+pub use edges::{Edges, EdgesBuilder, RowBlock};
 pub use goroutines::{Goroutine, SourceFrame, short_file};
 pub use objects::{ObjectId, ObjectParts, Objects, ObjectsBuilder, SizeClasses, compact_size};
 pub use roots::{FrameRef, Root, RootKind, Roots, StackRootKind};
