@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use super::dominators::{DomChildren, Dominators};
@@ -186,11 +187,29 @@ impl<'m> Retention<'m> {
     /// when a same-typed object dominates it (exact, via one walk of the tree).
     pub fn retained_by_type(&self) -> HashMap<u32, (u64, u64)> {
         let model = self.graph.model;
-        // How many objects of each type are on the walk's current path.
-        let mut active = vec![0u32; model.types.len() + 1];
-        let mut out = TypeCounters::new(model);
+        let fresh = || (TypeCounters::new(model), vec![0u32; model.types.len() + 1]);
+        // The pseudo-root is no object, and the subtrees below it are
+        // independent walks: they go in parallel, each thread with its own
+        // counters (and path counts, back at zero after each subtree).
+        self.children
+            .of(0)
+            .par_iter()
+            .fold(fresh, |(mut out, mut active), &top| {
+                self.count_subtree_types(top, &mut out, &mut active);
+                (out, active)
+            })
+            .map(|(out, _)| out)
+            .reduce(|| TypeCounters::new(model), TypeCounters::merge)
+            .into_iter()
+            .collect()
+    }
+
+    /// `retained_by_type` over the dominator subtree of `top`; `active`
+    /// counts the objects of each type on the walk's current path.
+    fn count_subtree_types(&self, top: u32, out: &mut TypeCounters, active: &mut [u32]) {
+        let model = self.graph.model;
         // (node, entering?) for an iterative depth-first walk.
-        let mut stack = vec![(0u32, true)];
+        let mut stack = vec![(top, true)];
         while let Some((v, entering)) = stack.pop() {
             let t = match self.graph.node(v) {
                 Node::Object(id) => Some(model.object_types[id.index()]),
@@ -215,7 +234,6 @@ impl<'m> Retention<'m> {
                 *n = n.saturating_sub(1);
             }
         }
-        out.into_iter().collect()
     }
 
     /// Retainers by retained bytes (or shallow bytes, or retained objects):
@@ -382,6 +400,18 @@ impl TypeCounters {
         let e = self.counts[i].get_or_insert((0, 0));
         e.0 += a;
         e.1 += b;
+    }
+
+    /// Both counters' sums, per type.
+    fn merge(mut self, other: TypeCounters) -> TypeCounters {
+        for (mine, theirs) in self.counts.iter_mut().zip(other.counts) {
+            if let Some((a, b)) = theirs {
+                let e = mine.get_or_insert((0, 0));
+                e.0 += a;
+                e.1 += b;
+            }
+        }
+        self
     }
 
     fn into_iter(self) -> impl Iterator<Item = (u32, (u64, u64))> {
