@@ -291,12 +291,16 @@ impl<'m> Retention<'m> {
                 _ => candidates.push(c),
             }
         }
-        candidates.sort_by_key(|&c| std::cmp::Reverse(self.doms.retained_bytes(c)));
-        for c in candidates {
-            let retained = self.doms.retained_bytes(c);
-            if retained <= limit || retained == 0 {
-                break;
-            }
+        // Objects that no one root dominates hang from the pseudo-root too,
+        // millions of them in a large heap: keep the few above the limit
+        // before sorting.
+        let mut above: Vec<(u64, u32)> = candidates
+            .into_iter()
+            .map(|c| (self.doms.retained_bytes(c), c))
+            .filter(|&(retained, _)| retained > limit && retained > 0)
+            .collect();
+        above.sort_by_key(|&(retained, _)| std::cmp::Reverse(retained));
+        for (retained, c) in above {
             out.push(Suspect {
                 node: c,
                 retained_bytes: retained,
