@@ -42,7 +42,10 @@ pub struct GoroutineGroup {
     pub retained_objects: u64,
 }
 
-fn group_key(g: &Goroutine) -> (String, Option<String>, Option<String>, Option<String>) {
+/// State, wait reason, blocking frame and creation site: what alike goroutines share.
+type GroupKey = (String, Option<String>, Option<String>, Option<String>);
+
+fn group_key(g: &Goroutine) -> GroupKey {
     let blocked_in = g
         .frames
         .iter()
@@ -66,8 +69,7 @@ struct Grouping {
 }
 
 fn group_goroutines(model: &HeapModel) -> Grouping {
-    let mut keys: BTreeMap<(String, Option<String>, Option<String>, Option<String>), Vec<u64>> =
-        BTreeMap::new();
+    let mut keys: BTreeMap<GroupKey, Vec<u64>> = BTreeMap::new();
     for g in &model.goroutines {
         keys.entry(group_key(g)).or_default().push(g.id);
     }

@@ -258,16 +258,12 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<()> {
         Command::Goroutines => retention::goroutines(&model, doms, cli.json, out),
         Command::Top { n, by, group } => {
             let memory = dump.memory();
-            retention::top(
-                &model,
-                doms,
-                memory.as_deref(),
-                *n,
-                *by,
-                *group,
-                cli.json,
-                out,
-            )
+            let args = retention::TopArgs {
+                n: *n,
+                by: *by,
+                group: *group,
+            };
+            retention::top(&model, doms, memory.as_deref(), &args, cli.json, out)
         }
         Command::Report => {
             let memory = dump.memory();

@@ -26,16 +26,22 @@ fn by(b: TopBy) -> By {
     }
 }
 
+/// What `top` lists: how many, ordered by what, grouped how.
+pub struct TopArgs {
+    pub n: usize,
+    pub by: TopBy,
+    pub group: TopGroup,
+}
+
 pub fn top(
     model: &HeapModel,
     doms: Option<Dominators>,
     memory: Option<&dyn Memory>,
-    n: usize,
-    by_: TopBy,
-    group: TopGroup,
+    args: &TopArgs,
     json: bool,
     out: &mut dyn Write,
 ) -> Result<()> {
+    let TopArgs { n, by: by_, group } = *args;
     let retention = Retention::with_dominators(model, doms);
     let mut phases = crate::timing::Phases::new();
     let reporter = Reporter::new(&retention, memory);

@@ -48,7 +48,7 @@ struct HeapContext<'a> {
     release_pages: Option<&'a dyn Fn()>,
     /// Drops the pages under a slice of the core's memory (a no-op for
     /// memory from elsewhere).
-    release_slice: Option<&'a (dyn Fn(&[u8]) + Sync)>,
+    release_slice: Option<&'a dyn Fn(&[u8])>,
 }
 
 use crate::timing::Phases;
