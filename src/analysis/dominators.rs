@@ -896,13 +896,7 @@ mod tests {
     /// their objects leaves, with and without goroutine-like groups.
     #[test]
     fn random_graphs_agree_with_the_fixed_point() {
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = |below: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % below
-        };
+        let mut next = crate::analysis::test_random();
         for round in 0..400 {
             let objects = 1 + next(40) as usize;
             let leaf_share = 2 + next(5);

@@ -12,3 +12,16 @@ pub mod retention;
 pub mod sites;
 pub mod summary;
 pub mod why;
+
+/// A fixed pseudo-random sequence for tests over random graphs: each call
+/// gives a number below its argument (xorshift64).
+#[cfg(test)]
+fn test_random() -> impl FnMut(u64) -> u64 {
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    move |below: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % below
+    }
+}

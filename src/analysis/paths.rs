@@ -477,13 +477,7 @@ mod tests {
     #[test]
     fn levels_expanded_on_two_threads_give_the_same_paths() {
         // A random heap: 3,000 objects, 0–4 pointers each, 30 roots.
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = |bound: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % bound
-        };
+        let mut next = crate::analysis::test_random();
         let n = 3000u64;
         let mut objects = ObjectsBuilder::with_capacity(n as usize);
         for i in 0..n {
