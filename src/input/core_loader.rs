@@ -274,7 +274,7 @@ fn fill_span(
         }
         classes[i] = class.unwrap_or_else(|| {
             fill.odd.push((id, size));
-            u8::MAX
+            SizeClasses::ODD
         });
     }
     fill

@@ -24,7 +24,7 @@ const REGION_GAP: u64 = 64 << 20;
 /// Regions larger than this (2 TiB) are searched without an index.
 const MAX_REGION_PAGES: u64 = 1 << 28;
 /// The size class meaning "see `odd_sizes`".
-const ODD_SIZE: u8 = u8::MAX;
+const ODD_SIZE: u8 = SizeClasses::ODD;
 
 #[derive(Default)]
 pub struct Objects {
@@ -50,6 +50,9 @@ pub struct SizeClasses {
 }
 
 impl SizeClasses {
+    /// The class of an object whose size is in `ObjectParts::odd_sizes`.
+    pub const ODD: u8 = u8::MAX;
+
     /// The class of `size`, given one if there is room; `None`: the object's
     /// size goes to the side map.
     pub fn class_of(&mut self, size: u64) -> Option<u8> {
