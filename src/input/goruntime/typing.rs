@@ -395,7 +395,12 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
         };
         match passed {
             Some(p) if p.start == start => {
+                // An object walked without reading its memory may lie
+                // past the run: nothing to say about the run then.
                 let addr = self.objects.addr(ObjectId(o));
+                if addr < start || addr - start >= data.len() as u64 {
+                    return;
+                }
                 let to = addr.saturating_sub(RELEASE_MARGIN);
                 if to >= p.released_to + RELEASE_STEP {
                     let range = (p.released_to - start) as usize..(to - start) as usize;
