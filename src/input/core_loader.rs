@@ -23,7 +23,7 @@ use crate::input::goruntime::stacks::{
     Goroutine as StackGoroutine, ThreadRegs, read_goroutines, status_name, wait_reasons,
 };
 use crate::input::goruntime::tables::Locator;
-use crate::input::goruntime::typing::{PieceSeed, Typer};
+use crate::input::goruntime::typing::{PieceSeed, ReleaseBytes, Typer};
 use crate::input::goruntime::without_dwarf::{CodeIndex, index_without_dwarf};
 use crate::model::Memory;
 use crate::model::fast_hash::FastMap;
@@ -48,7 +48,7 @@ struct HeapContext<'a> {
     release_pages: Option<&'a dyn Fn()>,
     /// Drops the pages under a slice of the core's memory (a no-op for
     /// memory from elsewhere).
-    release_slice: Option<&'a dyn Fn(&[u8])>,
+    release_slice: Option<ReleaseBytes<'a>>,
 }
 
 use crate::timing::Phases;

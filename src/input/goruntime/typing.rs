@@ -134,6 +134,9 @@ impl WorkSet {
 const RELEASE_STEP: u64 = 32 << 20;
 const RELEASE_MARGIN: u64 = 1 << 20;
 
+/// Drops the resident pages under a slice of the dump's memory.
+pub type ReleaseBytes<'r> = &'r dyn Fn(&[u8]);
+
 /// The memory region a wave is walking and how much of it was released.
 struct Passed<'s> {
     start: u64,
@@ -200,7 +203,7 @@ pub struct Typer<'a, 'd, 's, M: Memory + ?Sized = AddressSpace<'a>> {
     /// retention paths cross, instead of the whole heap.
     only: Option<Vec<u64>>,
     /// Drops the pages under memory a large wave has walked past.
-    release_behind: Option<&'s dyn Fn(&[u8])>,
+    release_behind: Option<ReleaseBytes<'s>>,
 }
 
 impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
@@ -377,7 +380,7 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
     /// Large waves (walked in address order) drop the pages of the memory
     /// they have walked past: a later wave reads them again from the page
     /// cache, but meanwhile they do not count against the process.
-    pub fn releasing_passed_memory(mut self, release: &'s dyn Fn(&[u8])) -> Self {
+    pub fn releasing_passed_memory(mut self, release: ReleaseBytes<'s>) -> Self {
         self.release_behind = Some(release);
         self
     }
