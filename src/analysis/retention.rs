@@ -402,19 +402,20 @@ impl TypeCounters {
     }
 
     fn add(&mut self, t: u32, a: u64, b: u64) {
-        let i = self.slot(t);
-        let e = self.counts[i].get_or_insert((0, 0));
+        self.add_at(self.slot(t), a, b);
+    }
+
+    fn add_at(&mut self, slot: usize, a: u64, b: u64) {
+        let e = self.counts[slot].get_or_insert((0, 0));
         e.0 += a;
         e.1 += b;
     }
 
     /// Both counters' sums, per type.
     fn merge(mut self, other: TypeCounters) -> TypeCounters {
-        for (mine, theirs) in self.counts.iter_mut().zip(other.counts) {
-            if let Some((a, b)) = theirs {
-                let e = mine.get_or_insert((0, 0));
-                e.0 += a;
-                e.1 += b;
+        for (slot, counts) in other.counts.into_iter().enumerate() {
+            if let Some((a, b)) = counts {
+                self.add_at(slot, a, b);
             }
         }
         self

@@ -469,11 +469,6 @@ fn load_heap(
         }
         None => Typing::All,
     };
-    let (chosen, alongside) = match typing {
-        Typing::All => (None, None),
-        Typing::Only(ids) => (Some(ids), None),
-        Typing::AllAlongside(work) => (None, Some(work)),
-    };
     let mut model_partial = false;
     let seeds = TypeSeeds {
         spans: &spans.spans,
@@ -483,53 +478,46 @@ fn load_heap(
     };
     let (objects, edges, roots) = (&model.objects, &model.edges, &model.roots);
     let new_typer = || Typer::new(space, layouts, index, dwarf, &funcs, objects).with_edges(edges);
-    let mut typer = match &chosen {
-        Some(ids) => {
-            let mut typer = new_typer().restrict_to(ids);
-            seeds.type_heap(&mut typer, space, index, (objects, roots), Some(ids));
+    let mut typer = new_typer();
+    match typing {
+        Typing::Only(ids) => {
+            typer = typer.restrict_to(&ids);
+            seeds.type_heap(&mut typer, space, index, (objects, roots), Some(&ids));
             phases.done("types of the chosen objects");
             if ids.iter().all(|&id| typer.is_typed_wholly(id)) {
                 model_partial = true;
-                typer
             } else {
                 // Some chosen object needs evidence from elsewhere in the heap.
-                let mut typer = new_typer();
+                typer = new_typer();
                 seeds.type_heap(&mut typer, space, index, (objects, roots), None);
                 phases.done("types (all objects: a chosen one needed them)");
-                typer
             }
         }
-        None => {
-            let mut typer = new_typer();
-            match alongside {
-                // The other work reads the untyped model on a thread of its
-                // own while this one types (both only read it).
-                Some(work) => {
-                    // Two analyses at once hold more memory: let the core's
-                    // pages go, and typing's large waves drop what they pass
-                    // again (it reads them back from the page cache).
-                    release();
-                    if let Some(release_slice) = context.release_slice {
-                        typer = typer.releasing_passed_memory(release_slice);
-                    }
-                    let untyped = &model;
-                    std::thread::scope(|scope| {
-                        let other = scope.spawn(move || work(untyped));
-                        seeds.type_heap(&mut typer, space, index, (objects, roots), None);
-                        if let Err(panic) = other.join() {
-                            std::panic::resume_unwind(panic);
-                        }
-                    });
-                    phases.done("types (alongside other work)");
-                }
-                None => {
-                    seeds.type_heap(&mut typer, space, index, (objects, roots), None);
-                    phases.done("types");
-                }
-            }
-            typer
+        Typing::All => {
+            seeds.type_heap(&mut typer, space, index, (objects, roots), None);
+            phases.done("types");
         }
-    };
+        // The other work reads the untyped model on a thread of its own
+        // while this one types (both only read it).
+        Typing::AllAlongside(work) => {
+            // Two analyses at once hold more memory: let the core's pages
+            // go, and typing's large waves drop what they pass again (it
+            // reads them back from the page cache).
+            release();
+            if let Some(release_slice) = context.release_slice {
+                typer = typer.releasing_passed_memory(release_slice);
+            }
+            let untyped = &model;
+            std::thread::scope(|scope| {
+                let other = scope.spawn(move || work(untyped));
+                seeds.type_heap(&mut typer, space, index, (objects, roots), None);
+                if let Err(panic) = other.join() {
+                    std::panic::resume_unwind(panic);
+                }
+            });
+            phases.done("types (alongside other work)");
+        }
+    }
     // Roots' own types, to name the pointer inside a global or variable.
     let roots = &mut model.roots;
     for r in roots.roots.iter_mut() {

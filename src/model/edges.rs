@@ -139,32 +139,9 @@ impl EdgesBuilder {
         }
     }
 
-    /// Like `push_rows`, with whether each edge points at its target's
-    /// start. Use it for every block or none.
-    pub fn push_rows_with_starts(
-        &mut self,
-        counts: &[u32],
-        targets: &[ObjectId],
-        offsets: &[u32],
-        at_start: &[bool],
-    ) {
-        let first = self.edges.targets.len();
-        self.push_rows(counts, targets, offsets);
-        if self.end > MAX_EDGES {
-            return;
-        }
-        let bits = &mut self.edges.at_start;
-        bits.resize(self.edges.targets.len().div_ceil(64), 0);
-        for (k, &s) in at_start.iter().enumerate() {
-            if s {
-                let i = first + k;
-                bits[i / 64] |= 1 << (i % 64);
-            }
-        }
-    }
-
-    /// `push_rows_with_starts` for several blocks of consecutive objects at
-    /// once, the blocks copied into place in parallel.
+    /// Appends blocks of rows of consecutive objects, with whether each edge
+    /// points at its target's start (use it for every row or none), the
+    /// blocks copied into place in parallel.
     pub fn push_blocks(&mut self, blocks: &[RowBlock<'_>]) {
         let edges: usize = blocks.iter().map(|b| b.targets.len()).sum();
         let rows: usize = blocks.iter().map(|b| b.counts.len()).sum();
@@ -273,8 +250,14 @@ mod tests {
         let mut b = EdgesBuilder::with_capacity(2, 70);
         let targets: Vec<ObjectId> = (0..70).map(ObjectId).collect();
         let starts: Vec<bool> = (0..70).map(|i| i % 3 == 0).collect();
-        b.push_rows_with_starts(&[60], &targets[..60], &[0; 60], &starts[..60]);
-        b.push_rows_with_starts(&[10], &targets[60..], &[0; 10], &starts[60..]);
+        let block = |r: std::ops::Range<usize>, count: &'static [u32]| RowBlock {
+            counts: count,
+            targets: &targets[r.clone()],
+            offsets: &[0; 60][..r.len()],
+            at_start: &starts[r],
+        };
+        b.push_blocks(&[block(0..60, &[60])]);
+        b.push_blocks(&[block(60..70, &[10])]);
         let e = b.finish().expect("edges");
         for i in 0..70 {
             assert_eq!(e.points_at_start(i), Some(i % 3 == 0), "{i}");
@@ -282,7 +265,7 @@ mod tests {
     }
 
     #[test]
-    fn blocks_copied_in_parallel_equal_rows_pushed_one_block_at_a_time() {
+    fn blocks_copied_in_parallel_equal_rows_pushed_one_by_one() {
         // Blocks of 0–40 objects with 0–3 edges each, some empty.
         let mut blocks = Vec::new();
         for b in 0..50u32 {
@@ -298,8 +281,16 @@ mod tests {
         let mut all = EdgesBuilder::with_capacity(0, 0);
         one.push_row([(ObjectId(9), 0)]);
         all.push_row([(ObjectId(9), 0)]);
+        // The first edge (pushed alone) records no start: false.
+        let mut want_starts = vec![false];
         for (c, t, o, a) in &blocks {
-            one.push_rows_with_starts(c, t, o, a);
+            let mut k = 0;
+            for &n in c {
+                let n = n as usize;
+                one.push_row(t[k..k + n].iter().copied().zip(o[k..k + n].iter().copied()));
+                k += n;
+            }
+            want_starts.extend_from_slice(a);
         }
         let rows: Vec<RowBlock<'_>> = blocks
             .iter()
@@ -318,8 +309,8 @@ mod tests {
         assert_eq!(one.starts, all.starts);
         assert_eq!(one.targets, all.targets);
         assert_eq!(one.offsets, all.offsets);
-        for i in 0..all.len() {
-            assert_eq!(one.points_at_start(i), all.points_at_start(i), "{i}");
+        for (i, &want) in want_starts.iter().enumerate() {
+            assert_eq!(all.points_at_start(i), Some(want), "{i}");
         }
     }
 
@@ -330,7 +321,12 @@ mod tests {
         b.push_rows(&[u32::MAX], &[], &[]);
         assert!(b.end <= MAX_EDGES);
         b.push_row([(ObjectId(0), 0)]);
-        b.push_rows_with_starts(&[1], &[ObjectId(0)], &[0], &[true]);
+        b.push_blocks(&[RowBlock {
+            counts: &[1],
+            targets: &[ObjectId(0)],
+            offsets: &[0],
+            at_start: &[true],
+        }]);
         match b.finish() {
             Err(Error::HeapTooLarge { pointers }) => assert_eq!(pointers, MAX_EDGES + 2),
             Err(e) => panic!("{e}"),
