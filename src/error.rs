@@ -81,7 +81,8 @@ pub enum Error {
     /// The executable's DWARF lacks a runtime structure rootpath depends on.
     #[error(
         "the executable's DWARF has no {what}: this Go runtime is laid out differently from the \
-         versions rootpath knows (Go 1.19, 1.21–1.27)"
+         versions rootpath knows ({})",
+        crate::input::goruntime::tested_matrix()
     )]
     RuntimeLayout { what: String },
 
@@ -93,7 +94,8 @@ pub enum Error {
     NoDebugInfo { exe: PathBuf, detail: String },
 
     #[error(
-        "{version} is not supported: rootpath reads Go 1.19 and 1.21–1.27 (older runtimes lay out the heap differently)"
+        "{version} is not supported: rootpath reads {} (older runtimes lay out the heap differently)",
+        crate::input::goruntime::tested_matrix()
     )]
     UnsupportedGoVersion { version: String },
 

@@ -154,10 +154,12 @@ fn exe_summary(
 fn version_warnings(go: &GoInfo, warnings: &mut Vec<String>) {
     match (go.version.as_deref(), go.support) {
         (Some(v), Some(Support::Untested)) => warnings.push(format!(
-            "{v} is not in rootpath's tested matrix (Go 1.19, 1.21–1.27): answers may be partial"
+            "{v} is not in rootpath's tested matrix ({}): answers may be partial",
+            crate::input::goruntime::tested_matrix()
         )),
         (Some(v), Some(Support::Unsupported)) => warnings.push(format!(
-            "{v} is too old: rootpath reads Go 1.19 and 1.21–1.27"
+            "{v} is too old: rootpath reads {}",
+            crate::input::goruntime::tested_matrix()
         )),
         _ => {}
     }

@@ -22,8 +22,8 @@
 use std::sync::Arc;
 
 use super::graph::{Graph, PSEUDO_ROOT};
-use crate::model::fast_hash::FastMap;
 use crate::model::{ObjectId, compact_size};
+use rustc_hash::FxHashMap;
 
 const NONE: u32 = u32::MAX;
 
@@ -126,7 +126,7 @@ impl Places {
 /// top of the tree) are `WIDE` there and exact in `wide`.
 struct Sizes {
     packed: Vec<u64>,
-    wide: FastMap<u32, (u64, u64)>,
+    wide: FxHashMap<u32, (u64, u64)>,
 }
 
 const OBJECT_BITS: u32 = 24;
@@ -535,7 +535,7 @@ impl Dominators {
         packed.resize(others, 0);
         let mut sizes = Sizes {
             packed,
-            wide: FastMap::default(),
+            wide: FxHashMap::default(),
         };
         let mut leaf_sizes = Vec::with_capacity(n - others);
         let mut big_leaves = Vec::new();
@@ -866,7 +866,7 @@ mod tests {
     fn sizes_past_the_packed_limits_stay_exact() {
         let mut s = Sizes {
             packed: vec![0; 4],
-            wide: FastMap::default(),
+            wide: FxHashMap::default(),
         };
         s.add(0, 100, 2);
         s.add(0, 28, 1);

@@ -2,8 +2,8 @@
 
 use serde::Serialize;
 
-use crate::model::fast_hash::FastMap;
 use crate::model::{HeapModel, UNKNOWN_TYPE};
+use rustc_hash::FxHashMap;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct HistogramRow {
@@ -24,7 +24,7 @@ pub fn histogram(model: &HeapModel, live: &[bool]) -> Vec<HistogramRow> {
         Unknown(u64),
     }
     // A hash per object: the cheap hasher, not SipHash.
-    let mut rows: FastMap<Key, [u64; 4]> = FastMap::default();
+    let mut rows: FxHashMap<Key, [u64; 4]> = FxHashMap::default();
     for id in model.objects.ids() {
         let size = model.objects.size(id);
         let t = model.object_types[id.index()];

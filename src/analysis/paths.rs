@@ -4,9 +4,9 @@
 
 use super::graph::{Graph, Node, Reverse};
 use super::labels::{EdgeLabel, edge_label, field_at, layout_of};
-use crate::model::fast_hash::FastMap;
 use crate::model::id_order::sort_ids;
 use crate::model::{HeapModel, Memory, ObjectId, TypeRole};
+use rustc_hash::FxHashMap;
 
 const NONE: u32 = u32::MAX;
 
@@ -416,7 +416,7 @@ impl ShortestTree {
     ) -> Option<Option<RetentionPath>> {
         let start = graph.root_node(root);
         let goal = graph.object_node(obj);
-        let mut parent: FastMap<u32, u32> = FastMap::default();
+        let mut parent: FxHashMap<u32, u32> = FxHashMap::default();
         parent.insert(start, start);
         let mut level = vec![start];
         let mut next = Vec::new();

@@ -26,11 +26,11 @@ use crate::input::goruntime::tables::Locator;
 use crate::input::goruntime::typing::{PieceSeed, ReleaseBytes, Typer};
 use crate::input::goruntime::without_dwarf::{CodeIndex, index_without_dwarf};
 use crate::model::Memory;
-use crate::model::fast_hash::FastMap;
 use crate::model::{
     EdgesBuilder, Goroutine, HeapModel, NameSource, ObjectId, ObjectParts, Objects, RootKind,
     Roots, RowBlock, SizeClasses, TypeChooser, Typing,
 };
+use rustc_hash::FxHashMap;
 
 /// What the heap reader needs to know about the program.
 struct HeapContext<'a> {
@@ -140,7 +140,8 @@ fn checked_program(dump: &CoreDump) -> Result<(&Executable, GoVersion, Option<St
         crate::input::goruntime::Support::Tested => {}
         crate::input::goruntime::Support::Untested => {
             version_warning = Some(format!(
-                "{version} is outside the tested matrix (Go 1.19, 1.21–1.27): the answer may be partial"
+                "{version} is outside the tested matrix ({}): the answer may be partial",
+                crate::input::goruntime::tested_matrix()
             ))
         }
         crate::input::goruntime::Support::Unsupported => {
@@ -378,7 +379,7 @@ fn load_heap(
         high: Vec::new(),
         class,
         sizes,
-        odd_sizes: FastMap::default(),
+        odd_sizes: FxHashMap::default(),
     };
     for fill in fills {
         parts.high.extend(fill.high);

@@ -2,7 +2,6 @@
 //! objects with dense ids, and (growing) their types, edges and roots.
 
 mod edges;
-pub mod fast_hash;
 mod goroutines;
 pub mod id_order;
 mod objects;

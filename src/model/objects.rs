@@ -6,7 +6,7 @@
 //! page index makes `find` (address → object) a short search within one page
 //! instead of a binary search over the whole heap.
 
-use super::fast_hash::FastMap;
+use rustc_hash::FxHashMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ObjectId(pub u32);
@@ -38,7 +38,7 @@ pub struct Objects {
     class: Vec<u8>,
     sizes: SizeClasses,
     /// Sizes of objects whose class is `ODD_SIZE`.
-    odd_sizes: FastMap<u32, u64>,
+    odd_sizes: FxHashMap<u32, u64>,
     index: PageIndex,
 }
 
@@ -46,7 +46,7 @@ pub struct Objects {
 #[derive(Default, Clone)]
 pub struct SizeClasses {
     sizes: Vec<u64>,
-    classes: FastMap<u64, u8>,
+    classes: FxHashMap<u64, u8>,
 }
 
 impl SizeClasses {
@@ -84,7 +84,7 @@ pub struct ObjectParts {
     pub high: Vec<(u32, u32)>,
     pub class: Vec<u8>,
     pub sizes: SizeClasses,
-    pub odd_sizes: FastMap<u32, u64>,
+    pub odd_sizes: FxHashMap<u32, u64>,
 }
 
 impl Objects {
@@ -285,7 +285,7 @@ impl ObjectsBuilder {
             high: Vec::new(),
             class: Vec::with_capacity(addrs.len()),
             sizes: SizeClasses::default(),
-            odd_sizes: FastMap::default(),
+            odd_sizes: FxHashMap::default(),
         };
         for (i, (&addr, &size)) in addrs.iter().zip(sizes.iter()).enumerate() {
             parts.low.push(addr as u32);

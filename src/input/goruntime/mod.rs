@@ -17,4 +17,4 @@ pub mod typing;
 pub mod version;
 pub mod without_dwarf;
 
-pub use version::{GoVersion, Support};
+pub use version::{GoVersion, Support, tested_matrix};

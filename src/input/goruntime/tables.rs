@@ -427,3 +427,29 @@ fn push_refs(
     }
     stack.extend(refs.into_iter().rev());
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::goruntime::version::TESTED_MINORS;
+
+    /// A version joins the matrix with its table and its fixtures (NEW_GO_VERSION.md):
+    /// the list, the tables and testdata/fixtures must not drift apart.
+    #[test]
+    fn every_tested_version_has_a_table_and_fixtures() {
+        let shipped: Vec<u32> = EMBEDDED.iter().map(|(minor, _)| *minor).collect();
+        assert_eq!(shipped, TESTED_MINORS, "embedded tables vs TESTED_MINORS");
+        let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/fixtures");
+        for &minor in TESTED_MINORS {
+            let table = Table::embedded(GoVersion::new(1, minor, 0));
+            assert!(
+                matches!(table, Some(Ok(_))),
+                "go1.{minor}: no embedded table, or it does not parse"
+            );
+            let dir = fixtures.join(format!("go1.{minor}"));
+            for file in ["core.zst", "heap.dump.zst", "truth.json"] {
+                assert!(dir.join(file).exists(), "{} has no {file}", dir.display());
+            }
+        }
+    }
+}

@@ -5,8 +5,8 @@
 //! strings, interfaces, maps (classic buckets and swiss tables), channel
 //! buffers, and closures (captured variables from DW_AT_go_closure_offset).
 
-use crate::model::fast_hash::FastMap;
 use crate::model::id_order::{BITMAP_FROM, sort_ids, take_set_bits};
+use rustc_hash::FxHashMap;
 use std::rc::Rc;
 
 use gimli::{EndianSlice, LittleEndian};
@@ -177,10 +177,10 @@ pub struct Typer<'a, 'd, 's, M: Memory + ?Sized = AddressSpace<'a>> {
     /// Objects whose contents are still to be walked, with the type they
     /// hold now (`typed`, through `pair_of_name`).
     queue: WorkSet,
-    shapes: FastMap<TypeId, Rc<Vec<(u64, Shape)>>>,
+    shapes: FxHashMap<TypeId, Rc<Vec<(u64, Shape)>>>,
     /// Each (type, count) seen gets a pair id and an interned name, so
     /// assigning costs no string work.
-    pair_ids: FastMap<(TypeId, u64), u32>,
+    pair_ids: FxHashMap<(TypeId, u64), u32>,
     pairs: Vec<(TypeId, u64, u32)>,
     /// The pair each interned name came from (u32::MAX: none).
     pair_of_name: Vec<u32>,
@@ -253,8 +253,8 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
             names: TypeNames::default(),
             typed: written_zeros(objects.len()),
             queue: WorkSet::new(objects.len()),
-            shapes: FastMap::default(),
-            pair_ids: FastMap::default(),
+            shapes: FxHashMap::default(),
+            pair_ids: FxHashMap::default(),
             pairs: Vec::new(),
             pair_of_name: Vec::new(),
             type_facts: Vec::new(),

@@ -23,8 +23,31 @@ pub enum Support {
     Unsupported,
 }
 
-/// Minor versions of Go 1 with fixtures (1.20 is not in the matrix).
+/// Minor versions of Go 1 with fixtures (1.20 is not in the matrix). The one list of
+/// supported versions: messages, tables and tests derive from it (NEW_GO_VERSION.md).
 pub const TESTED_MINORS: &[u32] = &[19, 21, 22, 23, 24, 25, 26, 27];
+
+/// The tested matrix as messages name it: "Go 1.19, 1.21–1.27" (runs of minors collapsed).
+pub fn tested_matrix() -> String {
+    let mut runs: Vec<(u32, u32)> = Vec::new();
+    for &minor in TESTED_MINORS {
+        match runs.last_mut() {
+            Some((_, last)) if *last + 1 == minor => *last = minor,
+            _ => runs.push((minor, minor)),
+        }
+    }
+    let parts: Vec<String> = runs
+        .iter()
+        .map(|&(first, last)| {
+            if first == last {
+                format!("1.{first}")
+            } else {
+                format!("1.{first}–1.{last}")
+            }
+        })
+        .collect();
+    format!("Go {}", parts.join(", "))
+}
 
 impl GoVersion {
     pub const fn new(major: u32, minor: u32, patch: u32) -> Self {
@@ -73,6 +96,11 @@ impl fmt::Display for GoVersion {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_matrix_is_named_from_its_list() {
+        assert_eq!(tested_matrix(), "Go 1.19, 1.21–1.27");
+    }
 
     #[test]
     fn parses_release_and_dev_strings() {

@@ -68,7 +68,8 @@ pub(super) fn check(
     match GoVersion::parse(dumped).map(|v| v.support()) {
         Some(Support::Tested) => {}
         Some(Support::Untested) => warnings.push(format!(
-            "{dumped} is outside the tested matrix (Go 1.19, 1.21–1.27): the answer may be partial"
+            "{dumped} is outside the tested matrix ({}): the answer may be partial",
+            crate::input::goruntime::tested_matrix()
         )),
         Some(Support::Unsupported) => {
             return Err(Error::UnsupportedGoVersion {
