@@ -386,3 +386,45 @@ fn heap_dump_with_stripped_exe_is_explained() {
     );
     assert_eq!(model.names_from, NameSource::HeapDump);
 }
+
+/// Debug sections compressed with zstd (`objcopy --compress-debug-sections=zstd`, as
+/// some distributions' linkers do by default) give the same DWARF as Go's zlib ones.
+#[test]
+fn zstd_compressed_debug_sections_are_read() {
+    let f = common::Fixture::load("go1.25");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let exe = dir.path().join("scenarios");
+    let status = std::process::Command::new("objcopy")
+        .arg("--compress-debug-sections=zstd")
+        .arg(f.exe())
+        .arg(&exe)
+        .status();
+    if !matches!(status, Ok(s) if s.success()) {
+        eprintln!("skipped: objcopy with zstd debug sections is not available ({status:?})");
+        return;
+    }
+    // The copy's .debug_info really is zstd now (Elf64_Chdr.ch_type == ELFCOMPRESS_ZSTD).
+    let bytes = std::fs::read(&exe).expect("read copy");
+    let elf = goblin::elf::Elf::parse(&bytes).expect("parse copy");
+    let info = elf
+        .section_headers
+        .iter()
+        .find(|s| elf.shdr_strtab.get_at(s.sh_name) == Some(".debug_info"))
+        .expect(".debug_info");
+    let at = info.sh_offset as usize;
+    let ch_type = u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"));
+    assert_eq!(ch_type, goblin::elf::compression_header::ELFCOMPRESS_ZSTD);
+
+    let zstd = load(&f.core(), &OpenOptions::with_exe(&exe));
+    let zlib = load(&f.core(), &OpenOptions::with_exe(f.exe()));
+    assert_eq!(zstd.names_from, NameSource::Dwarf);
+    assert_eq!(global_words(&zstd), global_words(&zlib));
+    let names = |m: &HeapModel| -> Vec<Option<String>> {
+        m.objects
+            .ids()
+            .map(|id| m.type_name(id).map(str::to_string))
+            .collect()
+    };
+    assert_eq!(names(&zstd), names(&zlib));
+    assert!(zstd.roots.named("main.gPtr").next().is_some());
+}

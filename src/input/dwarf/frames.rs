@@ -155,67 +155,57 @@ impl DwarfIndex {
 
 /// The stack-resident pieces of a location expression: (CFA offset, offset
 /// in the variable, size). Register pieces and anything unknown are skipped.
-fn stack_pieces(mut expr: &[u8], var_size: u64) -> Vec<(i64, u64, u64)> {
+fn stack_pieces(expr: &[u8], var_size: u64) -> Vec<(i64, u64, u64)> {
+    // Go emits DWARF 4 expressions for 64-bit targets.
+    let encoding = gimli::Encoding {
+        address_size: 8,
+        format: gimli::Format::Dwarf32,
+        version: 4,
+    };
+    let mut input = gimli::EndianSlice::new(expr, gimli::LittleEndian);
     let mut pieces = Vec::new();
     let mut piece_offset = 0u64;
     // The location being described: Some(offset from CFA) when on the stack.
     let mut at: Option<i64> = None;
     let mut stack: Vec<i64> = Vec::new();
     let mut described = false;
-    while let Some((&op, rest)) = expr.split_first() {
-        expr = rest;
+    while !input.is_empty() {
+        let Ok(op) = gimli::Operation::parse(&mut input, encoding) else {
+            return pieces;
+        };
         match op {
-            0x9c => {
-                // DW_OP_call_frame_cfa
+            gimli::Operation::CallFrameCFA => {
                 at = Some(0);
                 stack.clear();
                 described = true;
             }
-            0x91 => {
-                // DW_OP_fbreg: Go's frame base is the CFA.
-                let Some(n) = sleb(&mut expr) else {
-                    return pieces;
-                };
-                at = Some(n);
+            // Go's frame base is the CFA.
+            gimli::Operation::FrameOffset { offset } => {
+                at = Some(offset);
                 described = true;
             }
-            0x11 => {
-                let Some(n) = sleb(&mut expr) else {
-                    return pieces;
-                };
-                stack.push(n);
-            }
-            0x22 => {
+            gimli::Operation::SignedConstant { value } => stack.push(value),
+            gimli::Operation::Plus => {
                 if let (Some(base), Some(n)) = (at, stack.pop()) {
-                    at = Some(base + n);
+                    at = base.checked_add(n);
                 }
             }
-            0x23 => {
-                let Some(n) = uleb(&mut expr) else {
-                    return pieces;
-                };
-                at = at.map(|b| b + n as i64);
+            gimli::Operation::PlusConstant { value } => {
+                at = at.and_then(|b| b.checked_add_unsigned(value));
             }
-            0x50..=0x6f => {
+            gimli::Operation::Register { .. } => {
                 at = None;
                 described = true;
             }
-            0x90 => {
-                if uleb(&mut expr).is_none() {
-                    return pieces;
-                }
-                at = None;
-                described = true;
-            }
-            0x93 => {
-                // DW_OP_piece
-                let Some(size) = uleb(&mut expr) else {
-                    return pieces;
-                };
+            gimli::Operation::Piece {
+                size_in_bits,
+                bit_offset: None,
+            } if size_in_bits % 8 == 0 => {
+                let size = size_in_bits / 8;
                 if let Some(off) = at {
                     pieces.push((off, piece_offset, size));
                 }
-                piece_offset += size;
+                piece_offset = piece_offset.saturating_add(size);
                 at = None;
                 described = false;
             }
@@ -228,39 +218,6 @@ fn stack_pieces(mut expr: &[u8], var_size: u64) -> Vec<(i64, u64, u64)> {
         }
     }
     pieces
-}
-
-fn uleb(data: &mut &[u8]) -> Option<u64> {
-    let mut v = 0u64;
-    for i in 0..10 {
-        let (&b, rest) = data.split_first()?;
-        *data = rest;
-        v |= u64::from(b & 0x7f) << (7 * i);
-        if b & 0x80 == 0 {
-            return Some(v);
-        }
-    }
-    None
-}
-
-fn sleb(data: &mut &[u8]) -> Option<i64> {
-    let mut v = 0i64;
-    let mut shift = 0;
-    loop {
-        let (&b, rest) = data.split_first()?;
-        *data = rest;
-        v |= i64::from(b & 0x7f) << shift;
-        shift += 7;
-        if b & 0x80 == 0 {
-            if shift < 64 && b & 0x40 != 0 {
-                v |= -1 << shift;
-            }
-            return Some(v);
-        }
-        if shift >= 64 {
-            return None;
-        }
-    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Loading DWARF sections from the executable. Go compresses them
-//! (SHF_COMPRESSED, zlib) by default; uncompressed ones stay borrowed.
+//! (SHF_COMPRESSED, zlib) by default, and `objcopy --compress-debug-sections=zstd`
+//! or a zstd-defaulting linker leaves zstd; uncompressed ones stay borrowed.
 
 use std::borrow::Cow;
 use std::io::Read;
@@ -7,8 +8,9 @@ use std::io::Read;
 use crate::error::{Error, Result};
 use crate::input::elf::Executable;
 
-const SHF_COMPRESSED: u64 = 0x800;
-const ELFCOMPRESS_ZLIB: u32 = 1;
+use goblin::elf::compression_header::{ELFCOMPRESS_ZLIB, ELFCOMPRESS_ZSTD};
+use goblin::elf::section_header::SHF_COMPRESSED;
+
 /// Refuse absurd sizes in a corrupt compression header.
 const MAX_SECTION: u64 = 4 << 30;
 
@@ -90,7 +92,8 @@ fn load_section<'a>(exe: &'a Executable, name: &str) -> Result<Option<Cow<'a, [u
             return Err(Error::malformed(exe.path(), format!("{zname}: bad header")));
         }
         let size = u64::from_be_bytes(data[4..12].try_into().unwrap_or_default());
-        return inflate(exe, &zname, &data[12..], size).map(|d| Some(Cow::Owned(d)));
+        return inflate(exe, &zname, ELFCOMPRESS_ZLIB, &data[12..], size)
+            .map(|d| Some(Cow::Owned(d)));
     };
     let flags = section.flags;
     let Some(data) = exe.section_data(name) else {
@@ -99,7 +102,7 @@ fn load_section<'a>(exe: &'a Executable, name: &str) -> Result<Option<Cow<'a, [u
             format!("{name} lies outside the file: the executable is truncated"),
         ));
     };
-    if flags & SHF_COMPRESSED == 0 {
+    if flags & u64::from(SHF_COMPRESSED) == 0 {
         return Ok(Some(Cow::Borrowed(data)));
     }
     // Elf64_Chdr: type u32, reserved u32, size u64, addralign u64.
@@ -111,27 +114,37 @@ fn load_section<'a>(exe: &'a Executable, name: &str) -> Result<Option<Cow<'a, [u
     }
     let kind = u32::from_le_bytes(data[0..4].try_into().unwrap_or_default());
     let size = u64::from_le_bytes(data[8..16].try_into().unwrap_or_default());
-    if kind != ELFCOMPRESS_ZLIB {
-        return Err(Error::malformed(
-            exe.path(),
-            format!("{name}: compression type {kind} is not zlib"),
-        ));
-    }
-    inflate(exe, name, &data[24..], size).map(|d| Some(Cow::Owned(d)))
+    inflate(exe, name, kind, &data[24..], size).map(|d| Some(Cow::Owned(d)))
 }
 
-fn inflate(exe: &Executable, name: &str, data: &[u8], size: u64) -> Result<Vec<u8>> {
+/// Decompresses a section whose header claims `size` bytes, trusting that claim
+/// only up to what the bytes can grow to: a corrupt header must not size a buffer.
+fn inflate(exe: &Executable, name: &str, kind: u32, data: &[u8], size: u64) -> Result<Vec<u8>> {
     if size > MAX_SECTION {
         return Err(Error::malformed(
             exe.path(),
             format!("{name}: claims {size} bytes uncompressed"),
         ));
     }
-    let mut out = Vec::with_capacity(size as usize);
-    flate2::read::ZlibDecoder::new(data)
-        .take(size)
-        .read_to_end(&mut out)
-        .map_err(|e| Error::malformed(exe.path(), format!("{name}: cannot decompress: {e}")))?;
+    // Reserve only what the input plausibly expands to; the buffer grows past it if the
+    // data really is larger, so a corrupt claim costs nothing up front.
+    let start = size.min((data.len() as u64).saturating_mul(64));
+    let mut out = Vec::with_capacity(usize::try_from(start).unwrap_or(0));
+    let read = match kind {
+        ELFCOMPRESS_ZLIB => flate2::read::ZlibDecoder::new(data)
+            .take(size)
+            .read_to_end(&mut out),
+        ELFCOMPRESS_ZSTD => {
+            zstd::stream::read::Decoder::new(data).and_then(|d| d.take(size).read_to_end(&mut out))
+        }
+        _ => {
+            return Err(Error::malformed(
+                exe.path(),
+                format!("{name}: compression type {kind} is neither zlib nor zstd"),
+            ));
+        }
+    };
+    read.map_err(|e| Error::malformed(exe.path(), format!("{name}: cannot decompress: {e}")))?;
     if out.len() as u64 != size {
         return Err(Error::malformed(
             exe.path(),

@@ -5,16 +5,13 @@ use serde::Serialize;
 
 use super::Le;
 
-pub const NT_PRSTATUS: u32 = 1;
-pub const NT_PRPSINFO: u32 = 3;
+pub use goblin::elf::note::{NT_FILE, NT_GNU_BUILD_ID, NT_PRPSINFO, NT_PRSTATUS, NT_SIGINFO};
+
+// Not in goblin: the kernel's NT_AUXV and AT_ENTRY (include/uapi/linux/elf.h, auxvec.h).
 pub const NT_AUXV: u32 = 6;
-pub const NT_SIGINFO: u32 = 0x5349_4749;
-pub const NT_FILE: u32 = 0x4649_4c45;
-pub const NT_GNU_BUILD_ID: u32 = 3;
+pub const AT_ENTRY: u64 = 9;
 /// Go's linker writes its build id as a note of this type, name "Go".
 pub const NT_GO_BUILD_ID: u32 = 4;
-
-pub const AT_ENTRY: u64 = 9;
 
 /// One raw note.
 #[derive(Debug, Clone, Copy)]

@@ -28,8 +28,6 @@ use super::{
 };
 
 const PTR: u64 = 8;
-/// `R_X86_64_RELATIVE`: the word is the load bias plus the addend.
-const R_X86_64_RELATIVE: u64 = 8;
 
 /// What the check established: where the executable is loaded.
 pub(super) struct Checked {
@@ -207,7 +205,8 @@ fn loaded_writable<'e>(exe: &'e Executable, bias: u64) -> Vec<(u64, Cow<'e, [u8]
             for e in data.chunks_exact(24) {
                 let word =
                     |i: usize| u64::from_le_bytes(e[i..i + 8].try_into().unwrap_or_default());
-                if word(8) & 0xffff_ffff == R_X86_64_RELATIVE {
+                // R_X86_64_RELATIVE: the word is the load bias plus the addend.
+                if word(8) & 0xffff_ffff == u64::from(goblin::elf::reloc::R_X86_64_RELATIVE) {
                     relocs.push((word(0), word(16)));
                 }
             }
