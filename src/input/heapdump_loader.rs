@@ -620,16 +620,9 @@ fn object_at(bytes: &[u8], rec: u64) -> Option<(&[u8], &[u8])> {
 
 #[inline]
 fn varint(bytes: &[u8], pos: &mut usize) -> Option<u64> {
-    let mut v = 0u64;
-    for i in 0..10 {
-        let b = *bytes.get(*pos)?;
-        *pos += 1;
-        v |= u64::from(b & 0x7f) << (7 * i);
-        if b < 0x80 {
-            return Some(v);
-        }
-    }
-    None
+    let (value, len) = crate::input::varint::uvarint(bytes.get(*pos..)?).ok()?;
+    *pos += len;
+    Some(value)
 }
 
 /// The `(kind, offset)` pairs of an encoded field list, up to its 0.

@@ -10,6 +10,7 @@ pub mod heapdump;
 pub mod heapdump_loader;
 pub mod pprof;
 pub mod source;
+pub mod varint;
 
 pub use detect::FileKind;
 pub use source::Source;

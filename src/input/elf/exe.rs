@@ -255,20 +255,8 @@ pub fn parse_build_info(data: &[u8]) -> Option<BuildInfo> {
 }
 
 fn read_varint_string(data: &mut &[u8]) -> Option<String> {
-    let mut len: u64 = 0;
-    let mut shift = 0;
-    loop {
-        let (&b, rest) = data.split_first()?;
-        *data = rest;
-        len |= u64::from(b & 0x7f) << shift;
-        if b & 0x80 == 0 {
-            break;
-        }
-        shift += 7;
-        if shift > 63 {
-            return None;
-        }
-    }
+    let (len, used) = crate::input::varint::uvarint(data).ok()?;
+    *data = &data[used..];
     let len = usize::try_from(len).ok()?;
     let s = data.get(..len)?;
     *data = &data[len..];

@@ -344,14 +344,12 @@ impl<'a, 's> FuncTable<'a, 's> {
     }
 
     fn varint(&self, at: u64) -> Option<(u64, u64)> {
-        let mut v = 0u64;
-        for i in 0..10 {
-            let b = self.space.read(at + i, 1)?[0];
-            v |= u64::from(b & 0x7f) << (7 * i);
-            if b & 0x80 == 0 {
-                return Some((v, i + 1));
-            }
-        }
-        None
+        // A varint at the end of a mapping has fewer than 10 bytes after it.
+        let bytes = self
+            .space
+            .read(at, 10)
+            .or_else(|| (1..10).rev().find_map(|n| self.space.read(at, n)))?;
+        let (value, len) = crate::input::varint::uvarint(bytes).ok()?;
+        Some((value, len as u64))
     }
 }

@@ -14,6 +14,7 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::input::detect::HEAPDUMP_MAGIC;
+use crate::input::varint::{VarintError, uvarint};
 
 /// The record kinds, numbered by their tag (`tagEOF` … `tagAllocSample` in
 /// `runtime/heapdump.go`).
@@ -650,30 +651,21 @@ impl<'a> Cursor<'a> {
     #[inline(never)]
     fn varint_slow(&mut self, field: &'static str) -> Result<u64, Fault> {
         let start = self.pos;
-        let mut value = 0u64;
-        for i in 0..10 {
-            let Some(&b) = self.buf.get(start + i) else {
-                return Err(self.fault(start, field, Problem::VarintPastEnd));
-            };
-            if i == 9 && b > 1 {
-                return Err(self.fault(
-                    start,
-                    field,
-                    if b & 0x80 != 0 {
-                        Problem::VarintTooLong
-                    } else {
-                        Problem::VarintOverflow
-                    },
-                ));
+        match uvarint(self.buf.get(start..).unwrap_or_default()) {
+            Ok((value, len)) => {
+                self.pos = start + len;
+                Ok(value)
             }
-            value |= u64::from(b & 0x7f) << (7 * i);
-            if b < 0x80 {
-                self.pos = start + i + 1;
-                return Ok(value);
-            }
+            Err(e) => Err(self.fault(
+                start,
+                field,
+                match e {
+                    VarintError::PastEnd => Problem::VarintPastEnd,
+                    VarintError::TooLong => Problem::VarintTooLong,
+                    VarintError::Overflow => Problem::VarintOverflow,
+                },
+            )),
         }
-        // Unreachable: the 10th byte either ends the varint or fails above.
-        Err(self.fault(start, field, Problem::VarintTooLong))
     }
 
     fn boolean(&mut self, field: &'static str) -> Result<bool, Fault> {
