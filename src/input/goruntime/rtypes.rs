@@ -502,20 +502,16 @@ pub fn type_name<M: Memory + ?Sized>(
 /// An `abi.Name`: its text and whether the embedded flag is set.
 fn name_bytes<M: Memory + ?Sized>(mem: &M, at: u64) -> Option<(String, bool)> {
     let flags = mem.read(at, 1)?[0];
-    let mut p = at + 1;
-    let mut len = 0u64;
-    for i in 0..4 {
-        let b = mem.read(p, 1)?[0];
-        p += 1;
-        len |= u64::from(b & 0x7f) << (7 * i);
-        if b & 0x80 == 0 {
-            break;
-        }
-    }
+    // The length is a varint; a name at the end of a mapping has fewer than 10 bytes after it.
+    let p = at.checked_add(1)?;
+    let head = mem
+        .read(p, 10)
+        .or_else(|| (1..10).rev().find_map(|n| mem.read(p, n)))?;
+    let (len, used) = crate::input::varint::uvarint(head).ok()?;
     if len > 4096 {
         return None;
     }
-    let bytes = mem.read(p, len as usize)?;
+    let bytes = mem.read(p + used as u64, len as usize)?;
     Some((
         String::from_utf8_lossy(bytes).into_owned(),
         flags & (1 << 3) != 0,
