@@ -11,6 +11,7 @@ pub mod input;
 pub mod model;
 pub mod output;
 pub mod overview;
+pub mod progress;
 pub mod timing;
 
 pub use dump::{BuildMatch, CoreDump, Dump, ExeOrigin, OpenOptions};

@@ -14,8 +14,11 @@ impl Phases {
         }
     }
 
-    /// Reports the time since the previous phase ended.
+    /// Reports the time since the previous phase ended (and, on a terminal, shows it).
     pub fn done(&mut self, what: &str) {
+        // The step's name without its details, e.g. "objects" of "objects (index regions, …)".
+        let step = what.split(" (").next().unwrap_or(what);
+        crate::progress::step(&format!("reading the heap… ({step}: done)"));
         if self.on {
             eprintln!(
                 "rootpath: {what}: {:.3} s{}",

@@ -1,6 +1,6 @@
 //! Commands over the heap model: histogram, objects, roots, goroutines.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 
 use serde::Serialize;
 
@@ -39,19 +39,12 @@ pub fn load_with(
     quiet: bool,
     choose: Option<crate::model::TypeChooser<'_>>,
 ) -> Result<HeapModel> {
-    let spinner = (!quiet && std::io::stderr().is_terminal()).then(|| {
-        let bar = indicatif::ProgressBar::new_spinner();
-        bar.set_message("reading the heap (spans, pointer maps, roots, types)…");
-        bar.enable_steady_tick(std::time::Duration::from_millis(120));
-        bar
-    });
+    crate::progress::step("reading the heap (spans, pointer maps, roots, types)…");
     let model = match choose {
         Some(choose) => dump.load_model_choosing_types(choose),
         None => dump.load_model(),
     };
-    if let Some(bar) = spinner {
-        bar.finish_and_clear();
-    }
+    crate::progress::finish();
     let model = model?;
     dump.release_pages();
     if !quiet {

@@ -7,7 +7,7 @@ mod retention;
 mod sites;
 mod why;
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -204,6 +204,9 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<()> {
         debug_dirs: cli.debug_dirs.clone(),
         ignore_debug_info: cli.no_debug_info,
     };
+    if !cli.quiet && std::io::stderr().is_terminal() {
+        crate::progress::enable();
+    }
     let dump = Dump::open(&cli.dump, &options)?;
     match (command, &dump) {
         (Command::Overview, _) => return overview::run(&dump, cli.json, out),

@@ -3,7 +3,7 @@
 //! the input itself is never written.
 
 use std::fs::File;
-use std::io::{self, BufReader, Read, Seek, Write};
+use std::io::{self, BufRead, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use memmap2::Mmap;
@@ -133,6 +133,15 @@ fn map_file(path: &Path, file: &File) -> Result<Mmap> {
 /// core costs disk, not memory.
 fn decompress(path: &Path, compressed: &[u8], kind: FileKind) -> Result<File> {
     let mut out = tempfile::tempfile().map_err(|e| Error::io(std::env::temp_dir(), e))?;
+    let name = path
+        .file_name()
+        .unwrap_or(path.as_os_str())
+        .to_string_lossy();
+    let compressed = Counted {
+        bytes: compressed,
+        read: 0,
+        message: format!("decompressing {name}"),
+    };
     let copy_result = {
         let mut writer = io::BufWriter::with_capacity(1 << 20, &mut out);
         let result = match kind {
@@ -144,7 +153,7 @@ fn decompress(path: &Path, compressed: &[u8], kind: FileKind) -> Result<File> {
                 })
             }
             FileKind::Gzip => {
-                let mut d = flate2::read::MultiGzDecoder::new(BufReader::new(compressed));
+                let mut d = flate2::bufread::MultiGzDecoder::new(compressed);
                 io::copy(&mut d, &mut writer)
             }
             _ => unreachable!("decompress is only called for compressed kinds"),
@@ -157,6 +166,37 @@ fn decompress(path: &Path, compressed: &[u8], kind: FileKind) -> Result<File> {
     })?;
     out.rewind().map_err(|e| Error::io(path, e))?;
     Ok(out)
+}
+
+/// The compressed input as a buffered reader (no copy: the buffer is the mapping)
+/// that shows how much of it has been read.
+struct Counted<'a> {
+    bytes: &'a [u8],
+    read: usize,
+    message: String,
+}
+
+impl Read for Counted<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.fill_buf()?.read(buf)?;
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl io::BufRead for Counted<'_> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        Ok(&self.bytes[self.read..])
+    }
+
+    fn consume(&mut self, n: usize) {
+        let before = self.read;
+        self.read = (self.read + n).min(self.bytes.len());
+        // Every 4 MiB: often enough to move the bar, rarely enough to cost nothing.
+        if before >> 22 != self.read >> 22 || self.read == self.bytes.len() {
+            crate::progress::bytes(&self.message, self.read as u64, self.bytes.len() as u64);
+        }
+    }
 }
 
 /// Reads a whole small file (profiles, truth files) without mapping it.
