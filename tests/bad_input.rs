@@ -315,3 +315,77 @@ fn wrong_executable_is_refused_for_heap_commands() {
         "{err}"
     );
 }
+
+/// The file offset of `addr` in a core's dumped memory (its PT_LOAD segments).
+fn core_offset(core: &[u8], addr: u64) -> Option<usize> {
+    let elf = goblin::elf::Elf::parse(core).expect("fixture core parses");
+    elf.program_headers
+        .iter()
+        .filter(|p| p.p_type == goblin::elf::program_header::PT_LOAD)
+        .find(|p| p.p_vaddr <= addr && addr < p.p_vaddr + p.p_filesz)
+        .map(|p| (p.p_offset + addr - p.p_vaddr) as usize)
+}
+
+/// A copy of a fixture core with words of its memory replaced.
+fn patched_core(f: &Fixture, name: &str, words: &[(u64, u64)]) -> std::path::PathBuf {
+    let mut bytes = fs::read(f.core()).expect("core");
+    for &(addr, value) in words {
+        let at = core_offset(&bytes, addr).unwrap_or_else(|| panic!("{addr:#x} not dumped"));
+        bytes[at..at + 8].copy_from_slice(&value.to_le_bytes());
+    }
+    let out = scratch(&format!("{}-{name}", f.version));
+    fs::write(&out, &bytes).expect("write");
+    out
+}
+
+fn truth_object<'a>(f: &'a Fixture, id: &str) -> &'a serde_json::Value {
+    f.truth["objects"]
+        .as_array()
+        .and_then(|a| a.iter().find(|o| o["id"] == id))
+        .unwrap_or_else(|| panic!("{}: truth has no object {id}", f.version))
+}
+
+fn truth_addr(o: &serde_json::Value) -> u64 {
+    let s = o["addr"].as_str().expect("addr");
+    u64::from_str_radix(s.trim_start_matches("0x"), 16).expect("hex addr")
+}
+
+/// Issue #19: an allocation header (Go ≥1.22) pointing at a "type
+/// descriptor" whose PtrBytes is huge once aborted every command on a
+/// 2^52-byte allocation. The object's pointers are now unknown, with a
+/// warning; everything else still answers.
+#[test]
+fn corrupt_type_descriptor_does_not_abort() {
+    for version in ["go1.22", "go1.25", "go1.27"] {
+        let f = Fixture::load(version);
+        let array = truth_addr(truth_object(&f, "ptrs100_array"));
+        // The header (the word before the object) points at the object
+        // itself, read as an abi.Type: Size_ 16, PtrBytes 2^58.
+        let bad = patched_core(
+            &f,
+            "huge-ptrbytes",
+            &[(array - 8, array), (array, 16), (array + 8, 1 << 58)],
+        );
+        let global = truth_object(&f, "global_ptr");
+        let root = global["root"]["name"].as_str().expect("root name");
+        for command in ["overview", "top", "histogram", "roots", "goroutines"] {
+            let (ok, _, err) = run(&[
+                bad.as_os_str(),
+                "--exe".as_ref(),
+                f.exe().as_os_str(),
+                command.as_ref(),
+            ]);
+            assert!(ok, "{version} {command}: {err}");
+        }
+        let (ok, out, err) = run(&[
+            bad.as_os_str(),
+            "--exe".as_ref(),
+            f.exe().as_os_str(),
+            "why".as_ref(),
+            global["addr"].as_str().expect("addr").as_ref(),
+        ]);
+        assert!(ok, "{version}: {err}");
+        assert!(out.contains(root), "{version}: {out}");
+        assert!(err.contains("corrupt type descriptor"), "{version}: {err}");
+    }
+}
