@@ -85,6 +85,15 @@ pub enum Error {
     )]
     RuntimeLayout { what: String },
 
+    /// Runtime state the core should hold but does not: `cause` says why
+    /// (truncation, an undumped mapping, a corrupt pointer).
+    #[error("cannot read {what} at {addr:#x} from the core: {cause}")]
+    MissingMemory {
+        what: String,
+        addr: u64,
+        cause: String,
+    },
+
     /// Neither DWARF nor a way to do without it.
     #[error(
         "{exe} has no DWARF (built with -ldflags=-w or stripped) {detail}; pass the unstripped \

@@ -389,3 +389,95 @@ fn corrupt_type_descriptor_does_not_abort() {
         assert!(err.contains("corrupt type descriptor"), "{version}: {err}");
     }
 }
+
+/// Dumped bytes the core's program headers declare past `len`.
+fn missing_after_cut(core: &[u8], len: u64) -> u64 {
+    let elf = goblin::elf::Elf::parse(core).expect("fixture core parses");
+    elf.program_headers
+        .iter()
+        .filter(|p| p.p_type == goblin::elf::program_header::PT_LOAD)
+        .map(|p| {
+            let filesz = p.p_filesz.min(p.p_memsz);
+            (p.p_offset + filesz).saturating_sub(len.max(p.p_offset))
+        })
+        .sum()
+}
+
+/// Issue #19: a supported core cut at 10, 50 or 90 % (ulimit -c, a full
+/// disk) is refused as truncated, naming the mapping, never as a Go runtime
+/// "laid out differently"; one missing only its last pages answers `top`
+/// and `why` with one stderr warning that says how much is missing.
+#[test]
+fn truncated_core_names_the_truncation() {
+    let f = Fixture::load("go1.25");
+    let bytes = fs::read(f.core()).expect("core");
+    let exe = f.exe();
+    for percent in [10, 50, 90] {
+        let len = bytes.len() * percent / 100;
+        let cut = scratch(&format!("go1.25-cut-{percent}"));
+        fs::write(&cut, &bytes[..len]).expect("write");
+        for command in ["top", "histogram", "goroutines"] {
+            let (ok, _, err) = run(&[
+                cut.as_os_str(),
+                "--exe".as_ref(),
+                exe.as_os_str(),
+                command.as_ref(),
+            ]);
+            assert!(!ok, "{percent}% {command}");
+            assert!(
+                err.contains("the core is truncated") && err.contains("mapping"),
+                "{percent}% {command}: {err}"
+            );
+            assert!(!err.contains("laid out differently"), "{err}");
+        }
+    }
+    // Only the last 1 % missing: the heap is read, and what is missing said once.
+    let len = bytes.len() - bytes.len() / 100;
+    let missing = missing_after_cut(&bytes, len as u64);
+    assert!(missing > 0);
+    let cut = scratch("go1.25-cut-tail");
+    fs::write(&cut, &bytes[..len]).expect("write");
+    let global = truth_object(&f, "global_ptr");
+    let root = global["root"]["name"].as_str().expect("root name");
+    let addr = global["addr"].as_str().expect("addr");
+    for args in [vec!["top"], vec!["why", addr]] {
+        let mut argv: Vec<&std::ffi::OsStr> = vec![cut.as_os_str(), "--exe".as_ref()];
+        argv.push(exe.as_os_str());
+        argv.extend(args.iter().map(|a| std::ffi::OsStr::new(*a)));
+        let (ok, out, err) = run(&argv);
+        // The span records of the target may be among the bytes cut off.
+        assert!(ok || args[0] == "why", "{args:?}: {err}");
+        let notes: Vec<&str> = err.lines().filter(|l| l.contains("truncated")).collect();
+        assert_eq!(notes.len(), 1, "{args:?}: {err}");
+        assert!(
+            notes[0].contains(&format!("{missing} dumped bytes")),
+            "{args:?}: {missing} missing: {err}"
+        );
+        if ok && args[0] == "why" {
+            assert!(out.contains(root), "{out}");
+        }
+    }
+    // overview: one truncation warning, none for mappings with nothing dumped.
+    let o = common::rootpath_json(&[
+        cut.as_os_str(),
+        "--exe".as_ref(),
+        exe.as_os_str(),
+        "overview".as_ref(),
+        "--json".as_ref(),
+    ]);
+    let warnings: Vec<String> = o["warnings"]
+        .as_array()
+        .expect("warnings")
+        .iter()
+        .map(|w| w.to_string())
+        .collect();
+    assert_eq!(
+        warnings.iter().filter(|w| w.contains("truncated")).count(),
+        1,
+        "{warnings:?}"
+    );
+    assert!(
+        !warnings.iter().any(|w| w.contains("0 of 0")),
+        "{warnings:?}"
+    );
+}

@@ -146,7 +146,11 @@ pub fn report(
     let mut ov = overview(dump);
     let hist = histogram_doc(model, &reporter, Some(20));
     ov.heap = Some(hist.totals.clone());
-    ov.warnings.extend(model.warnings.iter().cloned());
+    for w in &model.warnings {
+        if !ov.warnings.contains(w) {
+            ov.warnings.push(w.clone());
+        }
+    }
     let TopDoc { retainers, .. } = reporter.top(10, By::Retained);
     let doc = ReportDoc {
         overview: ov,

@@ -92,6 +92,7 @@ impl Executable {
                 memsz: ph.p_memsz,
                 offset: ph.p_offset,
                 filesz: ph.p_filesz.min(ph.p_memsz),
+                missing: 0,
                 writable: ph.p_flags & PF_W != 0,
                 executable: ph.p_flags & goblin::elf::program_header::PF_X != 0,
             })
