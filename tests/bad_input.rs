@@ -481,3 +481,53 @@ fn truncated_core_names_the_truncation() {
         "{warnings:?}"
     );
 }
+
+/// Issue #19: a profile of another process, sampled at another rate, once
+/// replaced the dump's MemProfileRate=1 and turned exact counts into
+/// estimates. The dump's rate and counts stay its own; the profile's rate
+/// is reported as a mismatch and its figures stay under `profile`.
+#[test]
+fn profile_of_another_rate_does_not_change_the_dumps_figures() {
+    let f = Fixture::load("go1.22");
+    let other = Fixture::load("go1.22-sampled");
+    let (own_rate, other_rate) = (
+        &f.truth["mem_profile_rate"],
+        &other.truth["mem_profile_rate"],
+    );
+    assert_ne!(own_rate, other_rate);
+    let o = common::rootpath_json(&[
+        f.core().as_os_str(),
+        "--exe".as_ref(),
+        f.exe().as_os_str(),
+        "--heap".as_ref(),
+        other.dir.join("heap.pprof").as_os_str(),
+        "sites".as_ref(),
+        "-n".as_ref(),
+        "1000".as_ref(),
+        "--json".as_ref(),
+    ]);
+    assert_eq!(&o["sampling"]["rate"], own_rate, "{}", o["sampling"]);
+    let check = &o["profile_check"];
+    assert_eq!(check["verdict"], "mismatch");
+    assert!(
+        check["problems"]
+            .to_string()
+            .contains(&format!("one allocation per {other_rate} bytes")),
+        "{check}"
+    );
+    for want in f.truth["sites"].as_array().expect("sites") {
+        let function = want["function"].as_str().expect("function");
+        let count = want["count"].as_u64().expect("count");
+        let site = o["sites"]
+            .as_array()
+            .and_then(|s| s.iter().find(|s| s["site"] == function))
+            .unwrap_or_else(|| panic!("{function} missing"));
+        assert_eq!(site["live_objects"].as_u64(), Some(count), "{site}");
+        assert_eq!(
+            site["recorded"]["inuse_objects"].as_u64(),
+            Some(count),
+            "{site}"
+        );
+        assert!(site["estimated"].is_null(), "{site}");
+    }
+}
