@@ -266,7 +266,19 @@ fn non_go_core_is_refused_clearly() {
         "histogram".as_ref(),
     ]);
     assert!(!ok);
-    assert!(err.contains("is this a Go program?"), "{err}");
+    assert!(err.contains("is not a Go program"), "{err}");
+    // Without the executable the core alone says so (issue #19), for every
+    // command that needs the program.
+    for command in ["top", "histogram", "why", "overview"] {
+        let mut args: Vec<&std::ffi::OsStr> = vec![core.as_os_str(), command.as_ref()];
+        if command == "why" {
+            args.push("0xc000000000".as_ref());
+        }
+        let (ok, out, err) = run(&args);
+        assert_eq!(ok, command == "overview", "{command}: {err}");
+        let said = if ok { out } else { err };
+        assert!(said.contains("not a Go program"), "{command}: {said}");
+    }
 }
 
 /// An executable without DWARF is named as such; its core is still read
@@ -530,4 +542,74 @@ fn profile_of_another_rate_does_not_change_the_dumps_figures() {
         );
         assert!(site["estimated"].is_null(), "{site}");
     }
+}
+
+/// Issue #19: an input that is not what its flag expects is named by its flag.
+#[test]
+fn wrong_inputs_are_named_by_their_flag() {
+    let f = Fixture::load("go1.25");
+    let (core, exe) = (f.core(), f.exe());
+    let text = scratch("flag-text");
+    fs::write(&text, b"hello, this is text\n").expect("write");
+    let dir = scratch("flag-dir");
+    fs::create_dir_all(&dir).expect("dir");
+    let os = |s: &'static str| std::ffi::OsStr::new(s);
+    // A text file as --exe: the executable is refused, not the dump.
+    let (ok, _, err) = run(&[core.as_os_str(), os("--exe"), text.as_os_str(), os("top")]);
+    assert!(!ok);
+    assert!(
+        err.contains("is not an executable") && err.contains("--exe") && !err.contains("core"),
+        "{err}"
+    );
+    // A directory in each place.
+    let cases: [(&str, Vec<&std::ffi::OsStr>); 3] = [
+        ("DUMP", vec![dir.as_os_str(), os("top")]),
+        (
+            "--exe",
+            vec![core.as_os_str(), os("--exe"), dir.as_os_str(), os("top")],
+        ),
+        (
+            "--heap",
+            vec![
+                core.as_os_str(),
+                os("--exe"),
+                exe.as_os_str(),
+                os("--heap"),
+                dir.as_os_str(),
+                os("sites"),
+            ],
+        ),
+    ];
+    for (flag, args) in cases {
+        let (ok, _, err) = run(&args);
+        assert!(!ok);
+        assert!(
+            err.contains(&format!("{flag} {}: is a directory", dir.display())),
+            "{flag}: {err}"
+        );
+        assert!(!err.contains("os error 19"), "{err}");
+    }
+    // An unwritable TMPDIR while decompressing names TMPDIR, not the input.
+    let (ok, _, err) = {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_rootpath"))
+            .env("TMPDIR", "/nonexistent")
+            .args([
+                f.compressed("core").as_os_str(),
+                os("--exe"),
+                exe.as_os_str(),
+                os("overview"),
+            ])
+            .output()
+            .expect("run");
+        (
+            out.status.success(),
+            (),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    assert!(!ok);
+    assert!(
+        err.contains("TMPDIR") && err.contains("/nonexistent") && !err.contains("cannot read"),
+        "{err}"
+    );
 }

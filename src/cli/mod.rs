@@ -188,7 +188,9 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<()> {
     };
     // Read the profile first: a bad one fails before a long load.
     let profile = match &cli.heap_profile {
-        Some(path) if uses_profile => Some(crate::input::pprof::read_alloc_profile(path)?),
+        Some(path) if uses_profile => {
+            Some(crate::input::pprof::read_alloc_profile(path).map_err(|e| e.for_flag("--heap"))?)
+        }
         Some(path) => {
             eprintln!(
                 "rootpath: note: {} is not used: the heap profile joins in 'report', 'sites' \

@@ -136,8 +136,9 @@ fn checked_program(dump: &CoreDump) -> Result<(&Executable, GoVersion, Option<St
             detail: format!("{detail} (first difference at {address})"),
         });
     }
-    let version = dump.go_version().ok_or_else(|| {
-        Error::malformed(exe.path(), "no Go build information: is this a Go program?")
+    let version = dump.go_version().ok_or_else(|| Error::NotGo {
+        what: exe.path().display().to_string(),
+        why: "it has no Go build information (.go.buildinfo)".into(),
     })?;
     let mut version_warning = None;
     match version.support() {

@@ -207,6 +207,16 @@ impl CoreFile {
         by_entry.or_else(|| self.files.first().map(|f| f.path.as_str()))
     }
 
+    /// `len` dumped bytes at `addr`, if one segment holds them all.
+    pub fn memory_at(&self, addr: u64, len: usize) -> Option<&[u8]> {
+        let seg = self
+            .segments
+            .iter()
+            .find(|s| s.vaddr <= addr && addr < s.vaddr.saturating_add(s.filesz))?;
+        let off = usize::try_from(addr - seg.vaddr).ok()?;
+        self.segment_data(seg).get(off..off.checked_add(len)?)
+    }
+
     /// The one warning that says what a cut-off core lacks, if it is cut.
     pub fn truncation(&self) -> Option<String> {
         truncation_summary(&self.segments, self.source.bytes().len() as u64)

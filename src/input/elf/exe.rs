@@ -67,16 +67,21 @@ impl Executable {
         let path = source.path().to_path_buf();
         match source.kind() {
             FileKind::ElfExecutable | FileKind::ElfSharedObject => {}
-            FileKind::ElfCore => {
-                return Err(Error::NotAnExecutable { path, kind: "core" });
-            }
-            FileKind::ElfOther => {
+            FileKind::ElfCore | FileKind::ElfOther | FileKind::HeapDump => {
                 return Err(Error::NotAnExecutable {
                     path,
-                    kind: "other",
+                    kind: format!("a {}", source.kind().describe()),
                 });
             }
-            _ => return Err(source.unknown_format_error()),
+            _ => {
+                return Err(Error::NotAnExecutable {
+                    path,
+                    kind: format!(
+                        "not ELF: it starts with {}",
+                        crate::input::detect::magic_preview(source.bytes())
+                    ),
+                });
+            }
         }
         let bytes = source.bytes();
         super::parse_elf(&path, bytes)?;
