@@ -131,6 +131,10 @@ pub enum Error {
     #[error("{target}: {why}")]
     BadTarget { target: String, why: String },
 
+    /// A flag that cannot do what its help says with the rest of the command.
+    #[error("{flag} {why}")]
+    BadFlag { flag: &'static str, why: String },
+
     /// More pointers than the model's 32-bit edge rows can index.
     #[error("heap too large: {pointers} pointers, more than 4,294,967,295")]
     HeapTooLarge { pointers: u64 },

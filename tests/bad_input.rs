@@ -613,3 +613,117 @@ fn wrong_inputs_are_named_by_their_flag() {
         "{err}"
     );
 }
+
+/// Issue #19: every flag does what its help says or is refused with a
+/// message naming it.
+#[test]
+fn flags_do_what_their_help_says_or_are_refused() {
+    let f = Fixture::load("go1.25");
+    let (core, exe) = (f.core(), f.exe());
+    let os = |s: &str| std::ffi::OsString::from(s);
+    let with = |args: &[&str]| -> Vec<std::ffi::OsString> {
+        let mut v = vec![
+            core.clone().into_os_string(),
+            os("--exe"),
+            exe.clone().into_os_string(),
+        ];
+        v.extend(args.iter().map(|a| os(a)));
+        v
+    };
+    let go = |args: &[&str]| {
+        let v = with(args);
+        let refs: Vec<&std::ffi::OsStr> = v.iter().map(|a| a.as_os_str()).collect();
+        run(&refs)
+    };
+    let json = |args: &[&str]| {
+        let v = with(args);
+        let refs: Vec<&std::ffi::OsStr> = v.iter().map(|a| a.as_os_str()).collect();
+        common::rootpath_json(&refs)
+    };
+    let non_increasing = |v: &[u64]| v.windows(2).all(|w| w[0] >= w[1]);
+
+    // top --group type --by count orders by retained objects.
+    let o = json(&[
+        "top", "--group", "type", "--by", "count", "-n", "30", "--json",
+    ]);
+    let counts: Vec<u64> = o["types"]
+        .as_array()
+        .expect("types")
+        .iter()
+        .map(|t| t["retained_objects"].as_u64().expect("count"))
+        .collect();
+    assert!(counts.len() > 2 && non_increasing(&counts), "{counts:?}");
+    // top --by shallow orders by, and shows, shallow bytes.
+    let o = json(&["top", "--by", "shallow", "-n", "30", "--json"]);
+    let shallow: Vec<u64> = o["retainers"]
+        .as_array()
+        .expect("retainers")
+        .iter()
+        .map(|r| r["shallow_bytes"].as_u64().expect("shallow"))
+        .collect();
+    assert!(shallow.len() > 2 && non_increasing(&shallow), "{shallow:?}");
+    let (ok, out, err) = go(&["top", "--by", "shallow", "-n", "3"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("shallow"), "{out}");
+    let (ok, _, err) = go(&["top", "--group", "type", "--by", "shallow"]);
+    assert!(!ok && err.contains("--by shallow"), "{err}");
+
+    // --exclude applies to addresses; a type's values inside arrays of it count.
+    let (ok, _, err) = go(&["why", "type:main.T", "--exclude", "X"]);
+    assert!(!ok && err.contains("--exclude"), "{err}");
+    let first = truth_object(&f, "pairs5000_first");
+    assert_eq!(first["root"]["name"], "main.gPairs5k");
+    let addr = first["addr"].as_str().expect("addr");
+    for exclude in ["main.Pair", "main.Pair.p"] {
+        // The truth: only gPairs5k's [5000]main.Pair holds it, through .p.
+        let o = json(&["why", addr, "--exclude", exclude, "--json"]);
+        assert_eq!(o["reachable"], false, "{exclude}: {o}");
+    }
+    let o = json(&["why", addr, "--json"]);
+    assert_eq!(o["reachable"], true);
+
+    // --paths 0 is refused, not read as 1.
+    let (ok, _, err) = go(&["why", addr, "--paths", "0"]);
+    assert!(!ok && err.contains("--paths"), "{err}");
+    // --debug-dir must be a directory.
+    let (ok, _, err) = go(&["--debug-dir", "/nonexistent", "top"]);
+    assert!(!ok && err.contains("--debug-dir /nonexistent"), "{err}");
+    // objects --type with no such type is an error, as why type: is.
+    let (ok, _, err) = go(&["objects", "--type", "zzz-no-such-type"]);
+    assert!(!ok && err.contains("--type"), "{err}");
+    let (ok, out, err) = go(&["objects", "--type", "main.T", "-n", "5"]);
+    assert!(ok && out.contains("main.T"), "{err}");
+    // why --help offers only targets that work.
+    let (ok, out, _) = go(&["why", "--help"]);
+    assert!(ok && !out.contains("root name"), "{out}");
+    // The command before the dump gets a hint.
+    let (ok, _, err) = run(&["why".as_ref(), core.as_os_str(), addr.as_ref()]);
+    assert!(
+        !ok && err.contains("the dump comes before the command"),
+        "{err}"
+    );
+}
+
+/// Issue #19: every flag and argument has help text.
+#[test]
+fn every_flag_has_help() {
+    use clap::CommandFactory;
+    let cli = rootpath::cli::Cli::command();
+    let mut missing = Vec::new();
+    let mut check = |cmd: &clap::Command, path: &str| {
+        for a in cmd.get_arguments() {
+            let id = a.get_id().as_str();
+            if id == "help" || id == "version" {
+                continue;
+            }
+            if a.get_help().is_none() && a.get_long_help().is_none() {
+                missing.push(format!("{path} {id}"));
+            }
+        }
+    };
+    check(&cli, "rootpath");
+    for sub in cli.get_subcommands().filter(|s| !s.is_hide_set()) {
+        check(sub, sub.get_name());
+    }
+    assert!(missing.is_empty(), "flags without help: {missing:?}");
+}
