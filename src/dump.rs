@@ -81,12 +81,12 @@ pub struct CoreDump {
 
 impl Dump {
     pub fn open(path: &Path, options: &OpenOptions) -> Result<Dump> {
-        let source = Source::open(path)?;
+        let source = Source::open(path).map_err(|e| e.for_flag("DUMP"))?;
         match source.kind() {
             FileKind::ElfCore => CoreDump::open(source, options).map(Dump::Core),
             FileKind::HeapDump => {
                 let dump = HeapDumpFile::parse(source)?;
-                let exe = options.exe.as_deref().map(Executable::open).transpose()?;
+                let exe = options.exe.as_deref().map(open_exe).transpose()?;
                 Ok(Dump::HeapDump(HeapDumpInput { dump, exe }))
             }
             FileKind::ElfExecutable | FileKind::ElfSharedObject | FileKind::ElfOther => {
@@ -159,7 +159,7 @@ impl CoreDump {
         let core = CoreFile::parse(source)?;
         let (exe, exe_origin, exe_problem) = match &options.exe {
             // An explicitly named executable that cannot be read is an error.
-            Some(path) => (Some(Executable::open(path)?), Some(ExeOrigin::Given), None),
+            Some(path) => (Some(open_exe(path)?), Some(ExeOrigin::Given), None),
             None => match core.executable_path() {
                 None => (None, None, Some(Error::ExeUnknown)),
                 Some(named) if !Path::new(named).is_file() => (
@@ -216,8 +216,39 @@ impl CoreDump {
         GoVersion::parse(&info.go_version)
     }
 
+    /// Whether the core's program is a Go program, judged by the first page
+    /// of its file mapping, which cores keep: a Go linker puts its build-ID
+    /// note there. None when the core lacks that page.
+    pub fn core_shows_go(&self) -> Option<bool> {
+        let named = self.core.executable_path()?;
+        let first = self
+            .core
+            .files
+            .iter()
+            .find(|f| f.path == named && f.file_offset == 0)?;
+        let page = self.core.memory_at(first.start, 4096)?;
+        // namesz 4, descsz (any), type 4 (NT_GO_BUILD_ID), name "Go\0\0".
+        Some(
+            page.windows(16).any(|w| {
+                w[..4] == [4, 0, 0, 0] && w[8..12] == [4, 0, 0, 0] && &w[12..] == b"Go\0\0"
+            }),
+        )
+    }
+
     /// The executable, or the reason there is none (for commands that need it).
     pub fn require_exe(&self) -> Result<&Executable> {
+        if self.exe.as_ref().is_none_or(|e| e.build_info.is_none())
+            && self.core_shows_go() == Some(false)
+        {
+            return Err(Error::NotGo {
+                what: format!(
+                    "the program that wrote this core ({})",
+                    self.core.executable_path().unwrap_or("?")
+                ),
+                why: "the first page of its executable, kept in the core, has no Go build ID note"
+                    .into(),
+            });
+        }
         match (&self.exe, &self.exe_problem) {
             (Some(exe), _) => Ok(exe),
             (None, Some(Error::ExeMissing { named })) => Err(Error::ExeMissing {
@@ -230,6 +261,11 @@ impl CoreDump {
     pub fn address_space(&self) -> AddressSpace<'_> {
         AddressSpace::new(&self.core, self.exe.as_ref(), self.exe_bias)
     }
+}
+
+/// The executable `--exe` names; problems with the file itself name the flag.
+fn open_exe(path: &Path) -> Result<Executable> {
+    Executable::open(path).map_err(|e| e.for_flag("--exe"))
 }
 
 /// Compares every read-only executable byte the core also holds (cores keep

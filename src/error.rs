@@ -47,9 +47,31 @@ pub enum Error {
     NotACore { path: PathBuf, kind: &'static str },
 
     #[error(
-        "{path}: is not an executable (ELF type {kind}); --exe takes the program that wrote the core"
+        "{path}: is not an executable (it is {kind}); --exe takes the program that wrote the dump"
     )]
-    NotAnExecutable { path: PathBuf, kind: &'static str },
+    NotAnExecutable { path: PathBuf, kind: String },
+
+    /// An input that cannot be what its flag expects, named by the flag.
+    #[error("{flag} {path}: {what}")]
+    WrongInput {
+        flag: &'static str,
+        path: PathBuf,
+        what: String,
+    },
+
+    #[error(
+        "cannot decompress {path}: no temporary file in {dir} ({source}); set TMPDIR to a \
+         writable directory with room for the decompressed file"
+    )]
+    TempFile {
+        path: PathBuf,
+        dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("{what} is not a Go program ({why}); rootpath reads the memory of Go programs only")]
+    NotGo { what: String, why: String },
 
     #[error("unsupported architecture {machine} in {path}: rootpath reads linux/amd64 only")]
     UnsupportedArch { path: PathBuf, machine: String },
@@ -86,6 +108,15 @@ pub enum Error {
     )]
     RuntimeLayout { what: String },
 
+    /// Runtime state the core should hold but does not: `cause` says why
+    /// (truncation, an undumped mapping, a corrupt pointer).
+    #[error("cannot read {what} at {addr:#x} from the core: {cause}")]
+    MissingMemory {
+        what: String,
+        addr: u64,
+        cause: String,
+    },
+
     /// Neither DWARF nor a way to do without it.
     #[error(
         "{exe} has no DWARF (built with -ldflags=-w or stripped) {detail}; pass the unstripped \
@@ -101,6 +132,10 @@ pub enum Error {
 
     #[error("{target}: {why}")]
     BadTarget { target: String, why: String },
+
+    /// A flag that cannot do what its help says with the rest of the command.
+    #[error("{flag} {why}")]
+    BadFlag { flag: &'static str, why: String },
 
     /// More pointers than the model's 32-bit edge rows can index.
     #[error("heap too large: {pointers} pointers, more than 4,294,967,295")]
@@ -127,6 +162,22 @@ impl Error {
         Error::Io {
             path: path.into(),
             source,
+        }
+    }
+
+    /// The error of reading the input `flag` names, said with the flag when
+    /// it is about the file itself (missing, a directory, unreadable).
+    pub fn for_flag(self, flag: &'static str) -> Self {
+        match self {
+            Error::Io { path, source } => {
+                let what = if path.is_dir() {
+                    "is a directory; it takes a file".to_string()
+                } else {
+                    format!("cannot read it: {source}")
+                };
+                Error::WrongInput { flag, path, what }
+            }
+            other => other,
         }
     }
 

@@ -184,7 +184,12 @@ fn core_overview(c: &CoreDump) -> Overview {
         "executable .go.buildinfo",
     );
     version_warnings(&go, &mut warnings);
-    if let Some(problem) = &c.exe_problem {
+    if c.core_shows_go() == Some(false) {
+        warnings.push(
+            "not a Go program: the first page of the core's executable has no Go build ID note"
+                .into(),
+        );
+    } else if let Some(problem) = &c.exe_problem {
         warnings.push(problem.to_string());
     }
     if let Some(exe) = &c.exe {

@@ -266,7 +266,19 @@ fn non_go_core_is_refused_clearly() {
         "histogram".as_ref(),
     ]);
     assert!(!ok);
-    assert!(err.contains("is this a Go program?"), "{err}");
+    assert!(err.contains("is not a Go program"), "{err}");
+    // Without the executable the core alone says so (issue #19), for every
+    // command that needs the program.
+    for command in ["top", "histogram", "why", "overview"] {
+        let mut args: Vec<&std::ffi::OsStr> = vec![core.as_os_str(), command.as_ref()];
+        if command == "why" {
+            args.push("0xc000000000".as_ref());
+        }
+        let (ok, out, err) = run(&args);
+        assert_eq!(ok, command == "overview", "{command}: {err}");
+        let said = if ok { out } else { err };
+        assert!(said.contains("not a Go program"), "{command}: {said}");
+    }
 }
 
 /// An executable without DWARF is named as such; its core is still read
@@ -314,4 +326,404 @@ fn wrong_executable_is_refused_for_heap_commands() {
         err.contains("is not the build that wrote this dump"),
         "{err}"
     );
+}
+
+/// The file offset of `addr` in a core's dumped memory (its PT_LOAD segments).
+fn core_offset(core: &[u8], addr: u64) -> Option<usize> {
+    let elf = goblin::elf::Elf::parse(core).expect("fixture core parses");
+    elf.program_headers
+        .iter()
+        .filter(|p| p.p_type == goblin::elf::program_header::PT_LOAD)
+        .find(|p| p.p_vaddr <= addr && addr < p.p_vaddr + p.p_filesz)
+        .map(|p| (p.p_offset + addr - p.p_vaddr) as usize)
+}
+
+/// A copy of a fixture core with words of its memory replaced.
+fn patched_core(f: &Fixture, name: &str, words: &[(u64, u64)]) -> std::path::PathBuf {
+    let mut bytes = fs::read(f.core()).expect("core");
+    for &(addr, value) in words {
+        let at = core_offset(&bytes, addr).unwrap_or_else(|| panic!("{addr:#x} not dumped"));
+        bytes[at..at + 8].copy_from_slice(&value.to_le_bytes());
+    }
+    let out = scratch(&format!("{}-{name}", f.version));
+    fs::write(&out, &bytes).expect("write");
+    out
+}
+
+fn truth_object<'a>(f: &'a Fixture, id: &str) -> &'a serde_json::Value {
+    f.truth["objects"]
+        .as_array()
+        .and_then(|a| a.iter().find(|o| o["id"] == id))
+        .unwrap_or_else(|| panic!("{}: truth has no object {id}", f.version))
+}
+
+fn truth_addr(o: &serde_json::Value) -> u64 {
+    let s = o["addr"].as_str().expect("addr");
+    u64::from_str_radix(s.trim_start_matches("0x"), 16).expect("hex addr")
+}
+
+/// Issue #19: an allocation header (Go ≥1.22) pointing at a "type
+/// descriptor" whose PtrBytes is huge once aborted every command on a
+/// 2^52-byte allocation. The object's pointers are now unknown, with a
+/// warning; everything else still answers.
+#[test]
+fn corrupt_type_descriptor_does_not_abort() {
+    for version in ["go1.22", "go1.25", "go1.27"] {
+        let f = Fixture::load(version);
+        let array = truth_addr(truth_object(&f, "ptrs100_array"));
+        // The header (the word before the object) points at the object
+        // itself, read as an abi.Type: Size_ 16, PtrBytes 2^58.
+        let bad = patched_core(
+            &f,
+            "huge-ptrbytes",
+            &[(array - 8, array), (array, 16), (array + 8, 1 << 58)],
+        );
+        let global = truth_object(&f, "global_ptr");
+        let root = global["root"]["name"].as_str().expect("root name");
+        for command in ["overview", "top", "histogram", "roots", "goroutines"] {
+            let (ok, _, err) = run(&[
+                bad.as_os_str(),
+                "--exe".as_ref(),
+                f.exe().as_os_str(),
+                command.as_ref(),
+            ]);
+            assert!(ok, "{version} {command}: {err}");
+        }
+        let (ok, out, err) = run(&[
+            bad.as_os_str(),
+            "--exe".as_ref(),
+            f.exe().as_os_str(),
+            "why".as_ref(),
+            global["addr"].as_str().expect("addr").as_ref(),
+        ]);
+        assert!(ok, "{version}: {err}");
+        assert!(out.contains(root), "{version}: {out}");
+        assert!(err.contains("corrupt type descriptor"), "{version}: {err}");
+    }
+}
+
+/// Dumped bytes the core's program headers declare past `len`.
+fn missing_after_cut(core: &[u8], len: u64) -> u64 {
+    let elf = goblin::elf::Elf::parse(core).expect("fixture core parses");
+    elf.program_headers
+        .iter()
+        .filter(|p| p.p_type == goblin::elf::program_header::PT_LOAD)
+        .map(|p| {
+            let filesz = p.p_filesz.min(p.p_memsz);
+            (p.p_offset + filesz).saturating_sub(len.max(p.p_offset))
+        })
+        .sum()
+}
+
+/// Issue #19: a supported core cut at 10, 50 or 90 % (ulimit -c, a full
+/// disk) is refused as truncated, naming the mapping, never as a Go runtime
+/// "laid out differently"; one missing only its last pages answers `top`
+/// and `why` with one stderr warning that says how much is missing.
+#[test]
+fn truncated_core_names_the_truncation() {
+    let f = Fixture::load("go1.25");
+    let bytes = fs::read(f.core()).expect("core");
+    let exe = f.exe();
+    for percent in [10, 50, 90] {
+        let len = bytes.len() * percent / 100;
+        let cut = scratch(&format!("go1.25-cut-{percent}"));
+        fs::write(&cut, &bytes[..len]).expect("write");
+        for command in ["top", "histogram", "goroutines"] {
+            let (ok, _, err) = run(&[
+                cut.as_os_str(),
+                "--exe".as_ref(),
+                exe.as_os_str(),
+                command.as_ref(),
+            ]);
+            assert!(!ok, "{percent}% {command}");
+            assert!(
+                err.contains("the core is truncated") && err.contains("mapping"),
+                "{percent}% {command}: {err}"
+            );
+            assert!(!err.contains("laid out differently"), "{err}");
+        }
+    }
+    // Only the last 1 % missing: the heap is read, and what is missing said once.
+    let len = bytes.len() - bytes.len() / 100;
+    let missing = missing_after_cut(&bytes, len as u64);
+    assert!(missing > 0);
+    let cut = scratch("go1.25-cut-tail");
+    fs::write(&cut, &bytes[..len]).expect("write");
+    let global = truth_object(&f, "global_ptr");
+    let root = global["root"]["name"].as_str().expect("root name");
+    let addr = global["addr"].as_str().expect("addr");
+    for args in [vec!["top"], vec!["why", addr]] {
+        let mut argv: Vec<&std::ffi::OsStr> = vec![cut.as_os_str(), "--exe".as_ref()];
+        argv.push(exe.as_os_str());
+        argv.extend(args.iter().map(|a| std::ffi::OsStr::new(*a)));
+        let (ok, out, err) = run(&argv);
+        // The span records of the target may be among the bytes cut off.
+        assert!(ok || args[0] == "why", "{args:?}: {err}");
+        let notes: Vec<&str> = err.lines().filter(|l| l.contains("truncated")).collect();
+        assert_eq!(notes.len(), 1, "{args:?}: {err}");
+        assert!(
+            notes[0].contains(&format!("{missing} dumped bytes")),
+            "{args:?}: {missing} missing: {err}"
+        );
+        if ok && args[0] == "why" {
+            assert!(out.contains(root), "{out}");
+        }
+    }
+    // overview: one truncation warning, none for mappings with nothing dumped.
+    let o = common::rootpath_json(&[
+        cut.as_os_str(),
+        "--exe".as_ref(),
+        exe.as_os_str(),
+        "overview".as_ref(),
+        "--json".as_ref(),
+    ]);
+    let warnings: Vec<String> = o["warnings"]
+        .as_array()
+        .expect("warnings")
+        .iter()
+        .map(|w| w.to_string())
+        .collect();
+    assert_eq!(
+        warnings.iter().filter(|w| w.contains("truncated")).count(),
+        1,
+        "{warnings:?}"
+    );
+    assert!(
+        !warnings.iter().any(|w| w.contains("0 of 0")),
+        "{warnings:?}"
+    );
+}
+
+/// Issue #19: a profile of another process, sampled at another rate, once
+/// replaced the dump's MemProfileRate=1 and turned exact counts into
+/// estimates. The dump's rate and counts stay its own; the profile's rate
+/// is reported as a mismatch and its figures stay under `profile`.
+#[test]
+fn profile_of_another_rate_does_not_change_the_dumps_figures() {
+    let f = Fixture::load("go1.22");
+    let other = Fixture::load("go1.22-sampled");
+    let (own_rate, other_rate) = (
+        &f.truth["mem_profile_rate"],
+        &other.truth["mem_profile_rate"],
+    );
+    assert_ne!(own_rate, other_rate);
+    let o = common::rootpath_json(&[
+        f.core().as_os_str(),
+        "--exe".as_ref(),
+        f.exe().as_os_str(),
+        "--heap".as_ref(),
+        other.dir.join("heap.pprof").as_os_str(),
+        "sites".as_ref(),
+        "-n".as_ref(),
+        "1000".as_ref(),
+        "--json".as_ref(),
+    ]);
+    assert_eq!(&o["sampling"]["rate"], own_rate, "{}", o["sampling"]);
+    let check = &o["profile_check"];
+    assert_eq!(check["verdict"], "mismatch");
+    assert!(
+        check["problems"]
+            .to_string()
+            .contains(&format!("one allocation per {other_rate} bytes")),
+        "{check}"
+    );
+    for want in f.truth["sites"].as_array().expect("sites") {
+        let function = want["function"].as_str().expect("function");
+        let count = want["count"].as_u64().expect("count");
+        let site = o["sites"]
+            .as_array()
+            .and_then(|s| s.iter().find(|s| s["site"] == function))
+            .unwrap_or_else(|| panic!("{function} missing"));
+        assert_eq!(site["live_objects"].as_u64(), Some(count), "{site}");
+        assert_eq!(
+            site["recorded"]["inuse_objects"].as_u64(),
+            Some(count),
+            "{site}"
+        );
+        assert!(site["estimated"].is_null(), "{site}");
+    }
+}
+
+/// Issue #19: an input that is not what its flag expects is named by its flag.
+#[test]
+fn wrong_inputs_are_named_by_their_flag() {
+    let f = Fixture::load("go1.25");
+    let (core, exe) = (f.core(), f.exe());
+    let text = scratch("flag-text");
+    fs::write(&text, b"hello, this is text\n").expect("write");
+    let dir = scratch("flag-dir");
+    fs::create_dir_all(&dir).expect("dir");
+    let os = |s: &'static str| std::ffi::OsStr::new(s);
+    // A text file as --exe: the executable is refused, not the dump.
+    let (ok, _, err) = run(&[core.as_os_str(), os("--exe"), text.as_os_str(), os("top")]);
+    assert!(!ok);
+    assert!(
+        err.contains("is not an executable") && err.contains("--exe") && !err.contains("core"),
+        "{err}"
+    );
+    // A directory in each place.
+    let cases: [(&str, Vec<&std::ffi::OsStr>); 3] = [
+        ("DUMP", vec![dir.as_os_str(), os("top")]),
+        (
+            "--exe",
+            vec![core.as_os_str(), os("--exe"), dir.as_os_str(), os("top")],
+        ),
+        (
+            "--heap",
+            vec![
+                core.as_os_str(),
+                os("--exe"),
+                exe.as_os_str(),
+                os("--heap"),
+                dir.as_os_str(),
+                os("sites"),
+            ],
+        ),
+    ];
+    for (flag, args) in cases {
+        let (ok, _, err) = run(&args);
+        assert!(!ok);
+        assert!(
+            err.contains(&format!("{flag} {}: is a directory", dir.display())),
+            "{flag}: {err}"
+        );
+        assert!(!err.contains("os error 19"), "{err}");
+    }
+    // An unwritable TMPDIR while decompressing names TMPDIR, not the input.
+    let (ok, _, err) = {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_rootpath"))
+            .env("TMPDIR", "/nonexistent")
+            .args([
+                f.compressed("core").as_os_str(),
+                os("--exe"),
+                exe.as_os_str(),
+                os("overview"),
+            ])
+            .output()
+            .expect("run");
+        (
+            out.status.success(),
+            (),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    assert!(!ok);
+    assert!(
+        err.contains("TMPDIR") && err.contains("/nonexistent") && !err.contains("cannot read"),
+        "{err}"
+    );
+}
+
+/// Issue #19: every flag does what its help says or is refused with a
+/// message naming it.
+#[test]
+fn flags_do_what_their_help_says_or_are_refused() {
+    let f = Fixture::load("go1.25");
+    let (core, exe) = (f.core(), f.exe());
+    let os = |s: &str| std::ffi::OsString::from(s);
+    let with = |args: &[&str]| -> Vec<std::ffi::OsString> {
+        let mut v = vec![
+            core.clone().into_os_string(),
+            os("--exe"),
+            exe.clone().into_os_string(),
+        ];
+        v.extend(args.iter().map(|a| os(a)));
+        v
+    };
+    let go = |args: &[&str]| {
+        let v = with(args);
+        let refs: Vec<&std::ffi::OsStr> = v.iter().map(|a| a.as_os_str()).collect();
+        run(&refs)
+    };
+    let json = |args: &[&str]| {
+        let v = with(args);
+        let refs: Vec<&std::ffi::OsStr> = v.iter().map(|a| a.as_os_str()).collect();
+        common::rootpath_json(&refs)
+    };
+    let non_increasing = |v: &[u64]| v.windows(2).all(|w| w[0] >= w[1]);
+
+    // top --group type --by count orders by retained objects.
+    let o = json(&[
+        "top", "--group", "type", "--by", "count", "-n", "30", "--json",
+    ]);
+    let counts: Vec<u64> = o["types"]
+        .as_array()
+        .expect("types")
+        .iter()
+        .map(|t| t["retained_objects"].as_u64().expect("count"))
+        .collect();
+    assert!(counts.len() > 2 && non_increasing(&counts), "{counts:?}");
+    // top --by shallow orders by, and shows, shallow bytes.
+    let o = json(&["top", "--by", "shallow", "-n", "30", "--json"]);
+    let shallow: Vec<u64> = o["retainers"]
+        .as_array()
+        .expect("retainers")
+        .iter()
+        .map(|r| r["shallow_bytes"].as_u64().expect("shallow"))
+        .collect();
+    assert!(shallow.len() > 2 && non_increasing(&shallow), "{shallow:?}");
+    let (ok, out, err) = go(&["top", "--by", "shallow", "-n", "3"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("shallow"), "{out}");
+    let (ok, _, err) = go(&["top", "--group", "type", "--by", "shallow"]);
+    assert!(!ok && err.contains("--by shallow"), "{err}");
+
+    // --exclude applies to addresses; a type's values inside arrays of it count.
+    let (ok, _, err) = go(&["why", "type:main.T", "--exclude", "X"]);
+    assert!(!ok && err.contains("--exclude"), "{err}");
+    let first = truth_object(&f, "pairs5000_first");
+    assert_eq!(first["root"]["name"], "main.gPairs5k");
+    let addr = first["addr"].as_str().expect("addr");
+    for exclude in ["main.Pair", "main.Pair.p"] {
+        // The truth: only gPairs5k's [5000]main.Pair holds it, through .p.
+        let o = json(&["why", addr, "--exclude", exclude, "--json"]);
+        assert_eq!(o["reachable"], false, "{exclude}: {o}");
+    }
+    let o = json(&["why", addr, "--json"]);
+    assert_eq!(o["reachable"], true);
+
+    // --paths 0 is refused, not read as 1.
+    let (ok, _, err) = go(&["why", addr, "--paths", "0"]);
+    assert!(!ok && err.contains("--paths"), "{err}");
+    // --debug-dir must be a directory.
+    let (ok, _, err) = go(&["--debug-dir", "/nonexistent", "top"]);
+    assert!(!ok && err.contains("--debug-dir /nonexistent"), "{err}");
+    // objects --type with no such type is an error, as why type: is.
+    let (ok, _, err) = go(&["objects", "--type", "zzz-no-such-type"]);
+    assert!(!ok && err.contains("--type"), "{err}");
+    let (ok, out, err) = go(&["objects", "--type", "main.T", "-n", "5"]);
+    assert!(ok && out.contains("main.T"), "{err}");
+    // why --help offers only targets that work.
+    let (ok, out, _) = go(&["why", "--help"]);
+    assert!(ok && !out.contains("root name"), "{out}");
+    // The command before the dump gets a hint.
+    let (ok, _, err) = run(&["why".as_ref(), core.as_os_str(), addr.as_ref()]);
+    assert!(
+        !ok && err.contains("the dump comes before the command"),
+        "{err}"
+    );
+}
+
+/// Issue #19: every flag and argument has help text.
+#[test]
+fn every_flag_has_help() {
+    use clap::CommandFactory;
+    let cli = rootpath::cli::Cli::command();
+    let mut missing = Vec::new();
+    let mut check = |cmd: &clap::Command, path: &str| {
+        for a in cmd.get_arguments() {
+            let id = a.get_id().as_str();
+            if id == "help" || id == "version" {
+                continue;
+            }
+            if a.get_help().is_none() && a.get_long_help().is_none() {
+                missing.push(format!("{path} {id}"));
+            }
+        }
+    };
+    check(&cli, "rootpath");
+    for sub in cli.get_subcommands().filter(|s| !s.is_hide_set()) {
+        check(sub, sub.get_name());
+    }
+    assert!(missing.is_empty(), "flags without help: {missing:?}");
 }

@@ -38,20 +38,41 @@ impl Exclusions {
     pub fn parse(model: &HeapModel, specs: &[String]) -> (Exclusions, Vec<String>) {
         let mut rules = Vec::new();
         let mut unknown = Vec::new();
+        // A type's values may live only inside arrays of it ([5000]main.Pair):
+        // T names those arrays too.
+        let arrays_of = |name: &str| -> Vec<u32> {
+            (0..model.types.len() as u32)
+                .filter(|&i| {
+                    model.types.name(i).is_some_and(|n| {
+                        n.strip_prefix('[')
+                            .and_then(|r| r.split_once(']'))
+                            .is_some_and(|(len, elem)| {
+                                elem == name && len.bytes().all(|b| b.is_ascii_digit())
+                            })
+                    })
+                })
+                .collect()
+        };
+        let with_arrays = |name: &str| -> Vec<u32> {
+            let mut all = arrays_of(name);
+            all.extend(model.types.get(name));
+            all
+        };
         for spec in specs {
-            if let Some(t) = model.types.get(spec) {
-                rules.push((t, None));
+            let whole = with_arrays(spec);
+            if !whole.is_empty() {
+                rules.extend(whole.into_iter().map(|t| (t, None)));
                 continue;
             }
             // Try "type.field" at every dot, longest type first.
             let found = spec.rmatch_indices('.').find_map(|(i, _)| {
-                model
-                    .types
-                    .get(&spec[..i])
-                    .map(|t| (t, format!(".{}", &spec[i + 1..])))
+                let types = with_arrays(&spec[..i]);
+                (!types.is_empty()).then(|| (types, format!(".{}", &spec[i + 1..])))
             });
             match found {
-                Some((t, field)) => rules.push((t, Some(field))),
+                Some((types, field)) => {
+                    rules.extend(types.into_iter().map(|t| (t, Some(field.clone()))))
+                }
                 None => unknown.push(spec.clone()),
             }
         }

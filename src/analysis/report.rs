@@ -201,7 +201,11 @@ impl<'a, 'm> Reporter<'a, 'm> {
                         .sum();
                     (r.graph.root_node(i), root_ref(root), shallow)
                 }
-                Retainer::Group(g) => (r.graph.group_node(g), group_ref(&r.groups[g]), 0),
+                Retainer::Group(g) => (
+                    r.graph.group_node(g),
+                    group_ref(&r.groups[g]),
+                    r.group_shallow_bytes(g),
+                ),
             })
             .filter(|&(node, _, _)| r.doms.retained_bytes(node) > 0)
             .take(n)

@@ -238,6 +238,17 @@ impl<'m> Retention<'m> {
         }
     }
 
+    /// The bytes the roots of goroutine group `g` point at directly (what
+    /// `TopBy::Shallow` orders the group by).
+    pub fn group_shallow_bytes(&self, g: usize) -> u64 {
+        let model = self.graph.model;
+        (0..model.roots.len())
+            .filter(|&r| self.root_group[r] == Some(g))
+            .flat_map(|r| model.roots.roots[r].targets.iter())
+            .map(|&(t, _)| model.objects.size(t))
+            .sum()
+    }
+
     /// Retainers by retained bytes (or shallow bytes, or retained objects):
     /// roots, except that the stacks of alike goroutines (a group of more
     /// than one) retain together as one.
@@ -267,9 +278,7 @@ impl<'m> Retention<'m> {
             let key = match by {
                 TopBy::Retained => self.doms.retained_bytes(node),
                 TopBy::Count => self.doms.retained_objects(node),
-                TopBy::Shallow => {
-                    shallow(&mut (0..model.roots.len()).filter(|&r| self.root_group[r] == Some(g)))
-                }
+                TopBy::Shallow => self.group_shallow_bytes(g),
             };
             out.push((key, Retainer::Group(g)));
         }

@@ -325,16 +325,17 @@ impl SiteIndex {
                     let live = b.allocs.saturating_sub(b.frees) as i64;
                     let (n, bytes) =
                         scale_heap_sample(live, live.saturating_mul(b.size as i64), scaled_rate);
-                    f.inuse_objects += n;
-                    f.inuse_bytes += bytes;
+                    f.inuse_objects = f.inuse_objects.saturating_add(n);
+                    f.inuse_bytes = f.inuse_bytes.saturating_add(bytes);
                 }
                 f
             });
             let from_profile = profile.map(|p| {
                 let mut f = Inuse::default();
+                // The profile's integers may be anything: add without overflow.
                 for &s in &figures.samples {
-                    f.inuse_objects += p.samples[s].inuse_objects;
-                    f.inuse_bytes += p.samples[s].inuse_bytes;
+                    f.inuse_objects = f.inuse_objects.saturating_add(p.samples[s].inuse_objects);
+                    f.inuse_bytes = f.inuse_bytes.saturating_add(p.samples[s].inuse_bytes);
                 }
                 f
             });
@@ -407,8 +408,8 @@ impl SiteIndex {
             );
         }
 
-        let profile_check =
-            profile.map(|p| agreement.check(p, sites.last_gc, join.matched, join.unmatched));
+        let profile_check = profile
+            .map(|p| agreement.check(p, sites.rate, sites.last_gc, join.matched, join.unmatched));
 
         SiteIndex {
             sites: accs,
@@ -550,7 +551,7 @@ fn join_samples(
                             let b = &sites.buckets[b as usize];
                             b.allocs.saturating_sub(b.frees) as i64
                         })
-                        .sum()
+                        .fold(0i64, i64::saturating_add)
                 })
             };
             if let Some(found) = loose.get(&(without_leaf(&key.0), key.1)).and_then(|c| {
@@ -597,7 +598,7 @@ fn join_samples(
             None => {
                 if s.inuse_objects > 0 {
                     join.unmatched.0 += 1;
-                    join.unmatched.1 += s.inuse_bytes;
+                    join.unmatched.1 = join.unmatched.1.saturating_add(s.inuse_bytes);
                 }
                 // A site the dump does not know: list it with the profile's figures.
                 keys.insert(
@@ -617,29 +618,26 @@ fn join_samples(
     join
 }
 
-/// The sampling rate: the profile's period, else the dump's own; a heap
-/// dump records neither, but when nearly every object carries an
-/// allocation sample every allocation was sampled (only what the runtime
-/// allocated before the program set the rate has none). With the counts
-/// behind an inferred rate.
+/// The sampling rate: the dump's own; a heap dump records none, but when
+/// nearly every object carries an allocation sample every allocation was
+/// sampled (only what the runtime allocated before the program set the rate
+/// has none). The profile's period only when the dump tells nothing: a
+/// profile of another process must not change the dump's figures. With the
+/// counts behind an inferred rate.
 fn sampling_rate(
     model: &HeapModel,
     profile: Option<&AllocProfile>,
 ) -> (Option<u64>, Option<(usize, usize)>) {
-    let rate = match profile {
-        Some(p) if p.period > 0 => Some(p.period),
-        _ => model.sites.rate,
-    };
-    if rate.is_some() || model.objects.is_empty() {
-        return (rate, None);
+    if model.sites.rate.is_some() {
+        return (model.sites.rate, None);
     }
     let mut sampled: Vec<ObjectId> = model.sites.object_bucket.iter().map(|&(o, _)| o).collect();
     sampled.dedup();
-    if sampled.len() * 10 >= model.objects.len() * 9 {
-        (Some(1), Some((sampled.len(), model.objects.len())))
-    } else {
-        (None, None)
+    if !model.objects.is_empty() && sampled.len() * 10 >= model.objects.len() * 9 {
+        return (Some(1), Some((sampled.len(), model.objects.len())));
     }
+    let period = profile.map(|p| p.period).filter(|&p| p > 0);
+    (period, None)
 }
 
 /// How much of the heap the profiling records cover.
@@ -716,7 +714,7 @@ impl Agreement {
                 format!("{}:{l}", crate::model::short_file(f))
             });
             self.examples.push((
-                (p.inuse_bytes - r.inuse_bytes).unsigned_abs(),
+                p.inuse_bytes.abs_diff(r.inuse_bytes),
                 format!(
                     "{leaf}: {} objects in the profile, {} in the dump",
                     p.inuse_objects, r.inuse_objects
@@ -754,11 +752,22 @@ impl Agreement {
     fn check(
         mut self,
         p: &AllocProfile,
+        dump_rate: Option<u64>,
         dump_gc: Option<crate::model::GcStamp>,
         matched: usize,
         unmatched: (usize, i64),
     ) -> ProfileCheck {
         let mut problems = Vec::new();
+        if let Some(rate) = dump_rate
+            && p.period > 0
+            && p.period != rate
+        {
+            problems.push(format!(
+                "the profile samples one allocation per {} bytes, the dump's MemProfileRate is \
+                 {rate}: it comes from another process (the dump's own figures use its rate)",
+                p.period
+            ));
+        }
         let same_code_addresses = if self.checked_samples == 0 {
             None
         } else {
@@ -862,8 +871,8 @@ impl Agreement {
 fn add_inuse(total: &mut Option<Inuse>, add: Option<Inuse>) {
     if let Some(a) = add {
         let t = total.get_or_insert_with(Inuse::default);
-        t.inuse_objects += a.inuse_objects;
-        t.inuse_bytes += a.inuse_bytes;
+        t.inuse_objects = t.inuse_objects.saturating_add(a.inuse_objects);
+        t.inuse_bytes = t.inuse_bytes.saturating_add(a.inuse_bytes);
     }
 }
 

@@ -74,8 +74,22 @@ pub fn objects(
     json: bool,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let live = live_set(model);
     let exact = type_filter.and_then(|t| model.types.get(t));
+    // A type no object has (exactly or in part) is a mistake, as for `why type:`.
+    if let Some(filter) = type_filter
+        && exact.is_none()
+        && !(0..model.types.len() as u32)
+            .filter_map(|i| model.types.name(i))
+            .any(|n| n.contains(filter))
+    {
+        return Err(crate::error::Error::BadTarget {
+            target: filter.to_string(),
+            why: "--type: no object of a type with that name in this heap (see 'histogram' \
+                  for type names)"
+                .into(),
+        });
+    }
+    let live = live_set(model);
     let matches = |id: crate::model::ObjectId| -> bool {
         let Some(filter) = type_filter else {
             return true;

@@ -88,13 +88,14 @@ pub enum Command {
     Report,
     /// Why is this object alive? Shortest paths from GC roots.
     Why {
-        /// An address (any address inside an object), `type:NAME`, `site:FUNC`, `site:FILE:LINE`
-        /// or a root name.
+        /// An address (any address inside an object), `type:NAME`, `site:FUNC` or
+        /// `site:FILE:LINE`.
         target: String,
-        /// How many paths, through different roots.
-        #[arg(long, default_value_t = 3)]
-        paths: usize,
-        /// Ignore edges of this type or type.field ("would it still be alive without it?").
+        /// How many paths, through different roots (at least 1).
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..))]
+        paths: u64,
+        /// With an address: ignore references held in objects of this type (or in arrays of
+        /// it), or in this TYPE.FIELD ("would it still be alive without them?").
         #[arg(long, value_name = "EDGE")]
         exclude: Vec<String>,
         /// Show runtime-internal objects (map tables, buckets) as separate steps.
@@ -103,10 +104,14 @@ pub enum Command {
     },
     /// The largest retainers.
     Top {
+        /// Show at most this many retainers (or types).
         #[arg(short = 'n', default_value_t = 20)]
         n: usize,
+        /// Order by retained bytes, shallow bytes (the holder's own), or retained object count;
+        /// with `--group type` only retained and count apply.
         #[arg(long, value_enum, default_value_t = TopBy::Retained)]
         by: TopBy,
+        /// Retainers by GC root (and groups of alike goroutines), or retained bytes by type.
         #[arg(long, value_enum, default_value_t = TopGroup::Root)]
         group: TopGroup,
     },
@@ -178,6 +183,62 @@ pub enum TopGroup {
     Type,
 }
 
+/// Parses the command line; a dump named after a command (`rootpath why
+/// CORE ADDR`) gets a hint that the dump comes first.
+pub fn parse() -> Cli {
+    use clap::CommandFactory;
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let first = args.get(1).and_then(|a| a.to_str());
+            let is_command = first.is_some_and(|f| {
+                Cli::command()
+                    .get_subcommands()
+                    .any(|c| c.get_name() == f && !std::path::Path::new(f).exists())
+            });
+            if let (true, Some(command)) = (is_command, first)
+                && e.kind() != clap::error::ErrorKind::DisplayHelp
+            {
+                eprintln!("rootpath: the dump comes before the command: rootpath DUMP {command} …");
+            }
+            e.exit()
+        }
+    }
+}
+
+/// Flags that cannot do what their help says here are refused before the
+/// long load, with what they apply to.
+fn check_flags(cli: &Cli, command: &Command) -> Result<()> {
+    use crate::error::Error;
+    for dir in &cli.debug_dirs {
+        if !dir.is_dir() {
+            return Err(Error::WrongInput {
+                flag: "--debug-dir",
+                path: dir.clone(),
+                what: "is not a directory".into(),
+            });
+        }
+    }
+    match command {
+        Command::Why {
+            target, exclude, ..
+        } if !exclude.is_empty() && why::parse_address(target).is_none() => Err(Error::BadFlag {
+            flag: "--exclude",
+            why: format!("applies to `why ADDRESS` (one object's paths), not to {target}"),
+        }),
+        Command::Top {
+            by: TopBy::Shallow,
+            group: TopGroup::Type,
+            ..
+        } => Err(Error::BadFlag {
+            flag: "--by shallow",
+            why: "applies to --group root; --group type orders by retained bytes or count".into(),
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// Runs a parsed command line, writing its result to `out`.
 pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<()> {
     let command = cli.command.as_ref().unwrap_or(&Command::Report);
@@ -188,7 +249,9 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<()> {
     };
     // Read the profile first: a bad one fails before a long load.
     let profile = match &cli.heap_profile {
-        Some(path) if uses_profile => Some(crate::input::pprof::read_alloc_profile(path)?),
+        Some(path) if uses_profile => {
+            Some(crate::input::pprof::read_alloc_profile(path).map_err(|e| e.for_flag("--heap"))?)
+        }
         Some(path) => {
             eprintln!(
                 "rootpath: note: {} is not used: the heap profile joins in 'report', 'sites' \
@@ -199,6 +262,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<()> {
         }
         None => None,
     };
+    check_flags(cli, command)?;
     let options = OpenOptions {
         exe: cli.exe.clone(),
         debug_dirs: cli.debug_dirs.clone(),
@@ -234,7 +298,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<()> {
         if !target.starts_with("site:") {
             let args = why::WhyArgs {
                 target,
-                paths: *paths,
+                paths: usize::try_from(*paths).unwrap_or(usize::MAX),
                 exclude,
                 raw: *raw,
             };

@@ -15,7 +15,12 @@ pub fn run(dump: &Dump, json: bool, out: &mut dyn Write) -> Result<()> {
         Ok(model) => {
             let live = super::heap::live_set(&model);
             report.heap = Some(summary::totals(&model, &live));
-            report.warnings.extend(model.warnings.iter().cloned());
+            // The core's own warnings (truncation) are the model's first.
+            for w in &model.warnings {
+                if !report.warnings.contains(w) {
+                    report.warnings.push(w.clone());
+                }
+            }
         }
         Err(e) => report.warnings.push(format!("heap not read: {e}")),
     }

@@ -55,7 +55,21 @@ pub fn top(
             }
         }
         TopGroup::Type => {
-            let doc = reporter.top_types(n);
+            let doc = match by_ {
+                // Types come ordered by retained bytes; by count, every type
+                // is ranked before the first n are kept.
+                TopBy::Count => {
+                    let mut doc = reporter.top_types(usize::MAX);
+                    doc.types.sort_by(|a, b| {
+                        b.retained_objects
+                            .cmp(&a.retained_objects)
+                            .then_with(|| a.type_name.cmp(&b.type_name))
+                    });
+                    doc.types.truncate(n);
+                    doc
+                }
+                _ => reporter.top_types(n),
+            };
             if json {
                 output::json::write(out, &doc)
             } else {
@@ -146,7 +160,11 @@ pub fn report(
     let mut ov = overview(dump);
     let hist = histogram_doc(model, &reporter, Some(20));
     ov.heap = Some(hist.totals.clone());
-    ov.warnings.extend(model.warnings.iter().cloned());
+    for w in &model.warnings {
+        if !ov.warnings.contains(w) {
+            ov.warnings.push(w.clone());
+        }
+    }
     let TopDoc { retainers, .. } = reporter.top(10, By::Retained);
     let doc = ReportDoc {
         overview: ov,

@@ -20,7 +20,7 @@ pub struct WhyArgs<'a> {
     pub raw: bool,
 }
 
-fn parse_address(text: &str) -> Option<u64> {
+pub(super) fn parse_address(text: &str) -> Option<u64> {
     match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
         Some(hex) => u64::from_str_radix(hex, 16).ok(),
         None => text.parse().ok(),

@@ -116,6 +116,10 @@ pub fn load_choosing_types(dump: &CoreDump, choose: Option<TypeChooser<'_>>) -> 
         choose,
     )?;
     model.warnings.extend(version_warning);
+    // Every command answering from a cut-off core says so first.
+    if let Some(cut) = dump.core.truncation() {
+        model.warnings.insert(0, cut);
+    }
     model.names_from = names_from;
     Ok(model)
 }
@@ -132,8 +136,9 @@ fn checked_program(dump: &CoreDump) -> Result<(&Executable, GoVersion, Option<St
             detail: format!("{detail} (first difference at {address})"),
         });
     }
-    let version = dump.go_version().ok_or_else(|| {
-        Error::malformed(exe.path(), "no Go build information: is this a Go program?")
+    let version = dump.go_version().ok_or_else(|| Error::NotGo {
+        what: exe.path().display().to_string(),
+        why: "it has no Go build information (.go.buildinfo)".into(),
     })?;
     let mut version_warning = None;
     match version.support() {
@@ -401,7 +406,7 @@ fn load_heap(
     phases.done("edges");
     if unreadable > 0 {
         warnings.push(format!(
-            "pointer maps of {unreadable} objects are missing from the core: their outgoing references are unknown"
+            "pointer maps of {unreadable} objects cannot be read (memory missing from the core, or a corrupt type descriptor): their outgoing references are unknown"
         ));
     }
     let mut roots = Roots {

@@ -27,6 +27,13 @@ impl Source {
     /// Opens `path`, undoing zstd/gzip compression, and maps the content.
     pub fn open(path: &Path) -> Result<Source> {
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        // Mapping a directory fails with ENODEV ("No such device"): say what it is.
+        if file.metadata().is_ok_and(|m| m.is_dir()) {
+            return Err(Error::io(
+                path,
+                io::Error::new(io::ErrorKind::IsADirectory, "is a directory, not a file"),
+            ));
+        }
         let mut map = map_file(path, &file)?;
         let mut compression = Vec::new();
         let mut kind = FileKind::of(&map);
@@ -132,7 +139,11 @@ fn map_file(path: &Path, file: &File) -> Result<Mmap> {
 /// Streams the decompressed bytes into an unlinked temporary file, so a large
 /// core costs disk, not memory.
 fn decompress(path: &Path, compressed: &[u8], kind: FileKind) -> Result<File> {
-    let mut out = tempfile::tempfile().map_err(|e| Error::io(std::env::temp_dir(), e))?;
+    let mut out = tempfile::tempfile().map_err(|source| Error::TempFile {
+        path: path.to_path_buf(),
+        dir: std::env::temp_dir(),
+        source,
+    })?;
     let name = path
         .file_name()
         .unwrap_or(path.as_os_str())

@@ -462,12 +462,13 @@ fn write_retainers(out: &mut dyn Write, rs: &[RetainerDoc], live: u64) -> io::Re
     for (i, r) in rs.iter().enumerate() {
         writeln!(
             out,
-            "{:>2}. {} retains {} in {} objects ({} of live)",
+            "{:>2}. {} retains {} in {} objects ({} of live; {} shallow)",
             i + 1,
             root_line(&r.root),
             bytes(r.retained_bytes),
             r.retained_objects,
-            share(r.retained_bytes, live)
+            share(r.retained_bytes, live),
+            bytes(r.shallow_bytes)
         )?;
         if !r.top_types.is_empty() {
             writeln!(out, "    mostly {}", types_line(&r.top_types))?;

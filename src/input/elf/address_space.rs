@@ -39,6 +39,9 @@ impl Region<'_> {
 pub struct AddressSpace<'a> {
     /// Sorted by start, non-overlapping; only regions with bytes.
     regions: Vec<Region<'a>>,
+    /// A core's mappings, with or without bytes: (start, end, dumped
+    /// bytes, dumped bytes cut off the end of the file). Empty for heap dumps.
+    mappings: Vec<(u64, u64, u64, u64)>,
 }
 
 impl<'a> AddressSpace<'a> {
@@ -68,7 +71,12 @@ impl<'a> AddressSpace<'a> {
         }
         regions.retain(|r| !r.data.is_empty());
         regions.sort_by_key(|r| r.start);
-        AddressSpace { regions }
+        let mappings = core
+            .segments
+            .iter()
+            .map(|s| (s.vaddr, s.end(), s.filesz, s.missing))
+            .collect();
+        AddressSpace { regions, mappings }
     }
 
     /// An address space from layers of memory, most authoritative first:
@@ -86,7 +94,10 @@ impl<'a> AddressSpace<'a> {
                 );
             }
         }
-        AddressSpace { regions }
+        AddressSpace {
+            regions,
+            mappings: Vec::new(),
+        }
     }
 
     pub fn regions(&self) -> &[Region<'a>] {
@@ -108,6 +119,51 @@ impl<'a> AddressSpace<'a> {
 
     pub fn contains(&self, addr: u64) -> bool {
         self.region(addr).is_some()
+    }
+
+    /// Whether [start, end) lies inside the process's mappings, adjacent
+    /// ones together (always true when they are unknown: heap dumps).
+    pub fn mapped(&self, start: u64, end: u64) -> bool {
+        if self.mappings.is_empty() {
+            return true;
+        }
+        let mut cursor = start;
+        for &(s, e, _, _) in &self.mappings {
+            if cursor >= end {
+                break;
+            }
+            if s <= cursor && cursor < e {
+                cursor = e;
+            }
+        }
+        cursor >= end
+    }
+
+    /// Why the byte at `addr` cannot be read: the core was cut short in its
+    /// mapping, the kernel did not dump it, or no mapping holds it.
+    pub fn why_absent(&self, addr: u64) -> String {
+        let Some(&(start, end, dumped, missing)) = self
+            .mappings
+            .iter()
+            .find(|&&(s, e, _, _)| s <= addr && addr < e)
+        else {
+            return format!(
+                "no mapping of the process holds {addr:#x} (a corrupt pointer, or a core of \
+                 another build)"
+            );
+        };
+        if missing > 0 && addr >= start + dumped {
+            format!(
+                "the core is truncated: the mapping {start:#x}-{end:#x} lacks {missing} of its \
+                 {} dumped bytes, {addr:#x} among them",
+                dumped + missing
+            )
+        } else {
+            format!(
+                "the mapping {start:#x}-{end:#x} holding {addr:#x} was not dumped \
+                 (coredump_filter)"
+            )
+        }
     }
 
     pub fn origin(&self, addr: u64) -> Option<Origin> {
@@ -185,7 +241,10 @@ mod tests {
         static EXE: [u8; 16] = [9; 16];
         let mut regions = vec![region(104, &CORE_A), region(110, &CORE_B)];
         fill_gaps(&mut regions, 100, &EXE, Origin::Executable, false);
-        let space = AddressSpace { regions };
+        let space = AddressSpace {
+            regions,
+            mappings: Vec::new(),
+        };
         assert_eq!(space.read(100, 4), Some(&EXE[..4]));
         assert_eq!(space.read(104, 4), Some(&CORE_A[..]));
         assert_eq!(space.read(108, 2), Some(&EXE[8..10]));

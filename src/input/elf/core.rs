@@ -22,6 +22,10 @@ pub struct Segment {
     #[serde(skip)]
     pub offset: u64,
     pub filesz: u64,
+    /// Dumped bytes the program header declares past the end of the file
+    /// (a core cut short by `ulimit -c` or a full disk).
+    #[serde(skip)]
+    pub missing: u64,
     pub writable: bool,
     pub executable: bool,
 }
@@ -75,16 +79,12 @@ impl CoreFile {
                 PT_LOAD => {
                     let mut filesz = ph.p_filesz.min(ph.p_memsz);
                     let end = ph.p_offset.saturating_add(filesz);
+                    let mut missing = 0;
                     if end > file_len {
-                        // A cut-off core: keep what is there, say what is missing.
+                        // A cut-off core: keep what is there; one warning
+                        // below says what is missing.
                         let have = file_len.saturating_sub(ph.p_offset);
-                        warnings.push(format!(
-                            "segment at {:#x}: {} of {} dumped bytes are missing (core truncated at {:#x})",
-                            ph.p_vaddr,
-                            filesz - have,
-                            filesz,
-                            file_len
-                        ));
+                        missing = filesz - have;
                         filesz = have;
                     }
                     segments.push(Segment {
@@ -92,6 +92,7 @@ impl CoreFile {
                         memsz: ph.p_memsz,
                         offset: ph.p_offset,
                         filesz,
+                        missing,
                         writable: ph.p_flags & PF_W != 0,
                         executable: ph.p_flags & PF_X != 0,
                     });
@@ -155,6 +156,7 @@ impl CoreFile {
             );
         }
         segments.sort_by_key(|s| s.vaddr);
+        warnings.extend(truncation_summary(&segments, file_len));
         Ok(CoreFile {
             source,
             segments,
@@ -205,6 +207,21 @@ impl CoreFile {
         by_entry.or_else(|| self.files.first().map(|f| f.path.as_str()))
     }
 
+    /// `len` dumped bytes at `addr`, if one segment holds them all.
+    pub fn memory_at(&self, addr: u64, len: usize) -> Option<&[u8]> {
+        let seg = self
+            .segments
+            .iter()
+            .find(|s| s.vaddr <= addr && addr < s.vaddr.saturating_add(s.filesz))?;
+        let off = usize::try_from(addr - seg.vaddr).ok()?;
+        self.segment_data(seg).get(off..off.checked_add(len)?)
+    }
+
+    /// The one warning that says what a cut-off core lacks, if it is cut.
+    pub fn truncation(&self) -> Option<String> {
+        truncation_summary(&self.segments, self.source.bytes().len() as u64)
+    }
+
     pub fn dumped_bytes(&self) -> u64 {
         self.segments.iter().map(|s| s.filesz).sum()
     }
@@ -212,4 +229,37 @@ impl CoreFile {
     pub fn mapped_bytes(&self) -> u64 {
         self.segments.iter().map(|s| s.memsz).sum()
     }
+}
+
+/// "core truncated at 0x…: 1,234 dumped bytes of 3 mappings are missing
+/// (0x…–0x…: 100 of 4096 bytes; …)": the mappings listed are the first cut.
+fn truncation_summary(segments: &[Segment], file_len: u64) -> Option<String> {
+    let cut: Vec<&Segment> = segments.iter().filter(|s| s.missing > 0).collect();
+    let total: u64 = cut.iter().map(|s| s.missing).sum();
+    let first = cut.first()?;
+    let listed: Vec<String> = cut
+        .iter()
+        .take(3)
+        .map(|s| {
+            format!(
+                "{:#x}-{:#x} lacks {} of its {} bytes",
+                s.vaddr,
+                s.end(),
+                s.missing,
+                s.filesz + s.missing
+            )
+        })
+        .collect();
+    let more = if cut.len() > 3 {
+        format!(", and {} more", cut.len() - 3)
+    } else {
+        String::new()
+    };
+    Some(format!(
+        "core truncated: the file ends at {file_len:#x}, {total} dumped bytes of {} mappings are \
+         missing, from {:#x} on ({}{more}); objects, roots and stacks there are not read",
+        cut.len(),
+        first.vaddr + first.filesz,
+        listed.join("; ")
+    ))
 }

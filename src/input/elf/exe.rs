@@ -67,16 +67,21 @@ impl Executable {
         let path = source.path().to_path_buf();
         match source.kind() {
             FileKind::ElfExecutable | FileKind::ElfSharedObject => {}
-            FileKind::ElfCore => {
-                return Err(Error::NotAnExecutable { path, kind: "core" });
-            }
-            FileKind::ElfOther => {
+            FileKind::ElfCore | FileKind::ElfOther | FileKind::HeapDump => {
                 return Err(Error::NotAnExecutable {
                     path,
-                    kind: "other",
+                    kind: format!("a {}", source.kind().describe()),
                 });
             }
-            _ => return Err(source.unknown_format_error()),
+            _ => {
+                return Err(Error::NotAnExecutable {
+                    path,
+                    kind: format!(
+                        "not ELF: it starts with {}",
+                        crate::input::detect::magic_preview(source.bytes())
+                    ),
+                });
+            }
         }
         let bytes = source.bytes();
         super::parse_elf(&path, bytes)?;
@@ -92,6 +97,7 @@ impl Executable {
                 memsz: ph.p_memsz,
                 offset: ph.p_offset,
                 filesz: ph.p_filesz.min(ph.p_memsz),
+                missing: 0,
                 writable: ph.p_flags & PF_W != 0,
                 executable: ph.p_flags & goblin::elf::program_header::PF_X != 0,
             })

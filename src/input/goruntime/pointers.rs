@@ -271,12 +271,18 @@ impl<'a, 's> PointerMaps<'a, 's> {
         let Some(tf) = &self.type_fields else {
             return false;
         };
-        let rd = |loc: FieldLoc| self.space.read_uint(ty + loc.offset, loc.size);
+        let rd = |loc: FieldLoc| self.space.read_uint(ty.wrapping_add(loc.offset), loc.size);
         let (Some(elem_size), Some(ptr_bytes)) = (rd(tf.size), rd(tf.ptr_bytes)) else {
             return false;
         };
         if ptr_bytes == 0 || elem_size == 0 {
             return true;
+        }
+        // A descriptor read from memory sizes the mask: one that cannot
+        // describe this object (PtrBytes ≤ Size_ ≤ the object, always) is
+        // corrupt, and the object's pointers are unknown.
+        if ptr_bytes > elem_size || elem_size > size {
+            return false;
         }
         let words = ptr_bytes.div_ceil(PTR);
         let mut mask = vec![0u8; words.div_ceil(8) as usize];
@@ -305,7 +311,7 @@ impl<'a, 's> PointerMaps<'a, 's> {
         if depth > 64 {
             return false;
         }
-        let rd = |loc: FieldLoc| self.space.read_uint(ty + loc.offset, loc.size);
+        let rd = |loc: FieldLoc| self.space.read_uint(ty.wrapping_add(loc.offset), loc.size);
         let (Some(ptr_bytes), Some(gc_data), Some(tflag), Some(kind)) =
             (rd(tf.ptr_bytes), rd(tf.gc_data), rd(tf.tflag), rd(tf.kind))
         else {
@@ -314,7 +320,12 @@ impl<'a, 's> PointerMaps<'a, 's> {
         if ptr_bytes == 0 {
             return true;
         }
+        // Bits past the mask are past the object: a nested descriptor that
+        // claims more is corrupt.
         let words = ptr_bytes.div_ceil(PTR);
+        if at.saturating_add(words) > mask.len() as u64 * 8 {
+            return false;
+        }
         let mut bitmap = gc_data;
         if tf.mask_on_demand && tflag & TFLAG_GC_MASK_ON_DEMAND != 0 {
             match self.space.read_u64(gc_data) {
@@ -345,22 +356,30 @@ impl<'a, 's> PointerMaps<'a, 's> {
         depth: u32,
     ) -> bool {
         let rd = |base: u64, loc: Option<FieldLoc>| {
-            loc.and_then(|l| self.space.read_uint(base + l.offset, l.size))
+            loc.and_then(|l| self.space.read_uint(base.wrapping_add(l.offset), l.size))
         };
         match kind {
             KIND_ARRAY => {
                 let (Some(elem), Some(len)) = (rd(ty, tf.array_elem), rd(ty, tf.array_len)) else {
                     return false;
                 };
-                let Some(elem_size) = self.space.read_uint(elem + tf.size.offset, tf.size.size)
+                let Some(elem_size) = self
+                    .space
+                    .read_uint(elem.wrapping_add(tf.size.offset), tf.size.size)
                 else {
                     return false;
                 };
                 let elem_words = elem_size / PTR;
+                let bits = mask.len() as u64 * 8;
+                // Elements past the mask add nothing; a length read from
+                // memory must not drive the loop past it.
+                let fit = bits.saturating_sub(at) / elem_words.max(1);
+                if len > fit + 1 {
+                    return false;
+                }
                 (0..len).all(|i| {
                     let start = at + i * elem_words;
-                    start >= mask.len() as u64 * 8
-                        || self.type_mask(tf, elem, start, mask, depth + 1)
+                    start >= bits || self.type_mask(tf, elem, start, mask, depth + 1)
                 })
             }
             KIND_STRUCT => {
@@ -368,16 +387,17 @@ impl<'a, 's> PointerMaps<'a, 's> {
                     return false;
                 };
                 let (Some(array), Some(len)) = (
-                    self.space.read_u64(ty + fields_loc.offset),
-                    self.space.read_u64(ty + fields_loc.offset + PTR),
+                    self.space.read_u64(ty.wrapping_add(fields_loc.offset)),
+                    self.space
+                        .read_u64(ty.wrapping_add(fields_loc.offset + PTR)),
                 ) else {
                     return false;
                 };
                 (0..len.min(1 << 16)).all(|i| {
-                    let field = array + i * tf.field_size;
+                    let field = array.wrapping_add(i * tf.field_size);
                     match (rd(field, tf.field_typ), rd(field, tf.field_offset)) {
                         (Some(ft), Some(off)) => {
-                            self.type_mask(tf, ft, at + off / PTR, mask, depth + 1)
+                            self.type_mask(tf, ft, at.saturating_add(off / PTR), mask, depth + 1)
                         }
                         _ => false,
                     }

@@ -108,18 +108,33 @@ pub fn read_spans(
 
     let mheap = layouts.require_global("runtime.mheap_")?;
     let allspans = layouts.require_field("runtime.mheap", "allspans")?;
-    let missing = |what: &str| Error::RuntimeLayout {
-        what: format!("readable {what} in the core (is the heap memory missing from it?)"),
+    let missing = |what: &str, addr: u64| Error::MissingMemory {
+        what: what.into(),
+        addr,
+        cause: space.why_absent(addr),
     };
+    let at = mheap.wrapping_add(allspans.offset);
     let array = space
-        .read_u64(mheap + allspans.offset)
-        .ok_or_else(|| missing("runtime.mheap_.allspans"))?;
+        .read_u64(at)
+        .ok_or_else(|| missing("runtime.mheap_.allspans", at))?;
     let len = space
-        .read_u64(mheap + allspans.offset + 8)
-        .ok_or_else(|| missing("runtime.mheap_.allspans"))?;
+        .read_u64(at.wrapping_add(8))
+        .ok_or_else(|| missing("runtime.mheap_.allspans", at))?;
+    // The array's bytes must be in the core before they size anything.
     let span_ptrs = space
         .read(array, (len as usize).saturating_mul(8))
-        .ok_or_else(|| missing("allspans array"))?;
+        .ok_or_else(|| {
+            let end = array.saturating_add(len.saturating_mul(8));
+            let first_absent = (array..end)
+                .step_by(4096)
+                .find(|&a| !space.contains(a))
+                .unwrap_or(array);
+            let mut e = missing("the allspans array", first_absent);
+            if let Error::MissingMemory { what, .. } = &mut e {
+                *what = format!("the allspans array ({len} spans from {array:#x})");
+            }
+            e
+        })?;
 
     let mut spans = Vec::new();
     let mut warnings = Vec::new();
@@ -174,7 +189,9 @@ pub fn read_spans(
             && elemsize <= span_bytes
             && nelems <= span_bytes / elemsize
             && freeindex <= nelems
-            && !(has_header && elemsize <= MALLOC_HEADER_SIZE);
+            && !(has_header && elemsize <= MALLOC_HEADER_SIZE)
+            // Its slots size the object table: they must be process memory.
+            && space.mapped(base, base.saturating_add(span_bytes));
         if !sane {
             corrupt += 1;
             continue;

@@ -195,11 +195,19 @@ pub fn read_goroutines(
         link: layouts.require_field("runtime._panic", "link")?,
     };
     let allgs = layouts.require_global("runtime.allgs")?;
-    let array = space.read_u64(allgs).unwrap_or(0);
-    let len = space.read_u64(allgs + 8).unwrap_or(0).min(1 << 26);
+    let (Some(array), Some(len)) = (space.read_u64(allgs), space.read_u64(allgs + 8)) else {
+        return Err(crate::error::Error::MissingMemory {
+            what: "runtime.allgs".into(),
+            addr: allgs,
+            cause: space.why_absent(allgs),
+        });
+    };
+    let len = len.min(1 << 26);
     let Some(ptrs) = space.read(array, (len * PTR) as usize) else {
-        return Err(crate::error::Error::RuntimeLayout {
-            what: "readable runtime.allgs in the core".into(),
+        return Err(crate::error::Error::MissingMemory {
+            what: format!("the allgs array ({len} goroutines)"),
+            addr: array,
+            cause: space.why_absent(array),
         });
     };
     // Go ≥1.26 parks the goroutines of dead extra Ms (cgo) in their own state.
