@@ -3,6 +3,8 @@
 pub mod dominators;
 pub mod graph;
 pub mod histogram;
+pub mod holder_docs;
+pub mod holders;
 pub mod labels;
 pub mod listing;
 pub mod paths;

@@ -161,6 +161,11 @@ impl<'m> Retention<'m> {
             .filter(|&g| self.groups[g].count > 1)
     }
 
+    /// The goroutine group a stack root belongs to (of any size).
+    pub fn group_of(&self, root: usize) -> Option<usize> {
+        self.root_group.get(root).copied().flatten()
+    }
+
     /// The types in a node's dominator subtree, by bytes (largest first).
     pub fn subtree_types(&self, node: u32, limit: usize) -> Vec<TypeShare> {
         let model = self.graph.model;

@@ -147,11 +147,14 @@ pub fn report(
     let hist = histogram_doc(model, &reporter, Some(20));
     ov.heap = Some(hist.totals.clone());
     ov.warnings.extend(model.warnings.iter().cloned());
-    let TopDoc { retainers, .. } = reporter.top(10, By::Retained);
+    let TopDoc {
+        retainers, holders, ..
+    } = reporter.top(10, By::Retained);
     let doc = ReportDoc {
         overview: ov,
         sites,
         leak_suspects: reporter.suspects(SUSPECT_THRESHOLD),
+        holders,
         retainers,
         histogram: hist.types,
         goroutine_groups: reporter.goroutine_groups().into_iter().take(10).collect(),
