@@ -97,7 +97,7 @@ pub struct HoldersDoc {
 
 /// Names a source of the holder graph: a root, a group of alike
 /// goroutines, or the one goroutine of a group of one.
-pub(crate) fn source_ref(r: &Retention<'_>, node: u32) -> Option<RootRef> {
+pub fn source_ref(r: &Retention<'_>, node: u32) -> Option<RootRef> {
     match r.graph.node(node) {
         Node::Root(i) => Some(root_ref(&r.graph.model.roots.roots[i])),
         Node::Group(g) => Some(goroutine_ref(&r.groups[g])),

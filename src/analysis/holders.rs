@@ -374,12 +374,14 @@ mod tests {
                 problem: None,
             });
         }
-        HeapModel::new(
+        let mut m = HeapModel::new(
             objects.finish(),
             b.finish().expect("edges"),
             Roots { roots },
-            gs,
-        )
+            Vec::new(),
+        );
+        m.goroutines = gs;
+        m
     }
 
     fn top(hg: &HolderGraph, node: u32) -> u32 {
