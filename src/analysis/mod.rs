@@ -11,6 +11,7 @@ pub mod paths;
 pub mod reach;
 pub mod report;
 pub mod retention;
+pub mod root_holders;
 pub mod sites;
 pub mod summary;
 pub mod why;

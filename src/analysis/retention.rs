@@ -60,15 +60,15 @@ fn group_key(g: &Goroutine) -> GroupKey {
 }
 
 /// Alike goroutines grouped, with the stack roots of each group.
-struct Grouping {
-    groups: Vec<GoroutineGroup>,
+pub(crate) struct Grouping {
+    pub(crate) groups: Vec<GoroutineGroup>,
     /// The group of each root (stack roots of grouped goroutines).
-    root_group: Vec<Option<usize>>,
+    pub(crate) root_group: Vec<Option<usize>>,
     /// The roots of each group.
     root_groups: Vec<Vec<usize>>,
 }
 
-fn group_goroutines(model: &HeapModel) -> Grouping {
+pub(crate) fn group_goroutines(model: &HeapModel) -> Grouping {
     let mut keys: BTreeMap<GroupKey, Vec<u64>> = BTreeMap::new();
     for g in &model.goroutines {
         keys.entry(group_key(g)).or_default().push(g.id);

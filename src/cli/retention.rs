@@ -141,7 +141,12 @@ pub fn report(
     let sites = profile.map(|p| {
         use crate::analysis::sites::{SiteGrouping, SiteIndex, SiteOptions, SiteReporter};
         let index = SiteIndex::build(model, Some(p), SiteGrouping::Line);
-        SiteReporter::new(&index, &reporter).sites(&SiteOptions::default(), 5)
+        // pprof's order: by the profile's in-use bytes.
+        let options = SiteOptions {
+            order: crate::analysis::sites::SiteOrder::Inuse,
+            ..SiteOptions::default()
+        };
+        SiteReporter::new(&index, &reporter).sites(&options, 5)
     });
     let mut ov = overview(dump);
     let hist = histogram_doc(model, &reporter, Some(20));

@@ -734,9 +734,16 @@ pub fn sites(out: &mut dyn Write, doc: &SitesDoc) -> Result<()> {
 
 pub fn why_site(out: &mut dyn Write, doc: &SiteWhyDoc) -> Result<()> {
     (|| -> io::Result<()> {
+        let estimate = doc.estimated.map_or(String::new(), |e| {
+            format!(
+                " (≈{} objects, {} estimated)",
+                e.live_objects,
+                bytes(e.live_bytes)
+            )
+        });
         writeln!(
             out,
-            "objects allocated at {}: {} sampled objects, {}; {} unreachable (garbage)",
+            "objects allocated at {}: {} sampled objects, {}{estimate}; {} unreachable (garbage)",
             site_title(&doc.site, doc.file.as_deref(), doc.line),
             doc.objects,
             bytes(doc.bytes),
