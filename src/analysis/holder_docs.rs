@@ -71,12 +71,23 @@ pub struct Figures {
     pub objects: u64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct JointShare {
     pub holder: RootRef,
     /// Joint bytes and objects that this other holder reaches too.
     pub bytes: u64,
     pub objects: u64,
+}
+
+/// A goroutine group's memory beyond what it retains alone.
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupJoint {
+    /// What its stacks keep reachable, shared memory included.
+    pub reachable_bytes: u64,
+    /// Reachable but not retained alone: held jointly with other holders.
+    pub joint_bytes: u64,
+    /// The other holders reaching some of it (the nearest few), with how much.
+    pub joint_with: Vec<JointShare>,
 }
 
 /// The holders not listed.
@@ -193,6 +204,30 @@ impl<'a, 'm> Reporter<'a, 'm> {
                 0.0
             },
         }
+    }
+
+    /// What goroutine group `g` holds jointly, and with whom.
+    pub fn group_joint(&self, g: usize) -> Option<GroupJoint> {
+        let r = self.retention;
+        let hg = self.holder_graph();
+        let i = hg.index_of(r.graph.group_node(g))? as u32;
+        let reach = hg.forward(&[i]);
+        let (reachable, _) = holders::retained_sum(r, hg, &reach.tops);
+        let (sharing, _) = holders::co_holders(r, hg, i, &reach);
+        Some(GroupJoint {
+            reachable_bytes: reachable,
+            joint_bytes: reachable - r.doms.retained_bytes(hg.tops[i as usize]),
+            joint_with: sharing
+                .into_iter()
+                .filter_map(|s| {
+                    Some(JointShare {
+                        holder: source_ref(r, hg.tops[s.with as usize])?,
+                        bytes: s.bytes,
+                        objects: s.objects,
+                    })
+                })
+                .collect(),
+        })
     }
 
     fn holder_doc(&self, hg: &HolderGraph, i: u32, exclusive: bool) -> HolderDoc {

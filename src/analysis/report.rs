@@ -306,14 +306,28 @@ impl<'a, 'm> Reporter<'a, 'm> {
             .collect()
     }
 
-    pub fn goroutine_groups(&self) -> Vec<GoroutineGroup> {
-        let mut groups = self.retention.groups.clone();
-        groups.sort_by(|a, b| {
-            b.retained_bytes
-                .cmp(&a.retained_bytes)
-                .then(b.count.cmp(&a.count))
+    /// The goroutine groups, largest first; the first `joint` of them with
+    /// what they hold jointly and with whom.
+    pub fn goroutine_groups(&self, joint: usize) -> Vec<GoroutineGroup> {
+        let mut order: Vec<usize> = (0..self.retention.groups.len()).collect();
+        let groups = &self.retention.groups;
+        order.sort_by(|&a, &b| {
+            groups[b]
+                .retained_bytes
+                .cmp(&groups[a].retained_bytes)
+                .then(groups[b].count.cmp(&groups[a].count))
         });
-        groups
+        order
+            .into_iter()
+            .enumerate()
+            .map(|(k, g)| {
+                let mut group = groups[g].clone();
+                if k < joint {
+                    group.joint = self.group_joint(g);
+                }
+                group
+            })
+            .collect()
     }
 
     /// The histogram with what each type retains.

@@ -40,6 +40,10 @@ pub struct GoroutineGroup {
     pub goroutines: Vec<u64>,
     pub retained_bytes: u64,
     pub retained_objects: u64,
+    /// What the group holds together with other holders (listings that
+    /// compute it: the report, `goroutines`).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub joint: Option<super::holder_docs::GroupJoint>,
 }
 
 /// State, wait reason, blocking frame and creation site: what alike goroutines share.
@@ -88,6 +92,7 @@ pub(crate) fn group_goroutines(model: &HeapModel) -> Grouping {
             goroutines: ids,
             retained_bytes: 0,
             retained_objects: 0,
+            joint: None,
         });
     }
     let mut root_groups: Vec<Vec<usize>> = vec![Vec::new(); groups.len()];

@@ -15,7 +15,7 @@ pub struct ObjectRef {
     pub size: u64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct RootRef {
     pub kind: &'static str,
     pub name: String,

@@ -114,7 +114,7 @@ pub fn goroutines(
     let retention = Retention::with_dominators(model, doms);
     let reporter = Reporter::new(&retention, None);
     let doc = GoroutinesDoc {
-        groups: reporter.goroutine_groups(),
+        groups: reporter.goroutine_groups(usize::MAX),
         goroutines: &model.goroutines,
     };
     if json {
@@ -162,7 +162,7 @@ pub fn report(
         holders,
         retainers,
         histogram: hist.types,
-        goroutine_groups: reporter.goroutine_groups().into_iter().take(10).collect(),
+        goroutine_groups: reporter.goroutine_groups(10).into_iter().take(10).collect(),
     };
     if json {
         output::json::write(out, &doc)

@@ -516,7 +516,23 @@ fn write_groups(out: &mut dyn Write, groups: &[GoroutineGroup]) -> io::Result<()
         if let Some(c) = &g.created_by {
             write!(out, ", created by {c}")?;
         }
-        writeln!(out, ", retain {}", bytes(g.retained_bytes))?;
+        write!(out, ", retain {}", bytes(g.retained_bytes))?;
+        match &g.joint {
+            Some(j) if j.joint_bytes > 0 => {
+                write!(out, " alone; hold {} jointly", bytes(j.joint_bytes))?;
+                let with: Vec<String> = j
+                    .joint_with
+                    .iter()
+                    .take(2)
+                    .map(|w| format!("{} ({})", root_line(&w.holder), bytes(w.bytes)))
+                    .collect();
+                if !with.is_empty() {
+                    write!(out, " with {}", with.join(", "))?;
+                }
+                writeln!(out)?;
+            }
+            _ => writeln!(out)?,
+        }
     }
     Ok(())
 }
