@@ -3,12 +3,15 @@
 pub mod dominators;
 pub mod graph;
 pub mod histogram;
+pub mod holder_docs;
+pub mod holders;
 pub mod labels;
 pub mod listing;
 pub mod paths;
 pub mod reach;
 pub mod report;
 pub mod retention;
+pub mod root_holders;
 pub mod sites;
 pub mod summary;
 pub mod why;

@@ -39,6 +39,10 @@ pub struct Accumulation {
 pub struct TopDoc {
     pub live_bytes: u64,
     pub live_objects: u64,
+    /// The largest holders of any kind, and the rest: together the live heap.
+    #[serde(flatten)]
+    pub holders: super::holder_docs::HoldersDoc,
+    /// Roots and goroutine groups only, by what each retains alone.
     pub retainers: Vec<RetainerDoc>,
 }
 
@@ -126,11 +130,16 @@ pub struct Reporter<'a, 'm> {
     pub(crate) plain: super::graph::Graph<'m>,
     /// The shortest-path tree of the whole heap, built when first needed.
     tree: std::cell::OnceCell<ShortestTree>,
+    /// The graph between the dominator tree's top-level nodes, likewise.
+    holder_graph: std::cell::OnceCell<super::holders::HolderGraph>,
+    /// Types of a node's dominator subtree (a walk of the subtree), by node:
+    /// `top` lists some nodes both as holders and as retainers.
+    subtree_types: std::cell::RefCell<std::collections::HashMap<u32, Vec<TypeShare>>>,
 }
 
 /// Nodes a search from one root may visit before the whole heap's
 /// shortest-path tree is built instead.
-const ROOT_SEARCH_LIMIT: usize = 1 << 20;
+pub(crate) const ROOT_SEARCH_LIMIT: usize = 1 << 20;
 
 impl<'a, 'm> Reporter<'a, 'm> {
     pub fn new(retention: &'a Retention<'m>, memory: Option<&'a dyn Memory>) -> Self {
@@ -140,6 +149,8 @@ impl<'a, 'm> Reporter<'a, 'm> {
             memory,
             plain,
             tree: std::cell::OnceCell::new(),
+            holder_graph: std::cell::OnceCell::new(),
+            subtree_types: Default::default(),
         }
     }
 
@@ -152,7 +163,22 @@ impl<'a, 'm> Reporter<'a, 'm> {
         })
     }
 
-    fn model(&self) -> &'m HeapModel {
+    pub(crate) fn holder_graph(&self) -> &super::holders::HolderGraph {
+        self.holder_graph
+            .get_or_init(|| super::holders::HolderGraph::build(self.retention))
+    }
+
+    /// The five largest types of a node's dominator subtree.
+    pub(crate) fn subtree_types(&self, node: u32) -> Vec<TypeShare> {
+        let known = self.subtree_types.borrow().get(&node).cloned();
+        known.unwrap_or_else(|| {
+            let types = self.retention.subtree_types(node, 5);
+            self.subtree_types.borrow_mut().insert(node, types.clone());
+            types
+        })
+    }
+
+    pub(crate) fn model(&self) -> &'m HeapModel {
         self.retention.graph.model
     }
 
@@ -171,7 +197,7 @@ impl<'a, 'm> Reporter<'a, 'm> {
             .unwrap_or_default()
     }
 
-    fn accumulation(&self, node: u32) -> Option<Accumulation> {
+    pub(crate) fn accumulation(&self, node: u32) -> Option<Accumulation> {
         let r = self.retention;
         let acc = r.accumulation_point(node);
         let Node::Object(obj) = r.graph.node(acc) else {
@@ -214,13 +240,14 @@ impl<'a, 'm> Reporter<'a, 'm> {
                 retained_bytes: r.doms.retained_bytes(node),
                 retained_objects: r.doms.retained_objects(node),
                 shallow_bytes,
-                top_types: r.subtree_types(node, 5),
+                top_types: self.subtree_types(node),
                 accumulation: self.accumulation(node),
             })
             .collect();
         TopDoc {
             live_bytes: r.live_bytes,
             live_objects: r.live_objects,
+            holders: self.holders(n, by),
             retainers,
         }
     }
@@ -283,14 +310,28 @@ impl<'a, 'm> Reporter<'a, 'm> {
             .collect()
     }
 
-    pub fn goroutine_groups(&self) -> Vec<GoroutineGroup> {
-        let mut groups = self.retention.groups.clone();
-        groups.sort_by(|a, b| {
-            b.retained_bytes
-                .cmp(&a.retained_bytes)
-                .then(b.count.cmp(&a.count))
+    /// The goroutine groups, largest first; the first `joint` of them with
+    /// what they hold jointly and with whom.
+    pub fn goroutine_groups(&self, joint: usize) -> Vec<GoroutineGroup> {
+        let mut order: Vec<usize> = (0..self.retention.groups.len()).collect();
+        let groups = &self.retention.groups;
+        order.sort_by(|&a, &b| {
+            groups[b]
+                .retained_bytes
+                .cmp(&groups[a].retained_bytes)
+                .then(groups[b].count.cmp(&groups[a].count))
         });
-        groups
+        order
+            .into_iter()
+            .enumerate()
+            .map(|(k, g)| {
+                let mut group = groups[g].clone();
+                if k < joint {
+                    group.joint = self.group_joint(g);
+                }
+                group
+            })
+            .collect()
     }
 
     /// The histogram with what each type retains.
@@ -329,6 +370,9 @@ pub struct ReportDoc {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sites: Option<super::sites::SitesDoc>,
     pub leak_suspects: Vec<SuspectDoc>,
+    /// The largest holders of any kind, and the rest (as in `top`).
+    #[serde(flatten)]
+    pub holders: super::holder_docs::HoldersDoc,
     pub retainers: Vec<RetainerDoc>,
     pub histogram: Vec<HistogramRetainedRow>,
     pub goroutine_groups: Vec<GoroutineGroup>,

@@ -40,6 +40,10 @@ pub struct GoroutineGroup {
     pub goroutines: Vec<u64>,
     pub retained_bytes: u64,
     pub retained_objects: u64,
+    /// What the group holds together with other holders (listings that
+    /// compute it: the report, `goroutines`).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub joint: Option<super::holder_docs::GroupJoint>,
 }
 
 /// State, wait reason, blocking frame and creation site: what alike goroutines share.
@@ -60,15 +64,15 @@ fn group_key(g: &Goroutine) -> GroupKey {
 }
 
 /// Alike goroutines grouped, with the stack roots of each group.
-struct Grouping {
-    groups: Vec<GoroutineGroup>,
+pub(crate) struct Grouping {
+    pub(crate) groups: Vec<GoroutineGroup>,
     /// The group of each root (stack roots of grouped goroutines).
-    root_group: Vec<Option<usize>>,
+    pub(crate) root_group: Vec<Option<usize>>,
     /// The roots of each group.
     root_groups: Vec<Vec<usize>>,
 }
 
-fn group_goroutines(model: &HeapModel) -> Grouping {
+pub(crate) fn group_goroutines(model: &HeapModel) -> Grouping {
     let mut keys: BTreeMap<GroupKey, Vec<u64>> = BTreeMap::new();
     for g in &model.goroutines {
         keys.entry(group_key(g)).or_default().push(g.id);
@@ -88,6 +92,7 @@ fn group_goroutines(model: &HeapModel) -> Grouping {
             goroutines: ids,
             retained_bytes: 0,
             retained_objects: 0,
+            joint: None,
         });
     }
     let mut root_groups: Vec<Vec<usize>> = vec![Vec::new(); groups.len()];
@@ -159,6 +164,11 @@ impl<'m> Retention<'m> {
             .copied()
             .flatten()
             .filter(|&g| self.groups[g].count > 1)
+    }
+
+    /// The goroutine group a stack root belongs to (of any size).
+    pub fn group_of(&self, root: usize) -> Option<usize> {
+        self.root_group.get(root).copied().flatten()
     }
 
     /// The types in a node's dominator subtree, by bytes (largest first).

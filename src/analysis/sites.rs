@@ -169,6 +169,10 @@ pub struct SiteWhyDoc {
     pub objects: u64,
     pub bytes: u64,
     pub unreachable_objects: u64,
+    /// `objects` and `bytes` extrapolated with pprof's weights (absent when
+    /// every allocation is sampled).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub estimated: Option<Estimate>,
     pub roots: Vec<MergedRoot>,
 }
 
@@ -464,7 +468,21 @@ impl SiteIndex {
             .iter()
             .flat_map(|&i| self.sites[i].objects.iter().copied())
             .collect();
-        let merged = super::why::merge_by_root(model, memory, &graph, &tree, ids, raw);
+        // Alike goroutines hold together, as in `top` and `sites`.
+        let holders = super::root_holders::RootHolders::new(model);
+        let merged = holders.merge(model, memory, &graph, &tree, ids.iter().copied(), raw);
+        let rate = self.sampling.rate.unwrap_or(0);
+        let estimated = (rate > 1).then(|| {
+            let (objects, bytes) = ids.iter().fold((0f64, 0f64), |(o, b), &id| {
+                let size = model.objects.size(id) as f64;
+                let w = sample_weight(size, rate);
+                (o + w, b + w * size)
+            });
+            Estimate {
+                live_objects: objects.round() as u64,
+                live_bytes: bytes.round() as u64,
+            }
+        });
         SiteWhyDoc {
             site: first.map_or_else(|| "?".into(), |f| f.function.clone()),
             file: first.and_then(|f| f.file.clone()),
@@ -472,6 +490,7 @@ impl SiteIndex {
             objects: merged.objects,
             bytes: merged.bytes,
             unreachable_objects: merged.unreachable_objects,
+            estimated,
             roots: merged.roots,
         }
     }

@@ -15,7 +15,7 @@ pub struct ObjectRef {
     pub size: u64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct RootRef {
     pub kind: &'static str,
     pub name: String,
@@ -300,7 +300,9 @@ pub fn explain_type(
         .objects
         .ids()
         .filter(|id| model.object_types[id.index()] == t);
-    let merged = merge_by_root(model, memory, &graph, &tree, ids, raw);
+    // Alike goroutines hold together, as in `top`.
+    let holders = super::root_holders::RootHolders::new(model);
+    let merged = holders.merge(model, memory, &graph, &tree, ids, raw);
     TypeWhyDoc {
         type_name: model.types.name(t).unwrap_or("?").to_string(),
         objects: merged.objects,

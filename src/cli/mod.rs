@@ -136,9 +136,10 @@ pub enum Command {
         /// Show at most this many sites.
         #[arg(short = 'n', default_value_t = 20)]
         n: usize,
-        /// Order by live sampled bytes, retained bytes, or in-use bytes as profiled.
-        #[arg(long, value_enum, default_value_t = SiteSort::Live)]
-        by: SiteSort,
+        /// Order by live sampled bytes, retained bytes, or in-use bytes as profiled
+        /// (default: in-use bytes with --heap, as pprof orders them; live bytes without).
+        #[arg(long, value_enum)]
+        by: Option<SiteSort>,
         /// One site per allocating source line, or per distinct stack.
         #[arg(long, value_enum, default_value_t = SiteGroup::Line)]
         group: SiteGroup,

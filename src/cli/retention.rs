@@ -128,7 +128,7 @@ pub fn goroutines(
     let retention = Retention::with_dominators(model, doms);
     let reporter = Reporter::new(&retention, None);
     let doc = GoroutinesDoc {
-        groups: reporter.goroutine_groups(),
+        groups: reporter.goroutine_groups(usize::MAX),
         goroutines: &model.goroutines,
     };
     if json {
@@ -155,7 +155,12 @@ pub fn report(
     let sites = profile.map(|p| {
         use crate::analysis::sites::{SiteGrouping, SiteIndex, SiteOptions, SiteReporter};
         let index = SiteIndex::build(model, Some(p), SiteGrouping::Line);
-        SiteReporter::new(&index, &reporter).sites(&SiteOptions::default(), 5)
+        // pprof's order: by the profile's in-use bytes.
+        let options = SiteOptions {
+            order: crate::analysis::sites::SiteOrder::Inuse,
+            ..SiteOptions::default()
+        };
+        SiteReporter::new(&index, &reporter).sites(&options, 5)
     });
     let mut ov = overview(dump);
     let hist = histogram_doc(model, &reporter, Some(20));
@@ -165,14 +170,17 @@ pub fn report(
             ov.warnings.push(w.clone());
         }
     }
-    let TopDoc { retainers, .. } = reporter.top(10, By::Retained);
+    let TopDoc {
+        retainers, holders, ..
+    } = reporter.top(10, By::Retained);
     let doc = ReportDoc {
         overview: ov,
         sites,
         leak_suspects: reporter.suspects(SUSPECT_THRESHOLD),
+        holders,
         retainers,
         histogram: hist.types,
-        goroutine_groups: reporter.goroutine_groups().into_iter().take(10).collect(),
+        goroutine_groups: reporter.goroutine_groups(10).into_iter().take(10).collect(),
     };
     if json {
         output::json::write(out, &doc)

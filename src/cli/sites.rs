@@ -13,22 +13,25 @@ use super::{SiteGroup, SiteSort};
 
 pub struct SitesArgs {
     pub n: usize,
-    pub by: SiteSort,
+    /// None: in-use bytes with a profile, live bytes without.
+    pub by: Option<SiteSort>,
     pub group: SiteGroup,
     pub retainers: usize,
     pub raw: bool,
 }
 
-pub fn options(args: &SitesArgs) -> SiteOptions {
+pub fn options(args: &SitesArgs, profile: Option<&AllocProfile>) -> SiteOptions {
     SiteOptions {
         grouping: match args.group {
             SiteGroup::Line => SiteGrouping::Line,
             SiteGroup::Stack => SiteGrouping::Stack,
         },
         order: match args.by {
-            SiteSort::Live => SiteOrder::Live,
-            SiteSort::Retained => SiteOrder::Retained,
-            SiteSort::Inuse => SiteOrder::Inuse,
+            Some(SiteSort::Live) => SiteOrder::Live,
+            Some(SiteSort::Retained) => SiteOrder::Retained,
+            Some(SiteSort::Inuse) => SiteOrder::Inuse,
+            None if profile.is_some() => SiteOrder::Inuse,
+            None => SiteOrder::Live,
         },
         retainers: args.retainers,
         raw: args.raw,
@@ -53,7 +56,7 @@ pub fn run(
     out: &mut dyn Write,
 ) -> Result<()> {
     require_sites(model, profile)?;
-    let options = options(args);
+    let options = options(args, profile);
     let index = SiteIndex::build(model, profile, options.grouping);
     let retention = Retention::with_dominators(model, doms);
     let reporter = Reporter::new(&retention, memory);

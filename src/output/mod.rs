@@ -1,5 +1,6 @@
 //! Renderers: human text and JSON. Analyses produce plain data; only this
 //! module decides how it looks.
 
+pub mod holders;
 pub mod json;
 pub mod text;

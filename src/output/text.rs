@@ -3,9 +3,7 @@
 use std::io::{self, Write};
 
 use crate::analysis::listing::{ObjectRow, RootRow};
-use crate::analysis::report::{
-    HistogramRetainedRow, Holder, ReportDoc, RetainerDoc, TopDoc, TopTypesDoc,
-};
+use crate::analysis::report::{HistogramRetainedRow, Holder, ReportDoc, TopDoc, TopTypesDoc};
 use crate::analysis::retention::{GoroutineGroup, TypeShare};
 use crate::analysis::sites::{Inuse, SiteDoc, SiteWhyDoc, SitesDoc};
 use crate::analysis::summary::HeapTotals;
@@ -297,7 +295,7 @@ pub fn goroutines(out: &mut dyn Write, gs: &[Goroutine]) -> Result<()> {
     .map_err(io_err)
 }
 
-fn root_line(r: &RootRef) -> String {
+pub(crate) fn root_line(r: &RootRef) -> String {
     let mut s = match r.kind {
         "stack" | "defer" | "panic" => {
             let mut s = format!("goroutine {} ", r.goroutine.unwrap_or(0));
@@ -317,6 +315,7 @@ fn root_line(r: &RootRef) -> String {
         }
         "global" => format!("global {}", r.name),
         "goroutines" => r.name.clone(),
+        "goroutine" => r.name.clone(),
         other => format!("{} {}", other.replace('_', " "), r.name),
     };
     if let Some(t) = &r.type_name {
@@ -334,7 +333,11 @@ fn write_steps(out: &mut dyn Write, steps: &[StepDoc]) -> io::Result<()> {
 }
 
 /// A path, one step per line, indented by `indent` spaces.
-fn write_steps_at(out: &mut dyn Write, steps: &[StepDoc], indent: usize) -> io::Result<()> {
+pub(crate) fn write_steps_at(
+    out: &mut dyn Write,
+    steps: &[StepDoc],
+    indent: usize,
+) -> io::Result<()> {
     let pad = " ".repeat(indent);
     let skip = steps.len().saturating_sub(PATH_HEAD + PATH_TAIL + 1);
     for (i, s) in steps.iter().enumerate() {
@@ -442,7 +445,7 @@ fn histogram_table(out: &mut dyn Write, rows: &[HistogramRetainedRow]) -> io::Re
     Ok(())
 }
 
-fn share(part: u64, whole: u64) -> String {
+pub(crate) fn share(part: u64, whole: u64) -> String {
     if whole == 0 {
         "0%".into()
     } else {
@@ -450,44 +453,12 @@ fn share(part: u64, whole: u64) -> String {
     }
 }
 
-fn types_line(types: &[TypeShare]) -> String {
+pub(crate) fn types_line(types: &[TypeShare]) -> String {
     types
         .iter()
         .map(|t| format!("{} {} ({})", t.objects, t.type_name, bytes(t.bytes)))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-fn write_retainers(out: &mut dyn Write, rs: &[RetainerDoc], live: u64) -> io::Result<()> {
-    for (i, r) in rs.iter().enumerate() {
-        writeln!(
-            out,
-            "{:>2}. {} retains {} in {} objects ({} of live; {} shallow)",
-            i + 1,
-            root_line(&r.root),
-            bytes(r.retained_bytes),
-            r.retained_objects,
-            share(r.retained_bytes, live),
-            bytes(r.shallow_bytes)
-        )?;
-        if !r.top_types.is_empty() {
-            writeln!(out, "    mostly {}", types_line(&r.top_types))?;
-        }
-        if let Some(a) = &r.accumulation {
-            if a.path.len() > 1 {
-                writeln!(
-                    out,
-                    "    accumulates in {} {} ({} over {} objects it alone holds):",
-                    a.object.address,
-                    a.object.type_name.as_deref().unwrap_or("?"),
-                    bytes(a.retained_bytes),
-                    a.children
-                )?;
-                write_steps(out, &a.path)?;
-            }
-        }
-    }
-    Ok(())
 }
 
 pub fn top(out: &mut dyn Write, doc: &TopDoc) -> Result<()> {
@@ -498,7 +469,7 @@ pub fn top(out: &mut dyn Write, doc: &TopDoc) -> Result<()> {
             bytes(doc.live_bytes),
             doc.live_objects
         )?;
-        write_retainers(out, &doc.retainers, doc.live_bytes)
+        super::holders::write_holders(out, &doc.holders, doc.live_bytes)
     })()
     .map_err(io_err)
 }
@@ -545,7 +516,23 @@ fn write_groups(out: &mut dyn Write, groups: &[GoroutineGroup]) -> io::Result<()
         if let Some(c) = &g.created_by {
             write!(out, ", created by {c}")?;
         }
-        writeln!(out, ", retain {}", bytes(g.retained_bytes))?;
+        write!(out, ", retain {}", bytes(g.retained_bytes))?;
+        match &g.joint {
+            Some(j) if j.joint_bytes > 0 => {
+                write!(out, " alone; hold {} jointly", bytes(j.joint_bytes))?;
+                let with: Vec<String> = j
+                    .joint_with
+                    .iter()
+                    .take(2)
+                    .map(|w| format!("{} ({})", root_line(&w.holder), bytes(w.bytes)))
+                    .collect();
+                if !with.is_empty() {
+                    write!(out, " with {}", with.join(", "))?;
+                }
+                writeln!(out)?;
+            }
+            _ => writeln!(out)?,
+        }
     }
     Ok(())
 }
@@ -613,8 +600,8 @@ pub fn report(out: &mut dyn Write, doc: &ReportDoc) -> Result<()> {
             }
         }
         writeln!(out)?;
-        writeln!(out, "== Top retainers")?;
-        write_retainers(out, &doc.retainers, live)?;
+        writeln!(out, "== Top holders")?;
+        super::holders::write_holders(out, &doc.holders, live)?;
         writeln!(out)?;
         writeln!(out, "== Types")?;
         histogram_table(out, &doc.histogram)?;
@@ -763,9 +750,16 @@ pub fn sites(out: &mut dyn Write, doc: &SitesDoc) -> Result<()> {
 
 pub fn why_site(out: &mut dyn Write, doc: &SiteWhyDoc) -> Result<()> {
     (|| -> io::Result<()> {
+        let estimate = doc.estimated.map_or(String::new(), |e| {
+            format!(
+                " (≈{} objects, {} estimated)",
+                e.live_objects,
+                bytes(e.live_bytes)
+            )
+        });
         writeln!(
             out,
-            "objects allocated at {}: {} sampled objects, {}; {} unreachable (garbage)",
+            "objects allocated at {}: {} sampled objects, {}{estimate}; {} unreachable (garbage)",
             site_title(&doc.site, doc.file.as_deref(), doc.line),
             doc.objects,
             bytes(doc.bytes),
