@@ -27,7 +27,11 @@ fn root_matches(root: &serde_json::Value, want: &serde_json::Value) -> bool {
                 && root["function"] == want["function"]
                 && root["variable"] == want["variable"]
         }
-        "defer" | "panic" => root["kind"] == kind && root["goroutine"] == want["goroutine"],
+        "defer" | "panic" => {
+            root["kind"] == kind
+                && root["goroutine"] == want["goroutine"]
+                && root["function"] == want["function"]
+        }
         "finalizer" | "cleanup" | "queued_finalizer" => root["kind"] == kind,
         _ => false,
     }
