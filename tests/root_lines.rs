@@ -6,6 +6,7 @@
 mod common;
 
 use common::Fixture;
+use rootpath::analysis::owners::Ranking;
 use rootpath::analysis::paths::Exclusions;
 use rootpath::analysis::why::explain_object;
 use rootpath::dump::{Dump, OpenOptions};
@@ -108,6 +109,7 @@ fn paths_of_one_answer_read_differently() {
                 20,
                 &Exclusions::default(),
                 false,
+                Ranking::OwnerFirst,
             );
             let mut out = Vec::new();
             rootpath::output::text::why(&mut out, &doc, false).expect("text");

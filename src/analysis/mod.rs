@@ -5,6 +5,7 @@ pub mod graph;
 pub mod histogram;
 pub mod labels;
 pub mod listing;
+pub mod owners;
 pub mod paths;
 pub mod reach;
 pub mod report;

@@ -86,7 +86,7 @@ pub enum Command {
     /// Batch report: overview, leak suspects, top retainers, histogram, goroutines (the default);
     /// with --heap, led by the profile's top allocation sites and who holds them.
     Report,
-    /// Why is this object alive? Shortest paths from GC roots.
+    /// Why is this object alive? Paths from GC roots, those from its owners first.
     Why {
         /// An address (any address inside an object), `type:NAME`, `site:FUNC`, `site:FILE:LINE`
         /// or a root name.
@@ -94,6 +94,9 @@ pub enum Command {
         /// How many paths, through different roots.
         #[arg(long, default_value_t = 3)]
         paths: usize,
+        /// Order paths by length alone, instead of the program's own variables first.
+        #[arg(long)]
+        shortest: bool,
         /// Ignore edges of this type or type.field ("would it still be alive without it?").
         #[arg(long, value_name = "EDGE")]
         exclude: Vec<String>,
@@ -224,6 +227,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<()> {
     if let Command::Why {
         target,
         paths,
+        shortest,
         exclude,
         raw,
     } = command
@@ -234,6 +238,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<()> {
                 paths: *paths,
                 exclude,
                 raw: *raw,
+                shortest: *shortest,
             };
             return why::load_and_run(&dump, cli.quiet, &args, cli.json, out);
         }
