@@ -159,9 +159,10 @@ impl StackRootNamer<'_, '_> {
                 Some(v) => format!("{v} {STACK_OBJECT}"),
                 None => STACK_OBJECT.to_string(),
             };
+            let function = shown_function(funcs, frame);
             let mut root = Root::new(
                 RootKind::Stack,
-                format!("goroutine {} {} {label}", g.id, frame.function),
+                format!("goroutine {} {function} {label}", g.id),
                 Some(obj.addr),
                 targets,
             );
@@ -169,7 +170,7 @@ impl StackRootNamer<'_, '_> {
             let (file, line) = frame_position(funcs, frame.pc);
             root.frame = Some(FrameRef {
                 goroutine: g.id,
-                function: frame.function.clone(),
+                function,
                 variable,
                 file,
                 line,
@@ -250,6 +251,7 @@ impl StackRootNamer<'_, '_> {
                 .1
                 .push((target, offset));
         }
+        let function = shown_function(funcs, frame);
         for (variable, (base, targets)) in by_var {
             let label = match &variable {
                 Some(v) => v.clone(),
@@ -257,14 +259,14 @@ impl StackRootNamer<'_, '_> {
             };
             let mut root = Root::new(
                 RootKind::Stack,
-                format!("goroutine {} {} {label}", g.id, frame.function),
+                format!("goroutine {} {function} {label}", g.id),
                 Some(base),
                 targets,
             );
             root.type_name = variable.as_ref().and_then(|v| var_types.get(v).cloned());
             root.frame = Some(FrameRef {
                 goroutine: g.id,
-                function: frame.function.clone(),
+                function: function.clone(),
                 variable,
                 file: file.clone(),
                 line,
@@ -316,6 +318,28 @@ pub fn panic_root(
     root
 }
 
+/// The function a frame's roots are named by. A `go` statement whose
+/// callee takes arguments runs a wrapper (`main.main.gowrap1`, Go ≥1.22)
+/// that the callee is usually inlined into: the wrapper is shown as the
+/// function it started, the one inlined where the frame stands.
+fn shown_function(funcs: &FuncTable<'_, '_>, frame: &Frame) -> String {
+    if is_go_wrapper(&frame.function) {
+        if let Some(started) = funcs.logical_frame(frame.pc) {
+            return started.function;
+        }
+    }
+    frame.function.clone()
+}
+
+/// `main.main.gowrap1`, `main.(*Pool).start.gowrap2`: the closure the
+/// compiler makes for a `go` statement.
+fn is_go_wrapper(function: &str) -> bool {
+    function
+        .rsplit_once('.')
+        .and_then(|(_, last)| last.strip_prefix("gowrap"))
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// Source file and line where a frame stands (the call, for return addresses).
 fn frame_position(funcs: &FuncTable<'_, '_>, pc: u64) -> (Option<String>, Option<u32>) {
     funcs
@@ -325,7 +349,16 @@ fn frame_position(funcs: &FuncTable<'_, '_>, pc: u64) -> (Option<String>, Option
 
 #[cfg(test)]
 mod tests {
-    use super::panicking_function;
+    use super::{is_go_wrapper, panicking_function};
+
+    #[test]
+    fn go_statement_wrappers_are_recognised() {
+        assert!(is_go_wrapper("main.main.gowrap1"));
+        assert!(is_go_wrapper("main.(*Pool).start.gowrap12"));
+        assert!(!is_go_wrapper("main.gowrapper"));
+        assert!(!is_go_wrapper("main.main.gowrap"));
+        assert!(!is_go_wrapper("main.main.func1"));
+    }
 
     #[test]
     fn a_panic_is_raised_by_the_code_below_gopanic() {
