@@ -260,7 +260,13 @@ fn truth_roots<'m>(model: &'m HeapModel, root: &serde_json::Value) -> Vec<&'m Ro
                     r.kind == RootKind::Stack
                         && of_goroutine
                         && frame.is_some_and(|fr| fr.what == StackRootKind::Panic)
-                        && r.name == format!("goroutine {} (panic value)", goroutine.unwrap())
+                        && frame.is_some_and(|fr| Some(fr.function.as_str()) == function)
+                        && r.name
+                            == format!(
+                                "goroutine {} {} (panic value)",
+                                goroutine.unwrap(),
+                                function.unwrap()
+                            )
                 }
                 other => panic!("unknown root kind {other}"),
             }

@@ -5,8 +5,10 @@
 mod common;
 
 use common::Fixture;
-use rootpath::analysis::paths::Exclusions;
-use rootpath::analysis::why::explain_object;
+use rootpath::analysis::graph::Graph;
+use rootpath::analysis::owners::Ranking;
+use rootpath::analysis::paths::{Exclusions, ShortestTree};
+use rootpath::analysis::why::{explain_object, root_ref};
 use rootpath::dump::{Dump, OpenOptions};
 use rootpath::input::goruntime::GoVersion;
 
@@ -27,7 +29,11 @@ fn root_matches(root: &serde_json::Value, want: &serde_json::Value) -> bool {
                 && root["function"] == want["function"]
                 && root["variable"] == want["variable"]
         }
-        "defer" | "panic" => root["kind"] == kind && root["goroutine"] == want["goroutine"],
+        "defer" | "panic" => {
+            root["kind"] == kind
+                && root["goroutine"] == want["goroutine"]
+                && root["function"] == want["function"]
+        }
         "finalizer" | "cleanup" | "queued_finalizer" => root["kind"] == kind,
         _ => false,
     }
@@ -77,6 +83,7 @@ fn paths_lead_from_the_recorded_root_through_the_recorded_fields() {
                 20,
                 &Exclusions::default(),
                 false,
+                Ranking::OwnerFirst,
             ))
             .expect("json");
             if doc["reachable"] != true {
@@ -235,7 +242,7 @@ fn heap_dump_paths_name_map_keys() {
 /// every recorded object, live and garbage, on every build.
 #[test]
 fn answers_typed_along_the_paths_equal_fully_typed_answers() {
-    use rootpath::analysis::why::{explain_paths, objects_shown, shortest_paths};
+    use rootpath::analysis::why::{explain_paths, objects_shown, retention_paths};
     use rootpath::model::{HeapModel, Typing};
     let (mut loads, mut partial_loads) = (0, 0);
     for f in common::all_builds() {
@@ -257,7 +264,8 @@ fn answers_typed_along_the_paths_equal_fully_typed_answers() {
                 let Some(t) = model.objects.find(addr) else {
                     return Typing::All;
                 };
-                let paths = shortest_paths(model, t, 3, &Exclusions::default());
+                let paths =
+                    retention_paths(model, t, 3, &Exclusions::default(), Ranking::OwnerFirst);
                 let ids = objects_shown(model, t, &paths);
                 found = Some((t, paths));
                 Typing::Only(ids)
@@ -274,6 +282,7 @@ fn answers_typed_along_the_paths_equal_fully_typed_answers() {
                 3,
                 &Exclusions::default(),
                 false,
+                Ranking::OwnerFirst,
             );
             let mut got = serde_json::to_value(&got).expect("json");
             let mut want = serde_json::to_value(&want).expect("json");
@@ -313,4 +322,141 @@ fn generic_runtime_types_as_declared(v: &mut serde_json::Value) {
         serde_json::Value::Array(a) => a.iter_mut().for_each(generic_runtime_types_as_declared),
         _ => {}
     }
+}
+
+/// The first path starts where a Go programmer would say the object is
+/// held: for every recorded object the program holds through a named
+/// variable of its own code (a package variable, a goroutine's variable, its
+/// deferred call or panic), path 1 starts at that root, on every build, even
+/// where runtime holders (`sync.Pool`s, the panic chain, finalizer queues)
+/// or unnamed slots reach it in as few steps. `--shortest` ranks by length
+/// alone: its first path is never longer.
+#[test]
+fn first_paths_start_at_the_recorded_owner() {
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for f in common::all_builds() {
+        let dump = Dump::open(&f.core(), &OpenOptions::with_exe(f.exe())).expect("open");
+        let model = dump.load_model().expect("model");
+        let memory = dump.memory();
+        let graph = Graph::new(&model);
+        let tree = ShortestTree::compute(&graph);
+        for o in f.truth["objects"].as_array().expect("objects") {
+            let root = &o["root"];
+            let own_code = |k: &str| root[k].as_str().is_some_and(|n| n.starts_with("main."));
+            let owner = match root["kind"].as_str() {
+                Some("global") => own_code("name"),
+                Some("stack") => own_code("function") && root["variable"].is_string(),
+                Some("defer" | "panic") => own_code("function"),
+                _ => false,
+            };
+            if o["live"] != true || !owner {
+                continue;
+            }
+            let addr = o["addr"].as_str().expect("addr");
+            let target = model
+                .objects
+                .find(u64::from_str_radix(addr.trim_start_matches("0x"), 16).expect("hex"))
+                .expect("object exists");
+            let explain = |ranking| {
+                serde_json::to_value(explain_object(
+                    &model,
+                    memory.as_deref(),
+                    target,
+                    3,
+                    &Exclusions::default(),
+                    false,
+                    ranking,
+                ))
+                .expect("json")
+            };
+            let ranked = explain(Ranking::OwnerFirst);
+            let shortest = explain(Ranking::Shortest);
+            let steps = |doc: &serde_json::Value| doc["paths"][0]["steps"].as_array().map(Vec::len);
+            if !root_matches(&ranked["paths"][0]["root"], root) {
+                failures.push(format!(
+                    "{}: {}: want root {root}; first path from {}",
+                    f.version, o["id"], ranked["paths"][0]["root"]
+                ));
+            }
+            if steps(&shortest) > steps(&ranked) {
+                failures.push(format!("{}: {}: --shortest is longer", f.version, o["id"]));
+            }
+            // The example paths of `why type:`, `why site:`, `top` and the
+            // report come from the heap's tree of paths, ranked alike.
+            let from_tree = tree
+                .path(&graph, target)
+                .map(|p| serde_json::to_value(root_ref(&model.roots.roots[p.root])).expect("json"));
+            if !from_tree.as_ref().is_some_and(|r| root_matches(r, root)) {
+                failures.push(format!(
+                    "{}: {}: want root {root}; tree path from {from_tree:?}",
+                    f.version, o["id"]
+                ));
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 500, "{checked} objects checked");
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// `why ADDR` and `why ADDR --shortest` on the command line answer as the
+/// library's rankings do (the command finds its paths before typing).
+#[test]
+fn the_command_line_ranks_as_asked() {
+    let f = Fixture::load("go1.25");
+    let dump = Dump::open(&f.core(), &OpenOptions::with_exe(f.exe())).expect("open");
+    let model = dump.load_model().expect("model");
+    let memory = dump.memory();
+    let mut differ = 0;
+    for id in [
+        "panic_value",
+        "fin_a_running",
+        "goroutine_map_val3",
+        "list_third",
+    ] {
+        let o = f.truth["objects"]
+            .as_array()
+            .expect("objects")
+            .iter()
+            .find(|o| o["id"] == id)
+            .expect(id);
+        let addr = o["addr"].as_str().expect("addr");
+        let target = model
+            .objects
+            .find(u64::from_str_radix(addr.trim_start_matches("0x"), 16).expect("hex"))
+            .expect("object");
+        let mut answers = Vec::new();
+        for (ranking, extra) in [
+            (Ranking::OwnerFirst, None),
+            (Ranking::Shortest, Some("--shortest")),
+        ] {
+            let want = serde_json::to_value(explain_object(
+                &model,
+                memory.as_deref(),
+                target,
+                3,
+                &Exclusions::default(),
+                false,
+                ranking,
+            ))
+            .expect("json");
+            let got = why(&f, addr, extra.as_slice());
+            assert_eq!(got, want, "{id} {extra:?}");
+            answers.push(got);
+        }
+        differ += usize::from(answers[0] != answers[1]);
+        assert!(
+            root_matches(&answers[0]["paths"][0]["root"], &o["root"]),
+            "{id}"
+        );
+    }
+    // The panic value and the running finalizer's argument have runtime
+    // holders as near as their owners.
+    assert!(differ >= 2, "{differ}");
 }

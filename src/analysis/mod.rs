@@ -7,6 +7,7 @@ pub mod holder_docs;
 pub mod holders;
 pub mod labels;
 pub mod listing;
+pub mod owners;
 pub mod paths;
 pub mod reach;
 pub mod report;

@@ -4,9 +4,10 @@
 
 use super::graph::{Graph, Node, Reverse};
 use super::labels::{EdgeLabel, edge_label, field_at, layout_of};
+use super::owners::{HolderClass, OwnerKey, Ranking, class_of, owner_key, rank};
 use crate::model::id_order::sort_ids;
 use crate::model::{HeapModel, Memory, ObjectId, TypeRole};
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 const NONE: u32 = u32::MAX;
 
@@ -106,30 +107,68 @@ impl Exclusions {
     }
 }
 
-/// Up to `max` shortest paths from distinct roots to `target`, shortest first.
+/// Up to `max` paths from distinct roots to `target`: with
+/// `Ranking::Shortest` the shortest, shortest first; with
+/// `Ranking::OwnerFirst` one per owner, ranked as `owners::rank` does.
 pub fn paths_to(
     graph: &Graph<'_>,
     reverse: &Reverse,
     target: ObjectId,
     max: usize,
     exclude: &Exclusions,
+    ranking: Ranking,
 ) -> Vec<RetentionPath> {
     // One thread would only scan each large level twice.
     let parallel_from = match rayon::current_num_threads() {
         0 | 1 => usize::MAX,
         _ => PARALLEL_LEVEL,
     };
-    paths_to_expanding(graph, reverse, target, max, exclude, parallel_from)
+    let found = paths_to_expanding(graph, reverse, target, max, exclude, ranking, parallel_from);
+    match ranking {
+        Ranking::Shortest => found,
+        Ranking::OwnerFirst => rank(graph.model, found, max),
+    }
+}
+
+/// When the search for owners may stop: once `max` distinct owners are
+/// found nothing later outranks them; short of that, it goes on past the
+/// point a shortest-paths search stops, for up to twice the nodes it had
+/// visited then (and a minimum), so a large heap costs at most about twice.
+struct OwnerSearch<'m> {
+    model: &'m HeapModel,
+    owners: FxHashSet<OwnerKey<'m>>,
+    budget: Option<usize>,
+}
+
+const OWNER_SEARCH_MIN: usize = 1 << 16;
+
+impl<'m> OwnerSearch<'m> {
+    /// After a root is found: is the answer complete?
+    fn found(&mut self, root: usize, found: usize, max: usize, visited: usize) -> bool {
+        let r = &self.model.roots.roots[root];
+        if class_of(r) == HolderClass::Owner {
+            self.owners.insert(owner_key(r, root));
+        }
+        if found >= max && self.budget.is_none() {
+            self.budget = Some(2 * visited + OWNER_SEARCH_MIN);
+        }
+        self.owners.len() >= max
+    }
+
+    fn exhausted(&self, visited: usize) -> bool {
+        self.budget.is_some_and(|b| visited > b)
+    }
 }
 
 /// `paths_to`, expanding levels of at least `parallel_from` nodes on two
-/// threads (the answer is the same either way).
+/// threads (the answer is the same either way). Unranked: in the order found.
 fn paths_to_expanding(
     graph: &Graph<'_>,
     reverse: &Reverse,
     target: ObjectId,
     max: usize,
     exclude: &Exclusions,
+    ranking: Ranking,
     parallel_from: usize,
 ) -> Vec<RetentionPath> {
     let model = graph.model;
@@ -140,6 +179,12 @@ fn paths_to_expanding(
     let start = graph.object_node(target);
     toward[start as usize] = start;
     let mut found = Vec::new();
+    let mut owners = OwnerSearch {
+        model,
+        owners: FxHashSet::default(),
+        budget: None,
+    };
+    let mut visited = 1;
     // Level by level, each level in node order: a level's predecessor rows
     // and marks are then read front to back rather than at random.
     let mut level = vec![start];
@@ -151,11 +196,19 @@ fn paths_to_expanding(
         for &w in &level {
             if let Node::Root(r) = graph.node(w) {
                 found.push(follow(graph, &toward, r, start));
-                if found.len() >= max {
+                let done = match ranking {
+                    Ranking::Shortest => found.len() >= max,
+                    Ranking::OwnerFirst => owners.found(r, found.len(), max, visited),
+                };
+                if done {
                     break 'search;
                 }
             }
         }
+        if owners.exhausted(visited) {
+            break;
+        }
+        visited += level.len();
         if exclude.is_empty() && level.len() >= parallel_from {
             // Each half of the nodes is claimed by its own thread; within a
             // half, as one thread would, by the first node of the level.
@@ -379,7 +432,70 @@ pub struct ShortestTree {
 }
 
 impl ShortestTree {
+    /// The tree whose path to each object starts at its best holder:
+    /// `compute_ranked` with owners first.
     pub fn compute(graph: &Graph<'_>) -> ShortestTree {
+        Self::compute_ranked(graph, Ranking::OwnerFirst)
+    }
+
+    /// With `Ranking::Shortest`, each object's path is a shortest one from
+    /// any root. With `Ranking::OwnerFirst`, the roots of each holder class
+    /// search in turn, best class first, over what the better classes left:
+    /// each object's path is the shortest from the best class of root that
+    /// reaches it (`owners::rank`'s order), for the cost of one search.
+    pub fn compute_ranked(graph: &Graph<'_>, ranking: Ranking) -> ShortestTree {
+        match ranking {
+            Ranking::Shortest => Self::compute_shortest(graph),
+            Ranking::OwnerFirst => Self::compute_by_class(graph),
+        }
+    }
+
+    fn compute_by_class(graph: &Graph<'_>) -> ShortestTree {
+        let n = graph.node_count();
+        let mut parent = vec![NONE; n];
+        parent[0] = 0;
+        // Every root hangs below the pseudo-root (or its group) from the
+        // start, so no phase walks into another class's root.
+        let mut by_class: [Vec<u32>; 4] = Default::default();
+        let mut place = |v: u32, above: u32, parent: &mut Vec<u32>| {
+            parent[v as usize] = above;
+            if let Node::Root(r) = graph.node(v) {
+                let class = class_of(&graph.model.roots.roots[r]);
+                by_class[class as usize].push(v);
+            }
+        };
+        let mut groups = Vec::new();
+        graph.for_each_successor(0, |v| match graph.node(v) {
+            Node::Group(_) => groups.push(v),
+            _ => place(v, 0, &mut parent),
+        });
+        for g in groups {
+            parent[g as usize] = 0;
+            graph.for_each_successor(g, |v| place(v, g, &mut parent));
+        }
+        let mut next = Vec::new();
+        let mut bitmap = Vec::new();
+        for mut level in by_class {
+            // Level by level in node order, as `paths_to` does.
+            level.sort_unstable();
+            while !level.is_empty() {
+                for &v in &level {
+                    graph.for_each_successor(v, |w| {
+                        if parent[w as usize] == NONE {
+                            parent[w as usize] = v;
+                            next.push(w);
+                        }
+                    });
+                }
+                sort_ids(&mut next, n, &mut bitmap);
+                std::mem::swap(&mut level, &mut next);
+                next.clear();
+            }
+        }
+        ShortestTree { parent }
+    }
+
+    fn compute_shortest(graph: &Graph<'_>) -> ShortestTree {
         let n = graph.node_count();
         let mut parent = vec![NONE; n];
         parent[0] = 0;
@@ -533,10 +649,13 @@ mod tests {
         let mut found = 0;
         for t in (0..n as u32).step_by(37) {
             let target = ObjectId(t);
-            let one = paths_to_expanding(&graph, &reverse, target, 5, &none, usize::MAX);
-            let two = paths_to_expanding(&graph, &reverse, target, 5, &none, 1);
-            assert_eq!(one, two, "object {t}");
-            found += one.len();
+            for ranking in [Ranking::Shortest, Ranking::OwnerFirst] {
+                let one =
+                    paths_to_expanding(&graph, &reverse, target, 5, &none, ranking, usize::MAX);
+                let two = paths_to_expanding(&graph, &reverse, target, 5, &none, ranking, 1);
+                assert_eq!(one, two, "object {t}");
+                found += one.len();
+            }
         }
         assert!(found > 100, "{found} paths compared");
     }

@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use crate::analysis::graph::Graph;
+use crate::analysis::owners::Ranking;
 use crate::analysis::paths::{Exclusions, RetentionPath, ShortestTree, paths_to, steps};
 use crate::model::{HeapModel, Memory, ObjectId, Root, RootKind, StackRootKind};
 
@@ -130,7 +131,8 @@ pub fn path_doc(
     }
 }
 
-/// Why `target` is alive: up to `max_paths` shortest paths through distinct roots.
+/// Why `target` is alive: up to `max_paths` paths through distinct roots,
+/// ranked by `ranking`.
 pub fn explain_object(
     model: &HeapModel,
     memory: Option<&dyn Memory>,
@@ -138,24 +140,33 @@ pub fn explain_object(
     max_paths: usize,
     exclusions: &Exclusions,
     raw: bool,
+    ranking: Ranking,
 ) -> WhyDoc {
-    let paths = shortest_paths(model, target, max_paths, exclusions);
+    let paths = retention_paths(model, target, max_paths, exclusions, ranking);
     explain_paths(model, memory, target, &paths, raw)
 }
 
-/// Up to `max_paths` shortest paths from distinct roots to `target`; needs
-/// object types only when `exclusions` name some.
-pub fn shortest_paths(
+/// Up to `max_paths` paths from distinct roots to `target`, owners first or
+/// strictly shortest; needs object types only when `exclusions` name some.
+pub fn retention_paths(
     model: &HeapModel,
     target: ObjectId,
     max_paths: usize,
     exclusions: &Exclusions,
+    ranking: Ranking,
 ) -> Vec<RetentionPath> {
     let mut phases = crate::timing::Phases::new();
     let graph = Graph::new(model);
     let reverse = graph.reverse();
     phases.done("why: reverse graph");
-    let paths = paths_to(&graph, &reverse, target, max_paths.max(1), exclusions);
+    let paths = paths_to(
+        &graph,
+        &reverse,
+        target,
+        max_paths.max(1),
+        exclusions,
+        ranking,
+    );
     phases.done("why: breadth-first search from the target");
     paths
 }
@@ -287,15 +298,17 @@ pub fn merge_roots<K: Ord + Copy>(
     )
 }
 
-/// Why objects of type `t` are alive: merged shortest paths, grouped by root.
+/// Why objects of type `t` are alive: merged paths (each object's from its
+/// best holder, or its shortest), grouped by root.
 pub fn explain_type(
     model: &HeapModel,
     memory: Option<&dyn Memory>,
     t: u32,
     raw: bool,
+    ranking: Ranking,
 ) -> TypeWhyDoc {
     let graph = Graph::new(model);
-    let tree = ShortestTree::compute(&graph);
+    let tree = ShortestTree::compute_ranked(&graph, ranking);
     let ids = model
         .objects
         .ids()

@@ -8,7 +8,7 @@ use crate::analysis::listing::{ObjectRow, RootRow, root_row};
 use crate::analysis::reach;
 use crate::dump::Dump;
 use crate::error::Result;
-use crate::model::HeapModel;
+use crate::model::{HeapModel, Root, RootKind};
 use crate::output;
 
 /// Loads the model, with a spinner on an interactive stderr.
@@ -130,7 +130,14 @@ struct RootsDoc {
 }
 
 pub fn roots(model: &HeapModel, json: bool, out: &mut dyn Write) -> Result<()> {
-    let rows: Vec<RootRow> = model.roots.iter().map(|r| root_row(model, r)).collect();
+    // Globals in address order (their names mix packages and section
+    // offsets); the other roots as the model lists them.
+    let mut listed: Vec<&Root> = model.roots.iter().collect();
+    listed.sort_by_key(|r| match r.kind {
+        RootKind::Global => (0, r.addr.unwrap_or(u64::MAX)),
+        _ => (1, 0),
+    });
+    let rows: Vec<RootRow> = listed.into_iter().map(|r| root_row(model, r)).collect();
     if json {
         output::json::write(out, &RootsDoc { roots: rows })
     } else {

@@ -86,7 +86,7 @@ pub enum Command {
     /// Batch report: overview, leak suspects, top retainers, histogram, goroutines (the default);
     /// with --heap, led by the profile's top allocation sites and who holds them.
     Report,
-    /// Why is this object alive? Shortest paths from GC roots.
+    /// Why is this object alive? Paths from GC roots, those from its owners first.
     Why {
         /// An address (any address inside an object), `type:NAME`, `site:FUNC` or
         /// `site:FILE:LINE`.
@@ -94,6 +94,9 @@ pub enum Command {
         /// How many paths, through different roots (at least 1).
         #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..))]
         paths: u64,
+        /// Order paths by length alone, instead of the program's own variables first.
+        #[arg(long)]
+        shortest: bool,
         /// With an address: ignore references held in objects of this type (or in arrays of
         /// it), or in this TYPE.FIELD ("would it still be alive without them?").
         #[arg(long, value_name = "EDGE")]
@@ -292,6 +295,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<()> {
     if let Command::Why {
         target,
         paths,
+        shortest,
         exclude,
         raw,
     } = command
@@ -302,6 +306,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<()> {
                 paths: usize::try_from(*paths).unwrap_or(usize::MAX),
                 exclude,
                 raw: *raw,
+                shortest: *shortest,
             };
             return why::load_and_run(&dump, cli.quiet, &args, cli.json, out);
         }

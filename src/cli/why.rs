@@ -2,9 +2,10 @@
 
 use std::io::Write;
 
+use crate::analysis::owners::Ranking;
 use crate::analysis::paths::{Exclusions, RetentionPath};
 use crate::analysis::why::{
-    WhyDoc, explain_object, explain_paths, explain_type, objects_shown, shortest_paths,
+    WhyDoc, explain_object, explain_paths, explain_type, objects_shown, retention_paths,
 };
 use crate::dump::Dump;
 use crate::error::{Error, Result};
@@ -18,6 +19,18 @@ pub struct WhyArgs<'a> {
     pub paths: usize,
     pub exclude: &'a [String],
     pub raw: bool,
+    /// Strictly shortest paths first, owners or not.
+    pub shortest: bool,
+}
+
+impl WhyArgs<'_> {
+    fn ranking(&self) -> Ranking {
+        if self.shortest {
+            Ranking::Shortest
+        } else {
+            Ranking::OwnerFirst
+        }
+    }
 }
 
 pub(super) fn parse_address(text: &str) -> Option<u64> {
@@ -52,7 +65,13 @@ pub fn load_and_run(
         };
         // The search reads no memory: let the dump's pages go first.
         release_pages();
-        let paths = shortest_paths(model, target, args.paths, &Exclusions::default());
+        let paths = retention_paths(
+            model,
+            target,
+            args.paths,
+            &Exclusions::default(),
+            args.ranking(),
+        );
         let ids = objects_shown(model, target, &paths);
         found = Some(Some((target, paths)));
         Typing::Only(ids)
@@ -99,7 +118,7 @@ pub fn run(
                 why: "no object of that type in this heap (see 'histogram' for type names)".into(),
             });
         };
-        let doc = explain_type(model, memory, t, args.raw);
+        let doc = explain_type(model, memory, t, args.raw, args.ranking());
         return if json {
             output::json::write(out, &doc)
         } else {
@@ -120,7 +139,15 @@ pub fn run(
             why: "--exclude takes a type name or TYPE.FIELD of a type in this heap".into(),
         });
     }
-    let doc = explain_object(model, memory, target, args.paths, &exclusions, args.raw);
+    let doc = explain_object(
+        model,
+        memory,
+        target,
+        args.paths,
+        &exclusions,
+        args.raw,
+        args.ranking(),
+    );
     write_why(&doc, !exclusions.is_empty(), json, out)
 }
 

@@ -16,6 +16,7 @@ use rayon::prelude::*;
 use crate::error::Result;
 use crate::input::elf::Executable;
 use crate::input::goruntime::GoVersion;
+use crate::input::goruntime::stack_roots::{panic_root, panicking_function};
 use crate::input::goruntime::stacks::status_name;
 use crate::input::heapdump::{
     Field, FieldKind, Fields, HeapDumpFile, MemProfBucket, Record, StackFrame, text,
@@ -908,7 +909,7 @@ fn build_roots(
         roots.push(root);
     }
     // Panic values (an interface: type word, data word).
-    for p in &rr.panics {
+    for (i, p) in rr.panics.iter().enumerate() {
         let targets: Vec<(ObjectId, u64)> = [(p.arg_type, 0), (p.arg_data, layout.ptr)]
             .into_iter()
             .filter_map(|(a, off)| Some((find(a)?, off)))
@@ -920,14 +921,21 @@ fn build_roots(
             unknown_goroutine += 1;
             continue;
         };
-        let mut root = Root::new(
-            RootKind::Stack,
-            format!("goroutine {g} (panic value)"),
-            Some(p.addr),
-            targets,
-        );
-        root.frame = Some(on_stack(g, "", StackRootKind::Panic));
-        roots.push(root);
+        // The chain lists a goroutine's panics newest first, as its frames.
+        let nth = rr.panics[..i]
+            .iter()
+            .filter(|q| q.goroutine == p.goroutine)
+            .count();
+        let frames: Vec<String> = rr
+            .goroutines
+            .iter()
+            .filter(|r| r.goid == g)
+            .flat_map(|r| rr.frames_of(r))
+            .map(|f| text(f.name).into_owned())
+            .collect();
+        let frames: Vec<&str> = frames.iter().map(String::as_str).collect();
+        let function = panicking_function(&frames, nth).unwrap_or_default();
+        roots.push(panic_root(g, function, Some(p.addr), targets));
     }
     if unknown_goroutine > 0 {
         warnings.push(format!(

@@ -12,7 +12,7 @@ mod types;
 pub use edges::{Edges, EdgesBuilder, RowBlock};
 pub use goroutines::{Goroutine, SourceFrame, short_file};
 pub use objects::{ObjectId, ObjectParts, Objects, ObjectsBuilder, SizeClasses, compact_size};
-pub use roots::{FrameRef, Root, RootKind, Roots, StackRootKind};
+pub use roots::{FrameRef, Root, RootKind, Roots, STACK_OBJECT, StackRootKind, UNNAMED_SLOTS};
 pub use sites::{
     AllocBucket, AllocProfile, GcStamp, ProfiledStack, Sites, sample_weight, scale_heap_sample,
 };

@@ -82,6 +82,12 @@ impl Root {
     }
 }
 
+/// What a stack root's name says when no variable owns its slots.
+pub const UNNAMED_SLOTS: &str = "(unnamed slots)";
+/// What a stack root's name says when it is an address-taken local the
+/// collector scans as a stack object (a live slot may name the same variable).
+pub const STACK_OBJECT: &str = "(stack object)";
+
 #[derive(Default)]
 pub struct Roots {
     pub roots: Vec<Root>,

@@ -10,7 +10,7 @@ use crate::analysis::summary::HeapTotals;
 use crate::analysis::why::{MergedRoot, RootRef, StepDoc, TypeWhyDoc, WhyDoc};
 use crate::dump::BuildMatch;
 use crate::error::{Error, Result};
-use crate::model::Goroutine;
+use crate::model::{Goroutine, STACK_OBJECT, UNNAMED_SLOTS};
 use crate::overview::Overview;
 
 /// Bytes as a short human figure: 1.5 MiB.
@@ -256,7 +256,12 @@ pub fn roots(out: &mut dyn Write, rows: &[RootRow]) -> Result<()> {
                 write!(out, " [{a}]")?;
             }
             let shown: Vec<&str> = r.points_to.iter().take(4).map(String::as_str).collect();
-            write!(out, " → {}", shown.join(", "))?;
+            if shown.is_empty() {
+                // A finalizer of an object without pointers, with a static function.
+                write!(out, " → no heap objects")?;
+            } else {
+                write!(out, " → {}", shown.join(", "))?;
+            }
             if r.points_to.len() > shown.len() {
                 write!(out, " … ({} objects)", r.points_to.len())?;
             }
@@ -308,6 +313,13 @@ pub(crate) fn root_line(r: &RootRef) -> String {
                 (_, Some(v)) => s.push_str(&format!(" variable {v}")),
                 _ => {}
             }
+            // Slots no variable names, and locals scanned as stack objects,
+            // are other roots than a named variable's live slots.
+            for note in [UNNAMED_SLOTS, STACK_OBJECT] {
+                if r.kind == "stack" && r.name.ends_with(note) {
+                    s.push_str(&format!(" {note}"));
+                }
+            }
             if let (Some(file), Some(line)) = (&r.file, r.line) {
                 s.push_str(&format!(" at {file}:{line}"));
             }
@@ -316,7 +328,15 @@ pub(crate) fn root_line(r: &RootRef) -> String {
         "global" => format!("global {}", r.name),
         "goroutines" => r.name.clone(),
         "goroutine" => r.name.clone(),
-        other => format!("{} {}", other.replace('_', " "), r.name),
+        other => {
+            // "finalizer of 0x…" says its kind already.
+            let kind = other.replace('_', " ");
+            if r.name.starts_with(&kind) {
+                r.name.clone()
+            } else {
+                format!("{kind} {}", r.name)
+            }
+        }
     };
     if let Some(t) = &r.type_name {
         s.push_str(&format!(" ({t})"));

@@ -13,7 +13,9 @@ use crate::input::goruntime::pclntab::FuncTable;
 use crate::input::goruntime::stacks::{Frame, Goroutine};
 use crate::input::goruntime::typing::PieceSeed;
 use crate::model::Memory;
-use crate::model::{FrameRef, ObjectId, Objects, Root, RootKind, StackRootKind};
+use crate::model::{
+    FrameRef, ObjectId, Objects, Root, RootKind, STACK_OBJECT, StackRootKind, UNNAMED_SLOTS,
+};
 
 pub struct StackRootNamer<'a, 'd> {
     pub index: &'a DwarfIndex,
@@ -59,20 +61,11 @@ impl StackRootNamer<'_, '_> {
             }
         }
         self.stack_object_roots(space, funcs, objects, g, &mut out);
-        for &v in &g.panic_values {
+        let functions: Vec<&str> = g.frames.iter().map(|f| f.function.as_str()).collect();
+        for (nth, &v) in g.panic_values.iter().enumerate() {
             if let Some(t) = objects.find(v) {
-                let mut root = Root::new(
-                    RootKind::Stack,
-                    format!("goroutine {} (panic value)", g.id),
-                    None,
-                    vec![(t, 0)],
-                );
-                root.frame = Some(FrameRef {
-                    goroutine: g.id,
-                    what: StackRootKind::Panic,
-                    ..FrameRef::default()
-                });
-                out.push(root);
+                let function = panicking_function(&functions, nth).unwrap_or_default();
+                out.push(panic_root(g.id, function, None, vec![(t, 0)]));
             }
         }
         out
@@ -155,19 +148,29 @@ impl StackRootNamer<'_, '_> {
                         && rel < v.cfa_offset + v.size as i64
                 })
                 .map(|v| v.name.split('.').next().unwrap_or(&v.name).to_string());
-            let label = variable
-                .clone()
-                .unwrap_or_else(|| "(stack object)".to_string());
+            // A local that starts where the object does types its pointers.
+            let declared = vars
+                .iter()
+                .find(|v| v.piece_offset == 0 && v.cfa_offset == rel && !v.name.contains('.'))
+                .and_then(|v| v.ty)
+                .map(|t| self.index.ty(t).name.clone());
+            // A live slot may name the same variable: the name says which root this is.
+            let label = match &variable {
+                Some(v) => format!("{v} {STACK_OBJECT}"),
+                None => STACK_OBJECT.to_string(),
+            };
+            let function = shown_function(funcs, frame);
             let mut root = Root::new(
                 RootKind::Stack,
-                format!("goroutine {} {} {label}", g.id, frame.function),
+                format!("goroutine {} {function} {label}", g.id),
                 Some(obj.addr),
                 targets,
             );
+            root.type_name = declared;
             let (file, line) = frame_position(funcs, frame.pc);
             root.frame = Some(FrameRef {
                 goroutine: g.id,
-                function: frame.function.clone(),
+                function,
                 variable,
                 file,
                 line,
@@ -248,21 +251,22 @@ impl StackRootNamer<'_, '_> {
                 .1
                 .push((target, offset));
         }
+        let function = shown_function(funcs, frame);
         for (variable, (base, targets)) in by_var {
             let label = match &variable {
                 Some(v) => v.clone(),
-                None => "(unnamed slots)".to_string(),
+                None => UNNAMED_SLOTS.to_string(),
             };
             let mut root = Root::new(
                 RootKind::Stack,
-                format!("goroutine {} {} {label}", g.id, frame.function),
+                format!("goroutine {} {function} {label}", g.id),
                 Some(base),
                 targets,
             );
             root.type_name = variable.as_ref().and_then(|v| var_types.get(v).cloned());
             root.frame = Some(FrameRef {
                 goroutine: g.id,
-                function: frame.function.clone(),
+                function: function.clone(),
                 variable,
                 file: file.clone(),
                 line,
@@ -273,9 +277,116 @@ impl StackRootNamer<'_, '_> {
     }
 }
 
+/// The function that raised the `nth` panic of a goroutine's chain (the
+/// newest first), given its frames innermost first: each panic in progress
+/// has a `runtime.gopanic` frame, and the first frame below it outside the
+/// runtime (`runtime.panicmem`, `sigpanic` and the like raise panics for the
+/// code they interrupted) is the code that panicked.
+pub fn panicking_function<'f>(functions: &[&'f str], nth: usize) -> Option<&'f str> {
+    let gopanic: Vec<usize> = functions
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| **f == "runtime.gopanic")
+        .map(|(i, _)| i)
+        .collect();
+    let at = *gopanic.get(nth).or(gopanic.last())?;
+    functions[at + 1..]
+        .iter()
+        .copied()
+        .find(|f| !f.starts_with("runtime."))
+}
+
+/// The root of a panic value, named by the function that panicked.
+pub fn panic_root(
+    goroutine: u64,
+    function: &str,
+    addr: Option<u64>,
+    targets: Vec<(ObjectId, u64)>,
+) -> Root {
+    let name = if function.is_empty() {
+        format!("goroutine {goroutine} (panic value)")
+    } else {
+        format!("goroutine {goroutine} {function} (panic value)")
+    };
+    let mut root = Root::new(RootKind::Stack, name, addr, targets);
+    root.frame = Some(FrameRef {
+        goroutine,
+        function: function.to_string(),
+        what: StackRootKind::Panic,
+        ..FrameRef::default()
+    });
+    root
+}
+
+/// The function a frame's roots are named by. A `go` statement whose
+/// callee takes arguments runs a wrapper (`main.main.gowrap1`, Go ≥1.22)
+/// that the callee is usually inlined into: the wrapper is shown as the
+/// function it started, the one inlined where the frame stands.
+fn shown_function(funcs: &FuncTable<'_, '_>, frame: &Frame) -> String {
+    if is_go_wrapper(&frame.function) {
+        if let Some(started) = funcs.logical_frame(frame.pc) {
+            return started.function;
+        }
+    }
+    frame.function.clone()
+}
+
+/// `main.main.gowrap1`, `main.(*Pool).start.gowrap2`: the closure the
+/// compiler makes for a `go` statement.
+fn is_go_wrapper(function: &str) -> bool {
+    function
+        .rsplit_once('.')
+        .and_then(|(_, last)| last.strip_prefix("gowrap"))
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// Source file and line where a frame stands (the call, for return addresses).
 fn frame_position(funcs: &FuncTable<'_, '_>, pc: u64) -> (Option<String>, Option<u32>) {
     funcs
         .source_frame(pc, true)
         .map_or((None, None), |f| (f.file, f.line))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{is_go_wrapper, panicking_function};
+
+    #[test]
+    fn go_statement_wrappers_are_recognised() {
+        assert!(is_go_wrapper("main.main.gowrap1"));
+        assert!(is_go_wrapper("main.(*Pool).start.gowrap12"));
+        assert!(!is_go_wrapper("main.gowrapper"));
+        assert!(!is_go_wrapper("main.main.gowrap"));
+        assert!(!is_go_wrapper("main.main.func1"));
+    }
+
+    #[test]
+    fn a_panic_is_raised_by_the_code_below_gopanic() {
+        let frames = [
+            "main.panicHolder.func1",
+            "runtime.gopanic",
+            "main.panicHolder",
+            "runtime.goexit",
+        ];
+        assert_eq!(panicking_function(&frames, 0), Some("main.panicHolder"));
+        // A fault: the runtime raises the panic for the code it interrupted.
+        let fault = [
+            "runtime.gopanic",
+            "runtime.panicmem",
+            "runtime.sigpanic",
+            "main.deref",
+            "main.main",
+        ];
+        assert_eq!(panicking_function(&fault, 0), Some("main.deref"));
+        // A panic in a deferred call during another: newest first.
+        let nested = [
+            "runtime.gopanic",
+            "main.cleanup",
+            "runtime.gopanic",
+            "main.work",
+        ];
+        assert_eq!(panicking_function(&nested, 0), Some("main.cleanup"));
+        assert_eq!(panicking_function(&nested, 1), Some("main.work"));
+        assert_eq!(panicking_function(&["main.main"], 0), None);
+    }
 }
