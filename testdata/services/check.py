@@ -13,12 +13,16 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 
 # Checks that fail because rootpath is wrong, with the issue that will fix it.
 # They are run and reported (XFAIL, or XPASS once fixed) but do not fail the run.
 KNOWN_FAILURES = {
     # ("service", "check"): "#issue: why",
+    ("compile", "read as stripped: no type names more live objects than DWARF gives it"):
+        "#18: without DWARF, objects are typed by size guesses that can be wrong: a 416-byte "
+        "ssa.Func held by a closure's captured variable is typed ir.Name (go1.25 cmd/compile)",
 }
 
 # go_goroutines counts the goroutines serving the scrape that reads it: the
@@ -30,6 +34,8 @@ SCRAPE_GOROUTINES_MAX = 6
 
 # Which roots are named only by an offset: "bss+0x1a0 (used by …)" and the like.
 OFFSET_NAME = re.compile(r"^(\.?[a-z.]*bss|\.?[a-z.]*data|rodata|\.go\.[a-z]+)\+0x[0-9a-f]+")
+
+COMMAND_TIMEOUT = 900  # seconds, for one rootpath command
 
 COMMANDS = ["overview", "top", "histogram", "goroutines", "roots", "sites", "report"]
 
@@ -69,7 +75,11 @@ class Checker:
         start = time.monotonic()
         with open(dump + f".{command}.json", "wb") as out, open(dump + f".{command}.err", "wb") as err:
             proc = subprocess.Popen(args, stdout=out, stderr=err)
+            # A command that hangs is stopped (by its PID) and reported as a failure.
+            timer = threading.Timer(COMMAND_TIMEOUT, proc.kill)
+            timer.start()
             _, status, usage = os.wait4(proc.pid, 0)
+            timer.cancel()
         seconds = time.monotonic() - start
         if os.waitstatus_to_exitcode(status) != 0:
             msg = open(dump + f".{command}.err", errors="replace").read()[-600:]
@@ -169,7 +179,9 @@ def is_system(g):
 def stack_key(functions):
     """A stack as the goroutine profile prints it (printStackRecord): leading runtime
     frames dropped unless all are, runtime.goexit never shown."""
-    functions = [f for f in functions if f != "runtime.goexit"]
+    # A method's pointer wrapper (*T).M has T.M inlined: the profile shows T.M,
+    # rootpath the wrapper.
+    functions = [re.sub(r"\(\*([^()]+)\)\.", r"\1.", f) for f in functions if f != "runtime.goexit"]
     i = 0
     while i < len(functions) and functions[i].startswith("runtime."):
         i += 1
@@ -248,7 +260,10 @@ def check_goroutine_profile(c, name, goroutines, path):
     if missing or extra:
         show = lambda d: "; ".join(f"{n}× {' < '.join(k[:3])}" for k, n in d.most_common(3))
         detail += f"; only in the profile: {show(missing) or '-'}; only in rootpath: {show(extra) or '-'}"
-    c.check(name, "goroutine stacks equal the goroutine profile's", not missing and not extra, detail)
+    # Besides the writer, a request may have one more goroutine of its own while the
+    # profile is written (etcd: cmux's goroutine reading the connection).
+    ok = not extra and sum(missing.values()) <= 1 and abs(sum(ours.values()) - sum(stacks.values())) <= 1
+    c.check(name, "goroutine stacks equal the goroutine profile's", ok, detail)
 
 
 def crash_goroutines(log):
@@ -272,20 +287,22 @@ def check_service(c, out, name):
     quiet = before["go_gc_duration_seconds_count"] == after["go_gc_duration_seconds_count"]
     c.check(name, "no GC between the metrics around the core", quiet,
             f"GC cycles {before['go_gc_duration_seconds_count']:.0f} → {after['go_gc_duration_seconds_count']:.0f}")
-    # The exact totals are runtime.ReadMemStats's, in the legacy heap profile taken
-    # just before the core; go_memstats_* (from runtime/metrics) leave out what was
-    # allocated from the spans the Ps hold in their caches, so they are shown, not checked.
-    memstats = legacy_memstats(os.path.join(out, "heap.txt"))
-    c.check(name, "no GC between the legacy profile's MemStats and the core",
-            memstats["NumGC"] == after["go_gc_duration_seconds_count"],
-            f"NumGC {memstats['NumGC']}, GC cycles after the core {after['go_gc_duration_seconds_count']:.0f}")
+    # The exact totals are runtime.ReadMemStats's, in the legacy heap profiles taken
+    # just before and just after the core; go_memstats_* (from runtime/metrics) leave
+    # out what was allocated from the spans the Ps hold in their caches, so they are
+    # shown, not checked. With no GC in between, the heap only grows: the core's
+    # totals lie between the two.
+    mem_before = legacy_memstats(os.path.join(out, "heap.txt"))
+    mem_after = legacy_memstats(os.path.join(out, "heap.after.txt"))
+    c.check(name, "no GC between the MemStats around the core", mem_before["NumGC"] == mem_after["NumGC"],
+            f"NumGC {mem_before['NumGC']} before, {mem_after['NumGC']} after")
     for ours, theirs, metric in (("objects", "HeapObjects", "go_memstats_heap_objects"),
                                  ("bytes", "HeapAlloc", "go_memstats_heap_alloc_bytes")):
-        value, exact = heap_totals[ours], memstats[theirs]
-        c.check(name, f"heap {ours} within 1 % of MemStats.{theirs}", quiet and abs(value - exact) <= 0.01 * exact,
+        value, lo, hi = heap_totals[ours], mem_before[theirs], mem_after[theirs]
+        ok = mem_before["NumGC"] == mem_after["NumGC"] and 0.99 * min(lo, hi) <= value <= 1.01 * max(lo, hi)
+        c.check(name, f"heap {ours} within 1 % of MemStats.{theirs} around the core", ok,
                 f"rootpath {value} (live {heap_totals['live_' + ours]} + garbage {heap_totals['garbage_' + ours]}); "
-                f"{theirs} {exact} ({100 * (value / exact - 1):+.2f} %); {metric} {before[metric]:.0f} before, "
-                f"{after[metric]:.0f} after ({100 * (value / after[metric] - 1):+.2f} %)")
+                f"{theirs} {lo} before, {hi} after; {metric} {before[metric]:.0f} before, {after[metric]:.0f} after")
     goroutines = docs["goroutines"]["goroutines"]
     user = sum(not is_system(g) for g in goroutines)
     ok = all(g - SCRAPE_GOROUTINES_MAX <= user <= g - 1 for g in (before["go_goroutines"], after["go_goroutines"]))
@@ -344,19 +361,28 @@ def check_compile(c, out, name):
         c.check(name, f"read as stripped: {key} equal the DWARF read's", t[key] == s[key],
                 f"DWARF {t[key]}, stripped {s[key]}")
     # Every type the stripped read names must be the DWARF read's type for at least as
-    # many live objects (names compared without package paths: runtime type
-    # descriptors name packages by their last element).
-    short = lambda ty: re.sub(r"[\w./-]*/", "", ty or "")
-    dwarf_types = collections.Counter()
+    # many live objects. Names are compared without package paths ("ssa.Value": runtime
+    # type descriptors name packages by their last element), "noalg." and array lengths
+    # (an array is named by its slot's size); names of partly known maps ("map<string,>")
+    # have no DWARF counterpart and are left out.
+    def short(ty):
+        ty = re.sub(r"[\w.-]*/", "", ty or "").replace("noalg.", "")
+        return re.sub(r"^\[\d+\]", "[]", ty)
+    dwarf_types, stripped_types = collections.Counter(), collections.Counter()
     for ty in tdocs["histogram"]["types"]:
         dwarf_types[short(ty["type"])] += ty["live_objects"]
-    over = [(ty["type"], ty["live_objects"], dwarf_types[short(ty["type"])])
-            for ty in sdocs["histogram"]["types"]
-            if ty["type"] and not ty["type"].startswith("unknown")
-            and ty["live_objects"] > dwarf_types[short(ty["type"])]]
+    for ty in sdocs["histogram"]["types"]:
+        if ty["type"] and not ty["type"].startswith("unknown") and "<" not in ty["type"]:
+            stripped_types[short(ty["type"])] += ty["live_objects"]
+    over = [(n, k, dwarf_types[n]) for n, k in stripped_types.items() if k > dwarf_types[n]]
     c.check(name, "read as stripped: no type names more live objects than DWARF gives it", not over,
-            f"{len(over)} types over" + "".join(f"; {n}: {a} vs DWARF {b}" for n, a, b in over[:4]))
-    stripped, _ = figures(c, os.path.join(out, "core.stripped"), info["exe_stripped"])
+            f"{len(stripped_types)} types named, {len(over)} over" + "".join(f"; {n}: {a} vs DWARF {b}" for n, a, b in over[:4]))
+    stripped, wdocs = figures(c, os.path.join(out, "core.stripped"), info["exe_stripped"])
+    # The compiler runs the same goroutines in both builds (one backend worker, -c=1).
+    c.check(name, "-s -w build: goroutines equal the DWARF build's",
+            wdocs["overview"]["heap"]["goroutines"] == t["goroutines"],
+            f"-s -w {wdocs['overview']['heap']['goroutines']}, DWARF {t['goroutines']}; names from "
+            f"{wdocs['overview']['heap']['names_from']}")
     return {f"{name} (DWARF)": dict(truth, go=tdocs["overview"]["go"]["version"], live_bytes=t["live_bytes"],
                                     objects=t["objects"], bytes=t["bytes"]),
             f"{name} (DWARF core read as stripped)": dict(as_stripped, live_bytes=s["live_bytes"]),

@@ -130,12 +130,14 @@ capture() {
 		curl -fsS --max-time 60 -o "$out/heap.pb" "$pprof/heap"
 		curl -fsS --max-time 60 -o "$out/goroutine.txt" "$pprof/goroutine?debug=1"
 		# The legacy text ends with runtime.ReadMemStats, which flushes the Ps' span
-		# caches first: exact heap totals (go_memstats_* on /metrics come from
-		# runtime/metrics, which leaves out what was allocated from cached spans).
+		# caches first: exact heap totals, just before and just after the core
+		# (go_memstats_* on /metrics come from runtime/metrics, which leaves out
+		# what was allocated from the spans the Ps hold in their caches).
 		curl -fsS --max-time 60 -o "$out/heap.txt" "$pprof/heap?debug=1"
 		rm -f "$out/core" "$out/core.$pid"
 		timeout 600 gcore -o "$out/core" "$pid" >"$out/gcore.log" 2>&1 || die "gcore $pid failed: $(tail -3 "$out/gcore.log")"
 		mv "$out/core.$pid" "$out/core"
+		curl -fsS --max-time 60 -o "$out/heap.after.txt" "$pprof/heap?debug=1"
 		curl -fsS --max-time 30 -o "$out/metrics.after.txt" "$metrics"
 		if [ "$(gc_count "$out/metrics.before.txt")" = "$(gc_count "$out/metrics.after.txt")" ]; then
 			echo "$try" >"$out/capture.attempts"
@@ -163,6 +165,7 @@ capture_late() {
 crash() {
 	local out=$1 dir=$2 pid=$3 i
 	rm -f "$dir/core" "$dir/core.$pid"
+	log "kill -ABRT $pid (bash reports it as 'Aborted (core dumped)': expected)"
 	kill -ABRT "$pid"
 	for i in $(seq 600); do
 		kill -0 "$pid" 2>/dev/null || break
@@ -197,19 +200,26 @@ capture_service() {
 	log "$name: done $(date -u +%T)"
 }
 
-command -v curl >/dev/null || apt_install curl
-command -v python3 >/dev/null || apt_install python3
-command -v gcore >/dev/null || apt_install gdb
-[ "${CHECK_ONLY:-}" ] || core_pattern_here
+# The whole script is parsed before it runs (main is called on the last line), so
+# editing it during a run cannot change the run.
+main() {
+	command -v curl >/dev/null || apt_install curl
+	command -v python3 >/dev/null || apt_install python3
+	command -v gcore >/dev/null || apt_install gdb
+	[ "${CHECK_ONLY:-}" ] || core_pattern_here
 
-SERVICES=("$@")
-[ ${#SERVICES[@]} -gt 0 ] || SERVICES=("${ALL[@]}")
-if [ -z "${CHECK_ONLY:-}" ]; then
-	for s in "${SERVICES[@]}"; do capture_service "$s"; done
-fi
-[ -z "${CAPTURE_ONLY:-}" ] || exit 0
-ROOTPATH=${ROOTPATH:-$ROOT/target/release/rootpath}
-if [ ! -x "$ROOTPATH" ]; then
-	(cd "$ROOT" && cargo build --release --locked)
-fi
-python3 "$HERE/check.py" --rootpath "$ROOTPATH" --out "$OUTROOT" "${SERVICES[@]}"
+	SERVICES=("$@")
+	[ ${#SERVICES[@]} -gt 0 ] || SERVICES=("${ALL[@]}")
+	if [ -z "${CHECK_ONLY:-}" ]; then
+		for s in "${SERVICES[@]}"; do capture_service "$s"; done
+	fi
+	[ -z "${CAPTURE_ONLY:-}" ] || exit 0
+	ROOTPATH=${ROOTPATH:-$ROOT/target/release/rootpath}
+	if [ ! -x "$ROOTPATH" ]; then
+		(cd "$ROOT" && cargo build --release --locked)
+	fi
+	python3 "$HERE/check.py" --rootpath "$ROOTPATH" --out "$OUTROOT" "${SERVICES[@]}"
+}
+
+main "$@"
+exit $?
