@@ -83,7 +83,7 @@ core_pattern_here() {
 	\|* | /*)
 		OLD_CORE_PATTERN=$pat
 		log "core_pattern was '$pat'; 'core' until this script exits"
-		echo core >/proc/sys/kernel/core_pattern
+		echo core >/proc/sys/kernel/core_pattern || die "cannot set kernel.core_pattern (read-only /proc/sys?)"
 		;;
 	esac
 }
@@ -172,9 +172,11 @@ crash() {
 		sleep 0.1
 	done
 	wait "$pid" 2>/dev/null || true
-	if [ -f "$dir/core.$pid" ]; then mv "$dir/core.$pid" "$out/core.abrt"; elif [ -f "$dir/core" ]; then mv "$dir/core" "$out/core.abrt"; else
-		die "no core from kill -ABRT $pid in $dir (core_pattern: $(cat /proc/sys/kernel/core_pattern))"
-	fi
+	# "core", or "core.PID" with kernel.core_uses_pid, or a template's expansion.
+	local file
+	file=$(find "$dir" -maxdepth 1 -type f -name 'core*' -newer "$out/core.late" | head -1)
+	[ -n "$file" ] || die "no core from kill -ABRT $pid in $dir (core_pattern: $(cat /proc/sys/kernel/core_pattern))"
+	mv "$file" "$out/core.abrt"
 }
 
 # write_info OUT KEY=VALUE...: what the checker needs to know about a run.
@@ -200,8 +202,8 @@ capture_service() {
 	log "$name: done $(date -u +%T)"
 }
 
-# The whole script is parsed before it runs (main is called on the last line), so
-# editing it during a run cannot change the run.
+# The whole script is parsed before it runs (main and exit are called on the last
+# line), so editing it during a run cannot change the run.
 main() {
 	command -v curl >/dev/null || apt_install curl
 	command -v python3 >/dev/null || apt_install python3
@@ -221,5 +223,4 @@ main() {
 	python3 "$HERE/check.py" --rootpath "$ROOTPATH" --out "$OUTROOT" "${SERVICES[@]}"
 }
 
-main "$@"
-exit $?
+main "$@"; exit $? # one line: bash has read it all before main runs
