@@ -46,7 +46,6 @@ class Checker:
     def __init__(self, rootpath):
         self.rootpath = rootpath
         self.passed = self.failed = self.xfail = self.xpass = 0
-        self.rows = []
 
     def check(self, service, name, ok, detail):
         known = KNOWN_FAILURES.get((service, name))
