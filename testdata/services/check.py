@@ -366,11 +366,11 @@ def check_service(c, out, name):
             f"rootpath {len(ours)}, traceback {len(printed)}; only in the traceback {sorted(printed - ours)[:5]}, "
             f"only in rootpath {sorted(ours - printed)[:5]}")
     fig["go"] = docs["overview"]["go"]["version"]
-    fig["objects"] = heap_totals["objects"]
-    fig["bytes"] = heap_totals["bytes"]
-    fig["live_bytes"] = heap_totals["live_bytes"]
+    fig["heap"] = heap_totals
     fig["metrics"] = (before["go_memstats_heap_objects"], after["go_memstats_heap_objects"],
                       before["go_memstats_heap_alloc_bytes"], after["go_memstats_heap_alloc_bytes"])
+    fig["memstats"] = (mem_before["HeapObjects"], mem_after["HeapObjects"],
+                       mem_before["HeapAlloc"], mem_after["HeapAlloc"])
     fig["goroutines"] = (user, before["go_goroutines"])
     return {name: fig}
 
@@ -415,10 +415,11 @@ def check_compile(c, out, name):
             wdocs["overview"]["heap"]["goroutines"] == t["goroutines"],
             f"-s -w {wdocs['overview']['heap']['goroutines']}, DWARF {t['goroutines']}; names from "
             f"{wdocs['overview']['heap']['names_from']}")
-    return {f"{name} (DWARF)": dict(truth, go=tdocs["overview"]["go"]["version"], live_bytes=t["live_bytes"],
-                                    objects=t["objects"], bytes=t["bytes"]),
-            f"{name} (DWARF core read as stripped)": dict(as_stripped, live_bytes=s["live_bytes"]),
-            f"{name} (-s -w build)": stripped}
+    go = tdocs["overview"]["go"]["version"]
+    w = wdocs["overview"]["heap"]
+    return {f"{name}, DWARF build": dict(truth, go=go, heap=t),
+            f"{name}, same core read as stripped": dict(as_stripped, go=go, heap=s),
+            f"{name}, -s -w build": dict(stripped, go=go, heap=w)}
 
 
 def largest(all_figs):
@@ -432,13 +433,34 @@ def largest(all_figs):
 
 
 def table(all_figs):
-    print("\nfigures (share of live bytes typed, share of the live heap top's retainers retain, share of roots named by more than an offset; seconds / peak MiB per command)")
-    head = "| service | typed | top | named roots | " + " | ".join(COMMANDS) + " |"
-    print(head)
-    print("|" + "---|" * (4 + len(COMMANDS)))
+    """The figures as testdata/services/README.md shows them (markdown)."""
+    print("\nfigures (typed: share of live bytes typed; top: share of the live heap top's retainers retain; "
+          "named roots: share of roots named by more than an offset; sites: the profile's 10 largest sites "
+          "among the 10 listed first)\n")
+    print("| service | Go | heap objects: rootpath / MemStats before–after | heap bytes: rootpath / MemStats "
+          "before–after | user goroutines: rootpath / go_goroutines | typed | top | named roots | sites |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    mib = lambda b: f"{b / 2**20:.2f}"
     for name, f in all_figs.items():
-        cells = [f"{f['times'][k][0]:.1f} s / {f['times'][k][1]:.0f} MiB" if k in f["times"] else "-" for k in COMMANDS]
-        print(f"| {name} | {pct(f['typed'])} | {pct(f['top'])} | {pct(f['named_roots'])} | " + " | ".join(cells) + " |")
+        h = f["heap"]
+        if "memstats" in f:
+            m = f["memstats"]
+            objects = f"{h['objects']:,} / {m[0]:,}–{m[1]:,}"
+            size = f"{mib(h['bytes'])} / {mib(m[2])}–{mib(m[3])} MiB"
+            goroutines = f"{f['goroutines'][0]} / {f['goroutines'][1]:.0f}"
+        else:
+            objects = f"{h['objects']:,} ({h['live_objects']:,} live)"
+            size = f"{mib(h['bytes'])} MiB ({mib(h['live_bytes'])} live)"
+            goroutines = f"{h['goroutines']} (all)"
+        sites = "{}/{}".format(*f["sites_overlap"]) if "sites_overlap" in f else ""
+        print(f"| {name} | {f.get('go', '')} | {objects} | {size} | {goroutines} | {pct(f['typed'])} | "
+              f"{pct(f['top'])} | {pct(f['named_roots'])} | {sites} |")
+    print("\nseconds and peak RSS of each command (--json)\n")
+    print("| service | " + " | ".join(COMMANDS) + " |")
+    print("|" + "---|" * (1 + len(COMMANDS)))
+    for name, f in all_figs.items():
+        cells = [f"{f['times'][k][0]:.1f} s, {f['times'][k][1]:.0f} MiB" if k in f["times"] else "-" for k in COMMANDS]
+        print(f"| {name} | " + " | ".join(cells) + " |")
 
 
 def main():
