@@ -8,6 +8,7 @@ earlier output; print the figures later issues must move.
 Exit status 1 if any check failed; the last line is "N passed, N failed"."""
 import argparse
 import collections
+import gzip
 import json
 import os
 import re
@@ -98,6 +99,59 @@ def metrics(path):
         name, _, value = line.rpartition(" ")
         out[name] = float(value)
     return out
+
+
+def varints(data, i, end):
+    while i < end:
+        v = shift = 0
+        while True:
+            b = data[i]
+            i += 1
+            v |= (b & 0x7F) << shift
+            shift += 7
+            if b < 0x80:
+                break
+        yield v, i
+
+
+def protobuf_fields(data):
+    """(field number, value) of a protobuf message: ints, or bytes for length-delimited."""
+    i = 0
+    while i < len(data):
+        key, i = next(varints(data, i, len(data)))
+        field, wire = key >> 3, key & 7
+        if wire == 0:
+            value, i = next(varints(data, i, len(data)))
+        elif wire == 2:
+            n, i = next(varints(data, i, len(data)))
+            value, i = data[i:i + n], i + n
+        elif wire in (1, 5):
+            n = 8 if wire == 1 else 4
+            value, i = int.from_bytes(data[i:i + n], "little"), i + n
+        else:
+            raise ValueError(f"protobuf wire type {wire}")
+        yield field, value
+
+
+def profile_inuse(path):
+    """The in-use objects and bytes of a gzipped profile.proto, summed over its
+    samples (pprof's own scaled values), read here rather than by rootpath."""
+    data = gzip.decompress(open(path, "rb").read())
+    strings, types, samples = [], [], []
+    for field, value in protobuf_fields(data):
+        if field == 1:  # sample_type: ValueType{type, unit}
+            types.append(dict(protobuf_fields(value)).get(1, 0))
+        elif field == 2:  # sample: values in field 2, packed or not
+            values = []
+            for f, v in protobuf_fields(value):
+                if f == 2:
+                    values += [x for x, _ in varints(v, 0, len(v))] if isinstance(v, bytes) else [v]
+            samples.append(values)
+        elif field == 6:
+            strings.append(value.decode())
+    names = [strings[t] for t in types]
+    objects, space = names.index("inuse_objects"), names.index("inuse_space")
+    return sum(v[objects] for v in samples), sum(v[space] for v in samples)
 
 
 def legacy_memstats(path):
@@ -346,6 +400,11 @@ def check_service(c, out, name):
     c.check(name, "profile check: consistent for the quiet core", check.get("verdict") == "consistent",
             f"verdict {check.get('verdict')}; matched {check.get('matched_samples')}, unmatched "
             f"{check.get('unmatched_samples')}, disagreeing sites {check.get('disagreeing_sites')}; {check.get('problems')}")
+    objects, space = profile_inuse(heap)
+    joined = [s["profile"] for s in docs["sites"]["sites"] if "profile" in s]
+    ours = (sum(p["inuse_objects"] for p in joined), sum(p["inuse_bytes"] for p in joined))
+    c.check(name, "the sites' profile figures add up to the profile's in-use totals", ours == (objects, space),
+            f"sites {ours[0]} objects, {ours[1]} bytes; the profile's samples {objects}, {space}")
     bad = [s for s in docs["sites"]["sites"] if "profile" in s and s["profile"] != s.get("recorded")]
     sites_with_profile = sum("profile" in s for s in docs["sites"]["sites"])
     c.check(name, "each site's in-use figures equal the profile's", sites_with_profile > 0 and not bad,
