@@ -233,7 +233,11 @@ fn runtime_roots_reach_what_they_hold() {
                     }
                     "panic" => {
                         r.name
-                            == format!("goroutine {} (panic value)", goroutine.expect("goroutine"))
+                            == format!(
+                                "goroutine {} {} (panic value)",
+                                goroutine.expect("goroutine"),
+                                root["function"].as_str().expect("function")
+                            )
                     }
                     _ => false,
                 })

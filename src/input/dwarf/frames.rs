@@ -23,6 +23,17 @@ pub struct FrameVar {
     pub ty: Option<TypeId>,
     pub is_param: bool,
     pub decl_line: Option<u64>,
+    /// The function inlined at the pc whose variable this is (DWARF's
+    /// inlined subroutines); None for the frame's own function.
+    pub inlined: Option<String>,
+}
+
+/// An inlined call being walked: its DIE depth and function, and whether it
+/// covers the pc asked about.
+struct InlinedScope {
+    depth: isize,
+    function: Option<String>,
+    covers_pc: bool,
 }
 
 impl DwarfIndex {
@@ -36,12 +47,19 @@ impl DwarfIndex {
         // Location lists are at link addresses.
         let pc = pc.wrapping_sub(self.bias);
         let mut out = Vec::new();
-        let walked = self.for_each_variable(dwarf, func, |unit, entry| {
+        let walked = self.for_each_frame_variable(dwarf, func, pc, |unit, entry, inlined| {
             let is_param = entry.tag() == dw::DW_TAG_formal_parameter;
-            let Some(var_name) = name(dwarf, unit, entry) else {
+            // Inlined variables name their abstract origin for name and type.
+            let origin = self.abstract_origin(dwarf, unit, entry);
+            let named = |u: &Unit<R<'_>>, e: &DebuggingInformationEntry<R<'_>>| {
+                name(dwarf, u, e).map(|n| (n, self.variable_type(u, e)))
+            };
+            let Some((var_name, ty)) = named(unit, entry).or_else(|| {
+                let (u, off) = origin.as_ref()?;
+                named(u, &u.entry(*off).ok()?)
+            }) else {
                 return Ok(());
             };
-            let ty = self.variable_type(unit, entry);
             let size = ty.and_then(|t| self.size_of(t)).unwrap_or(8);
             let decl_line = entry
                 .attr_value(dw::DW_AT_decl_line)
@@ -76,11 +94,114 @@ impl DwarfIndex {
                     ty,
                     is_param,
                     decl_line,
+                    inlined: inlined.map(str::to_string),
                 });
             }
             Ok(())
         });
         if walked.is_err() { Vec::new() } else { out }
+    }
+
+    /// The unit and entry an inlined DIE's DW_AT_abstract_origin refers to.
+    fn abstract_origin<'a>(
+        &self,
+        dwarf: &gimli::Dwarf<R<'a>>,
+        unit: &Unit<R<'a>>,
+        entry: &DebuggingInformationEntry<R<'a>>,
+    ) -> Option<(Unit<R<'a>>, gimli::UnitOffset)> {
+        let target = unit_ref(unit, entry.attr_value(dw::DW_AT_abstract_origin)?)?;
+        let starts = self.unit_starts.get_or_init(|| {
+            let mut s: Vec<usize> = self.functions.iter().map(|f| f.unit).collect();
+            s.sort_unstable();
+            s.dedup();
+            s
+        });
+        let at = starts[..starts.partition_point(|&u| u <= target)].last()?;
+        let header = dwarf
+            .debug_info
+            .header_from_offset(gimli::DebugInfoOffset(*at))
+            .ok()?;
+        let offset = gimli::DebugInfoOffset(target).to_unit_offset(&header)?;
+        Some((dwarf.unit(header).ok()?, offset))
+    }
+
+    /// The function an inlined subroutine DIE stands for.
+    fn inlined_function<'a>(
+        &self,
+        dwarf: &gimli::Dwarf<R<'a>>,
+        unit: &Unit<R<'a>>,
+        entry: &DebuggingInformationEntry<R<'a>>,
+    ) -> Option<String> {
+        let (u, off) = self.abstract_origin(dwarf, unit, entry)?;
+        name(dwarf, &u, &u.entry(off).ok()?)
+    }
+
+    /// Calls `visit` for every variable and parameter DIE of `func` live in
+    /// scope at `pc` (a link address): its own, and those of the calls
+    /// inlined there (with the inlined function's name); variables of
+    /// inlined calls elsewhere in the function are left out.
+    fn for_each_frame_variable<'a>(
+        &self,
+        dwarf: &gimli::Dwarf<R<'a>>,
+        func: &Function,
+        pc: u64,
+        mut visit: impl FnMut(
+            &Unit<R<'a>>,
+            &DebuggingInformationEntry<R<'a>>,
+            Option<&str>,
+        ) -> gimli::Result<()>,
+    ) -> gimli::Result<()> {
+        let header = dwarf
+            .debug_info
+            .header_from_offset(gimli::DebugInfoOffset(func.unit))?;
+        let unit = dwarf.unit(header)?;
+        let Some(die) = gimli::DebugInfoOffset(func.die).to_unit_offset(&unit.header) else {
+            return Ok(());
+        };
+        let mut entries = unit.entries_at_offset(die)?;
+        let mut start_depth = None;
+        let mut scopes: Vec<InlinedScope> = Vec::new();
+        while let Some(entry) = entries.next_dfs()? {
+            let depth = entry.depth();
+            match start_depth {
+                None => start_depth = Some(depth),
+                Some(d) if depth <= d => break,
+                _ => {}
+            }
+            while scopes.last().is_some_and(|s| s.depth >= depth) {
+                scopes.pop();
+            }
+            if entry.tag() == dw::DW_TAG_inlined_subroutine {
+                let mut covers_pc = false;
+                let mut ranges = dwarf.die_ranges(&unit, entry)?;
+                // Frames below the top stand at return addresses: the call
+                // is the instruction before.
+                let call = pc.saturating_sub(1);
+                while let Some(r) = ranges.next()? {
+                    covers_pc |= r.begin <= call && call < r.end;
+                }
+                let covers_pc = covers_pc && scopes.last().is_none_or(|s| s.covers_pc);
+                scopes.push(InlinedScope {
+                    depth,
+                    function: covers_pc
+                        .then(|| self.inlined_function(dwarf, &unit, entry))
+                        .flatten(),
+                    covers_pc,
+                });
+                continue;
+            }
+            if scopes.last().is_some_and(|s| !s.covers_pc) {
+                continue;
+            }
+            if matches!(
+                entry.tag(),
+                dw::DW_TAG_variable | dw::DW_TAG_formal_parameter
+            ) {
+                let inlined = scopes.last().and_then(|s| s.function.as_deref());
+                visit(&unit, entry, inlined)?;
+            }
+        }
+        Ok(())
     }
 
     /// Variables a closure function captured, with their offsets in the

@@ -94,6 +94,9 @@ pub struct DwarfIndex {
     /// Names asked for by `type_named`, `global` and `constant`, when on:
     /// what the runtime layout tables must carry (`rootpath dev runtime-table`).
     recorder: Option<std::sync::Mutex<std::collections::BTreeSet<String>>>,
+    /// Section offsets of the units that hold functions, sorted: where a
+    /// cross-unit reference (an inlined call's abstract origin) points.
+    pub(crate) unit_starts: std::sync::OnceLock<Vec<usize>>,
 }
 
 /// References seen during the walk, resolved once every type has an id.

@@ -33,6 +33,23 @@ pub fn global_roots(
     let mask_bytes = layouts.require_field("runtime.bitvector", "bytedata")?;
 
     let mut named = GlobalRootSet::new(index, exe, bias);
+    let mut sections = Vec::new();
+    let mut module = layouts.require_global("runtime.firstmoduledata")?;
+    for _ in 0..MAX_MODULES {
+        if module == 0 {
+            break;
+        }
+        let rd = |loc: crate::input::goruntime::layout::FieldLoc| {
+            space.read_uint(module + loc.offset, loc.size)
+        };
+        for (start, end) in [(data, edata), (bss, ebss)] {
+            if let (Some(start), Some(end)) = (rd(start), rd(end)) {
+                sections.push((start, end));
+            }
+        }
+        module = rd(next).unwrap_or(0);
+    }
+    named.name_static_pointees(&sections, &|a| space.read_u64(a));
     let mut module = layouts.require_global("runtime.firstmoduledata")?;
     for _ in 0..MAX_MODULES {
         if module == 0 {
@@ -92,6 +109,20 @@ pub(crate) struct GlobalRootSet<'a> {
     /// Load bias of a position-independent executable (symbols are unbiased).
     bias: u64,
     named: BTreeMap<String, Root>,
+    /// Static values named through the pointers to them, by start address.
+    pointees: Vec<StaticPointee>,
+}
+
+/// A value in data or bss that no DWARF variable covers, named after the
+/// named pointer global that points at it: `var registry = &Registry{…}`
+/// makes the compiler lay the Registry out statically, under no name.
+struct StaticPointee {
+    start: u64,
+    end: u64,
+    /// The pointer's name: paths read `main.registry.byName`.
+    name: String,
+    /// The pointer's pointee type.
+    type_name: String,
 }
 
 impl<'a> GlobalRootSet<'a> {
@@ -101,7 +132,54 @@ impl<'a> GlobalRootSet<'a> {
             exe,
             bias,
             named: BTreeMap::new(),
+            pointees: Vec::new(),
         }
+    }
+
+    /// Names the static values that named pointer globals point at (in one
+    /// of `sections`, outside every DWARF variable) after those pointers;
+    /// `read_word` reads the program's memory.
+    pub(crate) fn name_static_pointees(
+        &mut self,
+        sections: &[(u64, u64)],
+        read_word: &dyn Fn(u64) -> Option<u64>,
+    ) {
+        let index = self.index;
+        let in_sections = |a: u64| sections.iter().any(|&(s, e)| s <= a && a < e);
+        for g in &index.globals {
+            let Some(ptr) = g.ty.map(|t| index.underlying(t)) else {
+                continue;
+            };
+            let ptr = index.ty(ptr);
+            let (crate::input::dwarf::TypeKind::Pointer, Some(pointee)) = (&ptr.kind, ptr.target)
+            else {
+                continue;
+            };
+            let Some(size) = index.size_of(pointee).filter(|&s| s > 0) else {
+                continue;
+            };
+            let Some(start) = read_word(g.addr).filter(|&v| in_sections(v)) else {
+                continue;
+            };
+            if index.global_at(start).is_some() {
+                continue; // a named variable's address (`&x`)
+            }
+            self.pointees.push(StaticPointee {
+                start,
+                end: start.saturating_add(size),
+                name: g.name.clone(),
+                type_name: index.ty(pointee).name.clone(),
+            });
+        }
+        // Several pointers to one value: the first by name names it.
+        self.pointees
+            .sort_by(|a, b| a.start.cmp(&b.start).then_with(|| a.name.cmp(&b.name)));
+        self.pointees.dedup_by_key(|p| p.start);
+    }
+
+    fn pointee_at(&self, at: u64) -> Option<&StaticPointee> {
+        let i = self.pointees.partition_point(|p| p.start <= at);
+        self.pointees.get(i.checked_sub(1)?).filter(|p| at < p.end)
     }
 
     /// The pointer word at `at` (`offset` into `section`) points at `target`.
@@ -113,14 +191,17 @@ impl<'a> GlobalRootSet<'a> {
                 g.addr,
                 g.ty.map(|t| index.ty(t).name.clone()),
             ),
-            None => match self
-                .exe
-                .and_then(|e| e.symbol_at(at.wrapping_sub(self.bias)))
-                .filter(|s| s.kind == 1 && s.size > 0)
-            {
-                Some(s) => (s.name.clone(), s.addr.wrapping_add(self.bias), None),
-                // A pointer word nothing claims: label it by place.
-                None => (format!("{section}+{offset:#x}"), at, None),
+            None => match self.pointee_at(at) {
+                Some(p) => (p.name.clone(), p.start, Some(p.type_name.clone())),
+                None => match self
+                    .exe
+                    .and_then(|e| e.symbol_at(at.wrapping_sub(self.bias)))
+                    .filter(|s| s.kind == 1 && s.size > 0)
+                {
+                    Some(s) => (s.name.clone(), s.addr.wrapping_add(self.bias), None),
+                    // A pointer word nothing claims: label it by place.
+                    None => (format!("{section}+{offset:#x}"), at, None),
+                },
             },
         };
         self.named

@@ -141,13 +141,11 @@ impl StackRootNamer<'_, '_> {
                 .map(|f| self.index.frame_variables(self.dwarf, f, frame.pc))
                 .unwrap_or_default();
             let rel = (obj.addr as i64).wrapping_sub(frame.fp as i64);
-            let variable = vars
-                .iter()
-                .find(|v| {
-                    v.cfa_offset.wrapping_sub(v.piece_offset as i64) <= rel
-                        && rel < v.cfa_offset + v.size as i64
-                })
-                .map(|v| v.name.split('.').next().unwrap_or(&v.name).to_string());
+            let owner = vars.iter().find(|v| {
+                v.cfa_offset.wrapping_sub(v.piece_offset as i64) <= rel
+                    && rel < v.cfa_offset + v.size as i64
+            });
+            let variable = owner.map(|v| v.name.split('.').next().unwrap_or(&v.name).to_string());
             // A local that starts where the object does types its pointers.
             let declared = vars
                 .iter()
@@ -159,7 +157,9 @@ impl StackRootNamer<'_, '_> {
                 Some(v) => format!("{v} {STACK_OBJECT}"),
                 None => STACK_OBJECT.to_string(),
             };
-            let function = shown_function(funcs, frame);
+            let function = owner
+                .and_then(|v| v.inlined.clone())
+                .unwrap_or_else(|| shown_function(funcs, frame));
             let mut root = Root::new(
                 RootKind::Stack,
                 format!("goroutine {} {function} {label}", g.id),
@@ -205,25 +205,28 @@ impl StackRootNamer<'_, '_> {
             .unwrap_or_default();
         let (file, line) = frame_position(funcs, frame.pc);
         // Each typed variable, with where its stack-resident pieces are, seeds typing.
-        let mut pieces: BTreeMap<(&str, TypeId), Vec<(u64, u64, u64)>> = BTreeMap::new();
+        type PieceKey<'v> = (Option<&'v str>, &'v str, TypeId);
+        let mut pieces: BTreeMap<PieceKey<'_>, Vec<(u64, u64, u64)>> = BTreeMap::new();
         for v in &vars {
             if let Some(ty) = v.ty {
                 let addr = (frame.fp as i64 + v.cfa_offset) as u64;
-                pieces.entry((v.name.as_str(), ty)).or_default().push((
-                    v.piece_offset,
-                    v.size,
-                    addr,
-                ));
+                let key = (v.inlined.as_deref(), v.name.as_str(), ty);
+                pieces
+                    .entry(key)
+                    .or_default()
+                    .push((v.piece_offset, v.size, addr));
             }
         }
         seeds.extend(
             pieces
                 .into_iter()
-                .map(|((_, ty), pieces)| PieceSeed { ty, pieces }),
+                .map(|((_, _, ty), pieces)| PieceSeed { ty, pieces }),
         );
-        // Group slots by the variable that owns them.
-        let mut by_var: BTreeMap<Option<String>, (u64, Vec<(ObjectId, u64)>)> = BTreeMap::new();
-        let mut var_types: BTreeMap<String, String> = BTreeMap::new();
+        // Group slots by the variable that owns them: the frame's function's
+        // own, or one of a call inlined where the frame stands.
+        type VarKey = Option<(Option<String>, String)>;
+        let mut by_var: BTreeMap<VarKey, (u64, Vec<(ObjectId, u64)>)> = BTreeMap::new();
+        let mut var_types: BTreeMap<(Option<String>, String), String> = BTreeMap::new();
         for (slot, target) in targets {
             let rel = (slot as i64).wrapping_sub(frame.fp as i64);
             let var = vars
@@ -236,12 +239,13 @@ impl StackRootNamer<'_, '_> {
                     // Go 1.27 names the parts of a split aggregate "buf.ptr", "buf.len":
                     // the root is the source variable.
                     let source = v.name.split('.').next().unwrap_or(&v.name);
+                    let key = (v.inlined.clone(), source.to_string());
                     if source == v.name {
                         if let Some(t) = v.ty {
-                            var_types.insert(source.to_string(), self.index.ty(t).name.clone());
+                            var_types.insert(key.clone(), self.index.ty(t).name.clone());
                         }
                     }
-                    (Some(source.to_string()), base, slot.wrapping_sub(base))
+                    (Some(key), base, slot.wrapping_sub(base))
                 }
                 None => (None, frame.sp, slot.wrapping_sub(frame.sp)),
             };
@@ -251,8 +255,10 @@ impl StackRootNamer<'_, '_> {
                 .1
                 .push((target, offset));
         }
-        let function = shown_function(funcs, frame);
-        for (variable, (base, targets)) in by_var {
+        let shown = shown_function(funcs, frame);
+        for (key, (base, targets)) in by_var {
+            let (inlined, variable) = key.clone().unzip();
+            let function = inlined.flatten().unwrap_or_else(|| shown.clone());
             let label = match &variable {
                 Some(v) => v.clone(),
                 None => UNNAMED_SLOTS.to_string(),
@@ -263,10 +269,10 @@ impl StackRootNamer<'_, '_> {
                 Some(base),
                 targets,
             );
-            root.type_name = variable.as_ref().and_then(|v| var_types.get(v).cloned());
+            root.type_name = key.and_then(|k| var_types.get(&k).cloned());
             root.frame = Some(FrameRef {
                 goroutine: g.id,
-                function: function.clone(),
+                function,
                 variable,
                 file: file.clone(),
                 line,

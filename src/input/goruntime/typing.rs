@@ -329,8 +329,17 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
     }
 
     /// Types whatever a typed root storage of type `ty` at `addr` points to.
+    /// A pointer whose value lies outside the heap (`var x = &T{…}`, which
+    /// the compiler lays out statically) types what that value points to too.
     pub fn seed_root(&mut self, addr: u64, ty: TypeId) {
         self.walk_value(addr, ty, 1);
+        let ptr = self.index.ty(self.index.underlying(ty));
+        if let (TypeKind::Pointer, Some(pointee)) = (&ptr.kind, ptr.target) {
+            let value = self.word(addr).filter(|&v| v != 0);
+            if let Some(v) = value.filter(|&v| self.objects.find(v).is_none()) {
+                self.walk_value(v, pointee, 1);
+            }
+        }
         self.drain();
     }
 

@@ -491,6 +491,20 @@ fn global_roots(
     bias: u64,
 ) -> Vec<Root> {
     let mut named = GlobalRootSet::new(index, Some(exe), bias);
+    let sections: Vec<(u64, u64)> = rr
+        .segments
+        .iter()
+        .map(|&(_, start, contents, _)| (start, start.wrapping_add(contents.len() as u64)))
+        .collect();
+    let read_word = |a: u64| {
+        rr.segments.iter().find_map(|&(_, start, contents, _)| {
+            let off = a.checked_sub(start)?;
+            (off < contents.len() as u64)
+                .then(|| heap.layout.word(contents, off))
+                .flatten()
+        })
+    };
+    named.name_static_pointees(&sections, &read_word);
     for &(bss, start, contents, fields) in &rr.segments {
         let section = if bss { "bss" } else { "data" };
         for f in fields {
