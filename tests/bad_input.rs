@@ -727,3 +727,61 @@ fn every_flag_has_help() {
     }
     assert!(missing.is_empty(), "flags without help: {missing:?}");
 }
+
+/// Issue #19: a heap dump records no cleanups: `why` on an object held only
+/// by one (the truth says which) is not declared plain garbage; the core,
+/// which shows cleanups, finds the path. The dump's record counts are not
+/// printed as a second, disagreeing `Heap:` / `Roots:` line.
+#[test]
+fn heap_dump_hedges_what_it_cannot_see() {
+    let f = Fixture::load("go1.25");
+    let held = f.truth["objects"]
+        .as_array()
+        .and_then(|a| {
+            a.iter()
+                .find(|o| o["root"]["kind"] == "cleanup" && o["path"] == serde_json::json!([]))
+        })
+        .expect("truth has an object held only by a cleanup");
+    let addr = held["addr"].as_str().expect("addr");
+    let (ok, out, err) = run(&[
+        f.heap_dump().as_os_str(),
+        "--exe".as_ref(),
+        f.exe().as_os_str(),
+        "why".as_ref(),
+        addr.as_ref(),
+    ]);
+    assert!(ok, "{err}");
+    assert!(!out.contains("the next GC frees it"), "{out}");
+    assert!(out.contains("cleanups"), "{out}");
+    let o = common::rootpath_json(&[
+        f.heap_dump().as_os_str(),
+        "--exe".as_ref(),
+        f.exe().as_os_str(),
+        "why".as_ref(),
+        addr.as_ref(),
+        "--json".as_ref(),
+    ]);
+    assert!(o["caveat"].to_string().contains("cleanups"), "{o}");
+    let o = common::rootpath_json(&[
+        f.core().as_os_str(),
+        "--exe".as_ref(),
+        f.exe().as_os_str(),
+        "why".as_ref(),
+        addr.as_ref(),
+        "--json".as_ref(),
+    ]);
+    assert_eq!(o["reachable"], true);
+    assert_eq!(o["paths"][0]["root"]["kind"], "cleanup");
+    assert!(o["caveat"].is_null());
+
+    let (ok, out, err) = run(&[
+        f.heap_dump().as_os_str(),
+        "--exe".as_ref(),
+        f.exe().as_os_str(),
+        "overview".as_ref(),
+    ]);
+    assert!(ok, "{err}");
+    for label in ["Heap:", "Roots:"] {
+        assert_eq!(out.matches(label).count(), 1, "{label}: {out}");
+    }
+}

@@ -55,6 +55,9 @@ pub struct WhyDoc {
     pub target: ObjectRef,
     pub reachable: bool,
     pub paths: Vec<PathDoc>,
+    /// Why "unreachable" may be wrong: holders this dump cannot show.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub caveat: Option<String>,
 }
 
 /// `why` for every object of a type: how many each root keeps, with one path.
@@ -200,6 +203,10 @@ pub fn explain_paths(
     WhyDoc {
         target: object_ref(model, target),
         reachable: !paths.is_empty(),
+        caveat: model
+            .unseen_holders
+            .filter(|_| paths.is_empty())
+            .map(|u| format!("it does not record {u}: one may hold it (a core would show it)")),
         paths: paths
             .iter()
             .map(|p| path_doc(model, memory, p, raw))

@@ -285,6 +285,10 @@ impl<'e> ExeSource<'_, 'e> {
     }
 }
 
+/// What a heap dump cannot show (debug.WriteHeapDump writes no cleanup or
+/// weak-handle records).
+const UNSEEN: &str = "cleanups (runtime.AddCleanup)";
+
 fn load_from(dump: &HeapDumpFile, exe: Option<ExeSource<'_, '_>>) -> Result<HeapModel> {
     let mut warnings = Vec::new();
     let layout = Layout::new(dump, &mut warnings);
@@ -513,6 +517,7 @@ fn load_from(dump: &HeapDumpFile, exe: Option<ExeSource<'_, '_>>) -> Result<Heap
             let typed = exe::load(info, &checked, &rr, &heap, &mut warnings)?;
             let roots = Roots { roots: typed.roots };
             let mut model = HeapModel::new(objects, edges, roots, warnings);
+            model.unseen_holders = Some(UNSEEN);
             model.types = typed.types;
             model.object_types = typed.object_types;
             model.goroutines = typed.goroutines;
@@ -536,6 +541,7 @@ fn load_from(dump: &HeapDumpFile, exe: Option<ExeSource<'_, '_>>) -> Result<Heap
                 .map(|g| describe_goroutine(&rr, g, |f, _| plain_frame(f), |_| None))
                 .collect();
             let mut model = HeapModel::new(objects, edges, Roots { roots }, warnings);
+            model.unseen_holders = Some(UNSEEN);
             model.goroutines = goroutines;
             model.names_from = crate::model::NameSource::HeapDump;
             model

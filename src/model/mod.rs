@@ -94,6 +94,9 @@ pub struct HeapModel {
     /// Only some objects were typed (those a `why` answer shows, chosen
     /// while loading); every other object reads as of unknown type.
     pub types_partial: bool,
+    /// Holders of memory this input cannot show (a heap dump records no
+    /// cleanups): an object no root reaches may still be held by them.
+    pub unseen_holders: Option<&'static str>,
 }
 
 /// Where the program's names and types were recovered from.
@@ -156,6 +159,7 @@ impl HeapModel {
             warnings,
             names_from: NameSource::default(),
             types_partial: false,
+            unseen_holders: None,
         }
     }
 

@@ -163,13 +163,13 @@ fn write_overview(out: &mut dyn Write, o: &Overview, brief: bool) -> io::Result<
 fn heap_dump_summary(out: &mut dyn Write, h: &crate::input::heapdump::Summary) -> io::Result<()> {
     writeln!(
         out,
-        "Heap:      {} objects, {} (live and dead since the last GC)",
+        "Records:   {} object records, {} (live and dead since the last GC)",
         h.objects,
         bytes(h.object_bytes)
     )?;
     writeln!(
         out,
-        "Roots:     data {}, bss {}, {} goroutines ({} frames, {} of stack), {} finalizers, {} queued",
+        "           data {}, bss {}, {} goroutines ({} frames, {} of stack), {} finalizer records, {} queued",
         bytes(h.data_bytes),
         bytes(h.bss_bytes),
         h.goroutines,
@@ -390,6 +390,8 @@ pub fn why(out: &mut dyn Write, doc: &WhyDoc, excluded: bool) -> Result<()> {
         if !doc.reachable {
             if excluded {
                 writeln!(out, "  not reachable once the excluded references are gone: they are what keeps it alive")?;
+            } else if let Some(c) = &doc.caveat {
+                writeln!(out, "  no root this dump records reaches it, but {c}")?;
             } else {
                 writeln!(out, "  garbage: allocated but no root reaches it; the next GC frees it")?;
             }
