@@ -110,39 +110,45 @@ pub struct RestType {
     pub retained_bytes: u64,
 }
 
-/// Types of the rest's shared objects, the largest `limit` by retained bytes.
-fn rest_types(r: &Retention<'_>, hg: &HolderGraph, rest: &[u32], limit: usize) -> Vec<RestType> {
+#[derive(Debug, Serialize)]
+pub struct HoldersDoc {
+    pub holders: Vec<HolderDoc>,
+    pub rest: RestDoc,
+    /// Share of the live heap the listed holders retain.
+    pub named_share: f64,
+}
+
+/// Type slot of a holder that is an object (unknown types share the last
+/// slot, `model.types.len()`).
+fn type_slot(r: &Retention<'_>, node: u32) -> Option<usize> {
     let model = r.graph.model;
-    // By type index; unknown types share the last slot.
+    match r.graph.node(node) {
+        Node::Object(o) => {
+            let t = model.object_types.get(o.index()).copied();
+            Some((t.unwrap_or(u32::MAX) as usize).min(model.types.len()))
+        }
+        _ => None,
+    }
+}
+
+/// The largest `limit` types among shared objects holding memory, from
+/// (holders, retained bytes) per type slot, less the `listed` tops.
+fn rest_types(
+    r: &Retention<'_>,
+    hg: &HolderGraph,
+    mut by_type: Vec<(u64, u64)>,
+    listed: &[u32],
+    limit: usize,
+) -> Vec<RestType> {
+    let model = r.graph.model;
     let unknown = model.types.len();
-    let tops = &hg.tops;
-    let by_type = rest
-        .par_chunks(1 << 16)
-        .fold(
-            || vec![(0u64, 0u64); unknown + 1],
-            |mut by_type, chunk| {
-                for &t in chunk {
-                    let node = tops[t as usize];
-                    if let Node::Object(o) = r.graph.node(node) {
-                        let t = model.object_types.get(o.index()).copied();
-                        let slot = (t.unwrap_or(u32::MAX) as usize).min(unknown);
-                        by_type[slot].0 += 1;
-                        by_type[slot].1 += r.doms.retained_bytes(node);
-                    }
-                }
-                by_type
-            },
-        )
-        .reduce(
-            || vec![(0u64, 0u64); unknown + 1],
-            |mut a, b| {
-                for (x, y) in a.iter_mut().zip(b) {
-                    x.0 += y.0;
-                    x.1 += y.1;
-                }
-                a
-            },
-        );
+    for &i in listed {
+        let node = hg.tops[i as usize];
+        if let Some(slot) = type_slot(r, node) {
+            by_type[slot].0 -= 1;
+            by_type[slot].1 -= hg.retained(i).0;
+        }
+    }
     let mut out: Vec<RestType> = by_type
         .into_iter()
         .enumerate()
@@ -164,14 +170,6 @@ fn rest_types(r: &Retention<'_>, hg: &HolderGraph, rest: &[u32], limit: usize) -
     });
     out.truncate(limit);
     out
-}
-
-#[derive(Debug, Serialize)]
-pub struct HoldersDoc {
-    pub holders: Vec<HolderDoc>,
-    pub rest: RestDoc,
-    /// Share of the live heap the listed holders retain.
-    pub named_share: f64,
 }
 
 /// Names a source of the holder graph: a root, a group of alike
@@ -211,9 +209,9 @@ const EXCLUSIVE_ROWS: usize = 5;
 /// Holder-graph nodes the searches for one row (a holder, or a goroutine
 /// group) may visit together: on a heap of millions of shared objects its
 /// figures are then lower bounds, said as `partial`, at a bounded cost.
-const ROW_BUDGET: usize = 1 << 19;
+const ROW_BUDGET: usize = 1 << 17;
 /// The part of it the search for the holders reaching an object may use.
-const REACHED_FROM_BUDGET: usize = 1 << 18;
+const REACHED_FROM_BUDGET: usize = 1 << 15;
 
 impl<'a, 'm> Reporter<'a, 'm> {
     /// The `n` largest holders (by `by`) and the rest.
@@ -237,43 +235,76 @@ impl<'a, 'm> Reporter<'a, 'm> {
                 .map(|&(t, _)| model.objects.size(t))
                 .sum()
         };
-        // Millions of shared objects may hang from the pseudo-root: the
-        // largest `n` are picked, and only they sorted.
-        let mut ranked: Vec<(u64, u32)> = hg
-            .tops
-            .par_iter()
-            .enumerate()
-            .filter(|&(_, &node)| r.doms.retained_bytes(node) > 0)
-            .map(|(i, &node)| {
-                let key = match by {
-                    TopBy::Retained => r.doms.retained_bytes(node),
-                    TopBy::Count => r.doms.retained_objects(node),
-                    TopBy::Shallow => match r.graph.node(node) {
-                        Node::Object(o) => model.objects.size(o),
-                        _ => 0,
-                    },
-                };
-                (key, i as u32)
-            })
-            .collect();
-        if by == TopBy::Shallow {
-            // Roots and groups: the sum over their targets.
-            for e in &mut ranked {
-                if holders::is_source(r, hg.tops[e.1 as usize]) {
-                    e.0 = shallow(hg.tops[e.1 as usize]);
-                }
+        // Millions of shared objects may hang from the pseudo-root: each
+        // stretch of them keeps its best `n` (no list of them all), and only
+        // those are sorted.
+        let key = |node: u32| -> u64 {
+            match by {
+                TopBy::Retained => r.doms.retained_bytes(node),
+                TopBy::Count => r.doms.retained_objects(node),
+                TopBy::Shallow => match r.graph.node(node) {
+                    Node::Object(o) => model.objects.size(o),
+                    _ => shallow(node),
+                },
             }
-        }
-        let order = |a: &(u64, u32), b: &(u64, u32)| b.0.cmp(&a.0).then(a.1.cmp(&b.1));
-        if ranked.len() > n && n > 0 {
-            ranked.select_nth_unstable_by(n - 1, order);
-        }
-        let split = n.min(ranked.len());
-        ranked[..split].sort_unstable_by(order);
-        let listed: Vec<u32> = ranked[..split].iter().map(|&(_, i)| i).collect();
-        let rest: Vec<u32> = ranked[split..].iter().map(|&(_, i)| i).collect();
+        };
+        let tops = &hg.tops;
+        let slots = model.types.len() + 1;
+        let all_retained = hg.all_retained_bytes();
+        let (mut best, holding, by_type) = tops
+            .par_chunks(1 << 16)
+            .enumerate()
+            .map(|(c, chunk)| {
+                let mut heap = std::collections::BinaryHeap::new();
+                let mut holding = 0u64;
+                let mut by_type = vec![(0u64, 0u64); slots];
+                let chunk_retained = &all_retained[c << 16..(c << 16) + chunk.len()];
+                for (k, &node) in chunk.iter().enumerate() {
+                    // One look-up per holder: millions of them, at random
+                    // places of the dominator tree's arrays.
+                    let retained = chunk_retained[k];
+                    if retained == 0 {
+                        continue;
+                    }
+                    holding += 1;
+                    if let Some(slot) = type_slot(r, node) {
+                        by_type[slot].0 += 1;
+                        by_type[slot].1 += retained;
+                    }
+                    let i = (c << 16) as u32 + k as u32;
+                    let key = match by {
+                        TopBy::Retained => retained,
+                        _ => key(node),
+                    };
+                    // The heap's top is the worst kept: least key, then
+                    // latest index.
+                    heap.push(std::cmp::Reverse((key, std::cmp::Reverse(i))));
+                    if heap.len() > n {
+                        heap.pop();
+                    }
+                }
+                (heap.into_vec(), holding, by_type)
+            })
+            .reduce(
+                || (Vec::new(), 0, vec![(0u64, 0u64); slots]),
+                |(mut a, x, mut ta), (b, y, tb)| {
+                    a.extend(b);
+                    for (p, q) in ta.iter_mut().zip(tb) {
+                        p.0 += q.0;
+                        p.1 += q.1;
+                    }
+                    (a, x + y, ta)
+                },
+            );
+        best.sort_unstable();
+        let listed: Vec<u32> = best
+            .into_iter()
+            .take(n)
+            .map(|std::cmp::Reverse((_, std::cmp::Reverse(i)))| i)
+            .collect();
+        let rest_holders = holding - listed.len() as u64;
         // The holders' retained sizes add up to the pseudo-root's.
-        let (listed_bytes, listed_objects) = holders::retained_sum(r, hg, &listed);
+        let (listed_bytes, listed_objects) = holders::retained_sum(hg, &listed);
         let (rest_bytes, rest_objects) =
             (r.live_bytes - listed_bytes, r.live_objects - listed_objects);
         phases.done("holders: ranking");
@@ -287,7 +318,7 @@ impl<'a, 'm> Reporter<'a, 'm> {
             })
             .collect();
         phases.done("holders: rows");
-        let object_types = rest_types(r, hg, &rest, 3);
+        let object_types = rest_types(r, hg, by_type, &listed, 3);
         phases.done("holders: the rest's types");
         let named: u64 = docs.iter().map(|d| d.retained_bytes).sum();
         HoldersDoc {
@@ -295,7 +326,7 @@ impl<'a, 'm> Reporter<'a, 'm> {
             rest: RestDoc {
                 retained_bytes: rest_bytes,
                 retained_objects: rest_objects,
-                holders: rest.len() as u64,
+                holders: rest_holders,
                 object_types,
             },
             named_share: if r.live_bytes > 0 {
@@ -313,7 +344,7 @@ impl<'a, 'm> Reporter<'a, 'm> {
         hg.set_budget(ROW_BUDGET);
         let i = hg.index_of(r.graph.group_node(g))? as u32;
         let reach = hg.forward(&[i]);
-        let (reachable, _) = holders::retained_sum(r, hg, &reach.tops);
+        let (reachable, _) = holders::retained_sum(hg, &reach.tops);
         let (sharing, _) = holders::co_holders(r, hg, i, &reach);
         Some(GroupJoint {
             reachable_bytes: reachable,
@@ -344,7 +375,7 @@ impl<'a, 'm> Reporter<'a, 'm> {
         });
         hg.set_budget(ROW_BUDGET - REACHED_FROM_BUDGET);
         let reach = hg.forward(&[i]);
-        let reachable = holders::retained_sum(r, hg, &reach.tops);
+        let reachable = holders::retained_sum(hg, &reach.tops);
         let mut partial = reach.partial;
         let (joint_with, sharing_partial) = holders::co_holders(r, hg, i, &reach);
         partial |= sharing_partial;

@@ -30,6 +30,10 @@ pub struct HolderGraph {
     /// Per top: the tops pointing at it.
     in_starts: Vec<u32>,
     ins: Vec<u32>,
+    /// Per top: retained bytes and objects, read once in node order (the
+    /// searches would read them at random places of the dominator tree).
+    retained_bytes: Vec<u64>,
+    retained_objects: Vec<u32>,
     /// Tops the searches may still visit (see `set_budget`).
     budget: std::cell::Cell<usize>,
 }
@@ -72,15 +76,18 @@ impl HolderGraph {
         // holders (an edge into an object some holder dominates comes from
         // inside that holder's subtree). Sources far below their holder
         // are left for a walk that remembers what it passed.
-        let (mut pairs, far): (Vec<(u32, u32)>, Vec<(u32, u32)>) = (0..model.objects.len() as u32)
+        let objects = model.objects.len() as u32;
+        let targets = model.edges.all_targets();
+        let (mut pairs, far): (Vec<(u32, u32)>, Vec<(u32, u32)>) = (0..objects
+            .div_ceil(SCAN_CHUNK))
             .into_par_iter()
-            .with_min_len(1 << 16)
-            .fold(
-                || (Vec::new(), Vec::new()),
-                |(mut pairs, mut far), id| {
+            .map(|c| {
+                let (mut pairs, mut far) = (Vec::new(), Vec::new());
+                let end = ((c + 1) * SCAN_CHUNK).min(objects);
+                for id in c * SCAN_CHUNK..end {
                     let u = id + first_object;
-                    for &t in model.edges.targets(ObjectId(id)) {
-                        let v = graph.object_node(t);
+                    for &t in &targets[model.edges.row(ObjectId(id))] {
+                        let v = t.0 + first_object;
                         let Some(b) = index.of(v) else { continue };
                         match walk(u) {
                             Ok(Some(a)) if a != b => pairs.push((a, b)),
@@ -88,9 +95,9 @@ impl HolderGraph {
                             Err(()) => far.push((u, b)),
                         }
                     }
-                    (pairs, far)
-                },
-            )
+                }
+                (pairs, far)
+            })
             .reduce(
                 || (Vec::new(), Vec::new()),
                 |(mut a, mut fa), (mut b, mut fb)| {
@@ -127,8 +134,16 @@ impl HolderGraph {
         let (out_starts, out) = csr(tops.len(), &pairs, false);
         let (in_starts, ins) = csr(tops.len(), &pairs, true);
         phases.done("holders: holder graph");
+        let retained_bytes = tops.par_iter().map(|&t| doms.retained_bytes(t)).collect();
+        // A holder of 4 billion objects or more is counted at the limit.
+        let retained_objects = tops
+            .par_iter()
+            .map(|&t| u32::try_from(doms.retained_objects(t)).unwrap_or(u32::MAX))
+            .collect();
         HolderGraph {
             tops,
+            retained_bytes,
+            retained_objects,
             out_starts,
             out,
             in_starts,
@@ -147,6 +162,19 @@ impl HolderGraph {
     /// Whether two searches of the whole graph fit in what is left.
     pub fn can_search_all(&self) -> bool {
         self.tops.len().saturating_mul(2) <= self.budget.get().min(SEARCH_LIMIT)
+    }
+
+    /// Retained bytes of every top.
+    pub fn all_retained_bytes(&self) -> &[u64] {
+        &self.retained_bytes
+    }
+
+    /// Retained bytes and objects of top `i`.
+    pub fn retained(&self, i: u32) -> (u64, u64) {
+        (
+            self.retained_bytes[i as usize],
+            u64::from(self.retained_objects[i as usize]),
+        )
     }
 
     pub fn index_of(&self, node: u32) -> Option<usize> {
@@ -207,6 +235,9 @@ impl HolderGraph {
         }
     }
 }
+
+/// Objects per task of the edge scan.
+const SCAN_CHUNK: u32 = 1 << 16;
 
 /// Steps up the dominator tree the edge scan takes to find a source's holder.
 const WALK: usize = 64;
@@ -302,10 +333,10 @@ pub fn is_source(r: &Retention<'_>, node: u32) -> bool {
 }
 
 /// Sums of retained bytes and objects over tops.
-pub fn retained_sum(r: &Retention<'_>, hg: &HolderGraph, tops: &[u32]) -> (u64, u64) {
+pub fn retained_sum(hg: &HolderGraph, tops: &[u32]) -> (u64, u64) {
     tops.iter().fold((0, 0), |(b, o), &t| {
-        let n = hg.tops[t as usize];
-        (b + r.doms.retained_bytes(n), o + r.doms.retained_objects(n))
+        let (rb, ro) = hg.retained(t);
+        (b + rb, o + ro)
     })
 }
 
@@ -357,7 +388,7 @@ pub fn co_holders(
                 .into_iter()
                 .filter(|&t| in_reach[t as usize / 64] & (1 << (t % 64)) != 0)
                 .collect();
-            let (bytes, objects) = retained_sum(r, hg, &both);
+            let (bytes, objects) = retained_sum(hg, &both);
             Sharing {
                 with: c,
                 bytes,
@@ -399,10 +430,7 @@ pub fn held_only_by(r: &Retention<'_>, hg: &HolderGraph, set: &[u32]) -> ((u64, 
         .into_iter()
         .filter(|&t| outside[t as usize / 64] & (1 << (t % 64)) == 0)
         .collect();
-    (
-        retained_sum(r, hg, &only),
-        theirs.partial || elsewhere.partial,
-    )
+    (retained_sum(hg, &only), theirs.partial || elsewhere.partial)
 }
 
 #[cfg(test)]
@@ -506,10 +534,7 @@ mod tests {
         // everything but g1's list.
         let reach = hg.forward(&[top(&hg, group)]);
         assert_eq!(r.doms.retained_bytes(group), 512);
-        assert_eq!(
-            retained_sum(&r, &hg, &reach.tops),
-            (512 + 64 + 128 + 8192, 5)
-        );
+        assert_eq!(retained_sum(&hg, &reach.tops), (512 + 64 + 128 + 8192, 5));
         let (sharing, partial) = co_holders(&r, &hg, top(&hg, group), &reach);
         assert!(!partial);
         assert_eq!(sharing.len(), 1);
@@ -553,7 +578,7 @@ mod tests {
             let r = Retention::compute(&m);
             let hg = HolderGraph::build(&r);
             let all: Vec<u32> = (0..hg.tops.len() as u32).collect();
-            assert_eq!(retained_sum(&r, &hg, &all).0, r.live_bytes);
+            assert_eq!(retained_sum(&hg, &all).0, r.live_bytes);
             // What a holder reaches through the holder graph is what it
             // reaches in the heap.
             for (i, &t) in hg.tops.iter().enumerate() {
@@ -571,7 +596,7 @@ mod tests {
                     });
                 }
                 let reach = hg.forward(&[i as u32]);
-                assert_eq!(retained_sum(&r, &hg, &reach.tops).0, bytes);
+                assert_eq!(retained_sum(&hg, &reach.tops).0, bytes);
             }
         }
     }
