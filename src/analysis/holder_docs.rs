@@ -3,11 +3,12 @@
 //! with what each retains alone, keeps reachable and holds jointly, and one
 //! line for the rest, so that the rows and the rest are the live heap.
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use super::graph::Node;
 use super::holders::{self, HolderGraph};
-use super::report::{Accumulation, ROOT_SEARCH_LIMIT, Reporter, group_ref};
+use super::report::{Accumulation, Reporter, group_ref};
 use super::retention::{GoroutineGroup, Retention, TopBy, TypeShare};
 use super::why::{ObjectRef, RootRef, StepDoc, object_ref, path_doc, root_ref};
 use crate::analysis::paths::ShortestTree;
@@ -96,6 +97,17 @@ pub struct RestDoc {
     pub retained_bytes: u64,
     pub retained_objects: u64,
     pub holders: u64,
+    /// The largest types among the shared objects in the rest: how many
+    /// holders of that type, and what they retain together.
+    pub object_types: Vec<RestType>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RestType {
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub holders: u64,
+    pub retained_bytes: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -104,6 +116,60 @@ pub struct HoldersDoc {
     pub rest: RestDoc,
     /// Share of the live heap the listed holders retain.
     pub named_share: f64,
+}
+
+/// Type slot of a holder that is an object (unknown types share the last
+/// slot, `model.types.len()`).
+fn type_slot(r: &Retention<'_>, node: u32) -> Option<usize> {
+    let model = r.graph.model;
+    match r.graph.node(node) {
+        Node::Object(o) => {
+            let t = model.object_types.get(o.index()).copied();
+            Some((t.unwrap_or(u32::MAX) as usize).min(model.types.len()))
+        }
+        _ => None,
+    }
+}
+
+/// The largest `limit` types among shared objects holding memory, from
+/// (holders, retained bytes) per type slot, less the `listed` tops.
+fn rest_types(
+    r: &Retention<'_>,
+    hg: &HolderGraph,
+    mut by_type: Vec<(u64, u64)>,
+    listed: &[u32],
+    limit: usize,
+) -> Vec<RestType> {
+    let model = r.graph.model;
+    let unknown = model.types.len();
+    for &i in listed {
+        let node = hg.tops[i as usize];
+        if let Some(slot) = type_slot(r, node) {
+            by_type[slot].0 -= 1;
+            by_type[slot].1 -= hg.retained(i).0;
+        }
+    }
+    let mut out: Vec<RestType> = by_type
+        .into_iter()
+        .enumerate()
+        .filter(|(_, (n, _))| *n > 0)
+        .map(|(slot, (holders, retained_bytes))| RestType {
+            type_name: if slot == unknown {
+                "unknown".into()
+            } else {
+                super::retention::type_label(model, slot as u32)
+            },
+            holders,
+            retained_bytes,
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.retained_bytes
+            .cmp(&a.retained_bytes)
+            .then(a.type_name.cmp(&b.type_name))
+    });
+    out.truncate(limit);
+    out
 }
 
 /// Names a source of the holder graph: a root, a group of alike
@@ -128,6 +194,11 @@ fn goroutine_ref(g: &GoroutineGroup) -> RootRef {
     doc
 }
 
+/// Objects a search for an owner path from one root may visit.
+const OWNER_SEARCH_LIMIT: usize = 1 << 16;
+/// Heaps up to this many objects get an owner path from the shortest-path
+/// tree of the whole heap when the searches from the nearest roots fail.
+const TREE_FALLBACK_OBJECTS: usize = 1 << 22;
 /// Owner paths are looked for from this many of an object's nearest holders.
 const PATH_SOURCES: usize = 3;
 /// Reached-from holders named per object.
@@ -135,6 +206,12 @@ const NAMED_SOURCES: usize = 5;
 /// Object rows whose holders' exclusive memory is computed (a search of the
 /// whole holder graph each).
 const EXCLUSIVE_ROWS: usize = 5;
+/// Holder-graph nodes the searches for one row (a holder, or a goroutine
+/// group) may visit together: on a heap of millions of shared objects its
+/// figures are then lower bounds, said as `partial`, at a bounded cost.
+const ROW_BUDGET: usize = 1 << 17;
+/// The part of it the search for the holders reaching an object may use.
+const REACHED_FROM_BUDGET: usize = 1 << 15;
 
 impl<'a, 'm> Reporter<'a, 'm> {
     /// The `n` largest holders (by `by`) and the rest.
@@ -142,6 +219,7 @@ impl<'a, 'm> Reporter<'a, 'm> {
         let r = self.retention;
         let model = self.model();
         let hg = self.holder_graph();
+        let mut phases = crate::timing::Phases::new();
         let shallow = |node: u32| -> u64 {
             let roots: Vec<usize> = match r.graph.node(node) {
                 Node::Root(i) => vec![i],
@@ -157,30 +235,79 @@ impl<'a, 'm> Reporter<'a, 'm> {
                 .map(|&(t, _)| model.objects.size(t))
                 .sum()
         };
-        let mut ranked: Vec<(u64, u32)> = hg
-            .tops
-            .iter()
-            .enumerate()
-            .filter(|&(_, &node)| r.doms.retained_bytes(node) > 0)
-            .map(|(i, &node)| {
-                let key = match by {
-                    TopBy::Retained => r.doms.retained_bytes(node),
-                    TopBy::Count => r.doms.retained_objects(node),
-                    TopBy::Shallow => 0,
-                };
-                (key, i as u32)
-            })
-            .collect();
-        if by == TopBy::Shallow {
-            // Only roots and groups need the sum over their targets.
-            for e in &mut ranked {
-                e.0 = shallow(hg.tops[e.1 as usize]);
+        // Millions of shared objects may hang from the pseudo-root: each
+        // stretch of them keeps its best `n` (no list of them all), and only
+        // those are sorted.
+        let key = |node: u32| -> u64 {
+            match by {
+                TopBy::Retained => r.doms.retained_bytes(node),
+                TopBy::Count => r.doms.retained_objects(node),
+                TopBy::Shallow => match r.graph.node(node) {
+                    Node::Object(o) => model.objects.size(o),
+                    _ => shallow(node),
+                },
             }
-        }
-        ranked.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-        let listed: Vec<u32> = ranked.iter().take(n).map(|&(_, i)| i).collect();
-        let rest: Vec<u32> = ranked.iter().skip(n).map(|&(_, i)| i).collect();
-        let (rest_bytes, rest_objects) = holders::retained_sum(r, hg, &rest);
+        };
+        let tops = &hg.tops;
+        let slots = model.types.len() + 1;
+        let all_retained = hg.all_retained_bytes();
+        let (mut best, holding, by_type) = tops
+            .par_chunks(1 << 16)
+            .enumerate()
+            .map(|(c, chunk)| {
+                let mut heap = std::collections::BinaryHeap::new();
+                let mut holding = 0u64;
+                let mut by_type = vec![(0u64, 0u64); slots];
+                let chunk_retained = &all_retained[c << 16..(c << 16) + chunk.len()];
+                for (k, &node) in chunk.iter().enumerate() {
+                    // One look-up per holder: millions of them, at random
+                    // places of the dominator tree's arrays.
+                    let retained = chunk_retained[k];
+                    if retained == 0 {
+                        continue;
+                    }
+                    holding += 1;
+                    if let Some(slot) = type_slot(r, node) {
+                        by_type[slot].0 += 1;
+                        by_type[slot].1 += retained;
+                    }
+                    let i = (c << 16) as u32 + k as u32;
+                    let key = match by {
+                        TopBy::Retained => retained,
+                        _ => key(node),
+                    };
+                    // The heap's top is the worst kept: least key, then
+                    // latest index.
+                    heap.push(std::cmp::Reverse((key, std::cmp::Reverse(i))));
+                    if heap.len() > n {
+                        heap.pop();
+                    }
+                }
+                (heap.into_vec(), holding, by_type)
+            })
+            .reduce(
+                || (Vec::new(), 0, vec![(0u64, 0u64); slots]),
+                |(mut a, x, mut ta), (b, y, tb)| {
+                    a.extend(b);
+                    for (p, q) in ta.iter_mut().zip(tb) {
+                        p.0 += q.0;
+                        p.1 += q.1;
+                    }
+                    (a, x + y, ta)
+                },
+            );
+        best.sort_unstable();
+        let listed: Vec<u32> = best
+            .into_iter()
+            .take(n)
+            .map(|std::cmp::Reverse((_, std::cmp::Reverse(i)))| i)
+            .collect();
+        let rest_holders = holding - listed.len() as u64;
+        // The holders' retained sizes add up to the pseudo-root's.
+        let (listed_bytes, listed_objects) = holders::retained_sum(hg, &listed);
+        let (rest_bytes, rest_objects) =
+            (r.live_bytes - listed_bytes, r.live_objects - listed_objects);
+        phases.done("holders: ranking");
         let mut object_rows = 0;
         let docs: Vec<HolderDoc> = listed
             .iter()
@@ -190,13 +317,17 @@ impl<'a, 'm> Reporter<'a, 'm> {
                 self.holder_doc(hg, i, is_object && object_rows <= EXCLUSIVE_ROWS)
             })
             .collect();
+        phases.done("holders: rows");
+        let object_types = rest_types(r, hg, by_type, &listed, 3);
+        phases.done("holders: the rest's types");
         let named: u64 = docs.iter().map(|d| d.retained_bytes).sum();
         HoldersDoc {
             holders: docs,
             rest: RestDoc {
                 retained_bytes: rest_bytes,
                 retained_objects: rest_objects,
-                holders: rest.len() as u64,
+                holders: rest_holders,
+                object_types,
             },
             named_share: if r.live_bytes > 0 {
                 named as f64 / r.live_bytes as f64
@@ -210,9 +341,10 @@ impl<'a, 'm> Reporter<'a, 'm> {
     pub fn group_joint(&self, g: usize) -> Option<GroupJoint> {
         let r = self.retention;
         let hg = self.holder_graph();
+        hg.set_budget(ROW_BUDGET);
         let i = hg.index_of(r.graph.group_node(g))? as u32;
         let reach = hg.forward(&[i]);
-        let (reachable, _) = holders::retained_sum(r, hg, &reach.tops);
+        let (reachable, _) = holders::retained_sum(hg, &reach.tops);
         let (sharing, _) = holders::co_holders(r, hg, i, &reach);
         Some(GroupJoint {
             reachable_bytes: reachable,
@@ -235,8 +367,15 @@ impl<'a, 'm> Reporter<'a, 'm> {
         let model = self.model();
         let node = hg.tops[i as usize];
         let retained = (r.doms.retained_bytes(node), r.doms.retained_objects(node));
+        // Who reaches an object names it: searched first, with a share of
+        // the row's budget kept for it.
+        let reached = (!holders::is_source(r, node)).then(|| {
+            hg.set_budget(REACHED_FROM_BUDGET);
+            holders::reached_from(r, hg, i)
+        });
+        hg.set_budget(ROW_BUDGET - REACHED_FROM_BUDGET);
         let reach = hg.forward(&[i]);
-        let reachable = holders::retained_sum(r, hg, &reach.tops);
+        let reachable = holders::retained_sum(hg, &reach.tops);
         let mut partial = reach.partial;
         let (joint_with, sharing_partial) = holders::co_holders(r, hg, i, &reach);
         partial |= sharing_partial;
@@ -280,12 +419,12 @@ impl<'a, 'm> Reporter<'a, 'm> {
             Node::Object(obj) => {
                 doc.kind = "object";
                 doc.object = Some(object_ref(model, obj));
-                let (sources, back_partial) = holders::reached_from(r, hg, i);
+                let (sources, back_partial) = reached.unwrap_or_default();
                 doc.partial |= back_partial;
                 let source_nodes: Vec<u32> = sources.iter().map(|&s| hg.tops[s as usize]).collect();
                 doc.path = self.owner_path(&source_nodes, obj);
                 doc.accumulation = self.shared_accumulation(node, &source_nodes);
-                if exclusive && !back_partial {
+                if exclusive && !back_partial && hg.can_search_all() {
                     let ((bytes, objects), p) = holders::held_only_by(r, hg, &sources);
                     doc.partial |= p;
                     doc.held_only_by_them = Some(Figures { bytes, objects });
@@ -321,7 +460,7 @@ impl<'a, 'm> Reporter<'a, 'm> {
         let mut best = None;
         for root in roots {
             if let Some(Some(p)) =
-                ShortestTree::path_from_root(&self.plain, root, obj, ROOT_SEARCH_LIMIT)
+                ShortestTree::path_from_root(&self.plain, root, obj, OWNER_SEARCH_LIMIT)
             {
                 let shorter =
                     best.as_ref()
@@ -333,9 +472,15 @@ impl<'a, 'm> Reporter<'a, 'm> {
                 }
             }
         }
-        best.or_else(|| self.tree().path(&self.plain, obj))
-            .map(|p| path_doc(model, self.memory, &p, false).steps)
-            .unwrap_or_default()
+        // The whole heap's shortest-path tree costs a search of the heap:
+        // worth it on small heaps only.
+        best.or_else(|| {
+            (model.objects.len() <= TREE_FALLBACK_OBJECTS)
+                .then(|| self.tree().path(&self.plain, obj))
+                .flatten()
+        })
+        .map(|p| path_doc(model, self.memory, &p, false).steps)
+        .unwrap_or_default()
     }
 
     /// Where a shared object's memory accumulates, with the path there.

@@ -14,10 +14,11 @@ use rayon::prelude::*;
 use super::graph::{Node, PSEUDO_ROOT};
 use super::retention::Retention;
 use crate::model::ObjectId;
+use crate::model::fast_hash::FastMap;
 
 /// Top-level nodes visited by one holder-graph search before it stops and
 /// calls its answer partial.
-pub const SEARCH_LIMIT: usize = 1 << 21;
+pub const SEARCH_LIMIT: usize = 1 << 20;
 
 /// The holders of a heap and the graph between them.
 pub struct HolderGraph {
@@ -29,13 +30,19 @@ pub struct HolderGraph {
     /// Per top: the tops pointing at it.
     in_starts: Vec<u32>,
     ins: Vec<u32>,
+    /// Per top: retained bytes and objects, read once in node order (the
+    /// searches would read them at random places of the dominator tree).
+    retained_bytes: Vec<u64>,
+    retained_objects: Vec<u32>,
+    /// Tops the searches may still visit (see `set_budget`).
+    budget: std::cell::Cell<usize>,
 }
 
 /// What one search over the holder graph found.
 pub struct Reach {
     /// Top indexes reached, the start included.
     pub tops: Vec<u32>,
-    /// Whether the search stopped at `SEARCH_LIMIT`.
+    /// Whether the search stopped at `SEARCH_LIMIT` or at the budget.
     pub partial: bool,
 }
 
@@ -47,71 +54,127 @@ impl HolderGraph {
         let tops: Vec<u32> = r.children.of(PSEUDO_ROOT).to_vec();
         let first_object = graph.first_object_node();
         let model = graph.model;
-        let is_top = |v: u32| doms.idom(v) == Some(PSEUDO_ROOT);
+        let index = TopIndex::new(graph.node_count(), &tops);
+        // The holder (index) above node `u`, when a short walk up the
+        // dominator tree finds it (most sources sit a few levels below
+        // their holder); None for unreachable nodes; Err for the rest.
+        let walk = |u: u32| -> Result<Option<u32>, ()> {
+            let mut x = u;
+            for _ in 0..WALK {
+                if let Some(i) = index.of(x) {
+                    return Ok(Some(i));
+                }
+                match doms.idom(x) {
+                    Some(p) if p != PSEUDO_ROOT => x = p,
+                    _ => return Ok(None),
+                }
+            }
+            Err(())
+        };
         // Edges into holders that are objects, from anything but their own
-        // holder: (source node, target node). Only these cross between
+        // holder, as (holder index, holder index). Only these cross between
         // holders (an edge into an object some holder dominates comes from
-        // inside that holder's subtree).
-        let mut crossing: Vec<(u32, u32)> = (0..model.objects.len() as u32)
+        // inside that holder's subtree). Sources far below their holder
+        // are left for a walk that remembers what it passed.
+        let objects = model.objects.len() as u32;
+        let targets = model.edges.all_targets();
+        let (mut pairs, far): (Vec<(u32, u32)>, Vec<(u32, u32)>) = (0..objects
+            .div_ceil(SCAN_CHUNK))
             .into_par_iter()
-            .with_min_len(1 << 16)
-            .fold(Vec::new, |mut acc, id| {
-                let u = id + first_object;
-                for &t in model.edges.targets(ObjectId(id)) {
-                    let v = graph.object_node(t);
-                    if v != u && is_top(v) {
-                        acc.push((u, v));
+            .map(|c| {
+                let (mut pairs, mut far) = (Vec::new(), Vec::new());
+                let end = ((c + 1) * SCAN_CHUNK).min(objects);
+                for id in c * SCAN_CHUNK..end {
+                    let u = id + first_object;
+                    for &t in &targets[model.edges.row(ObjectId(id))] {
+                        let v = t.0 + first_object;
+                        let Some(b) = index.of(v) else { continue };
+                        match walk(u) {
+                            Ok(Some(a)) if a != b => pairs.push((a, b)),
+                            Ok(_) => {}
+                            Err(()) => far.push((u, b)),
+                        }
                     }
                 }
-                acc
+                (pairs, far)
             })
-            .reduce(Vec::new, |mut a, mut b| {
-                a.append(&mut b);
-                a
-            });
+            .reduce(
+                || (Vec::new(), Vec::new()),
+                |(mut a, mut fa), (mut b, mut fb)| {
+                    a.append(&mut b);
+                    fa.append(&mut fb);
+                    (a, fa)
+                },
+            );
         for (i, root) in model.roots.roots.iter().enumerate() {
             let u = graph.root_node(i);
             for &(t, _) in &root.targets {
-                let v = graph.object_node(t);
-                if is_top(v) {
-                    crossing.push((u, v));
+                let Some(b) = index.of(graph.object_node(t)) else {
+                    continue;
+                };
+                // A root is a holder, or sits right below its group.
+                if let Ok(Some(a)) = walk(u) {
+                    if a != b {
+                        pairs.push((a, b));
+                    }
+                }
+            }
+        }
+        let mut known: FastMap<u32, u32> = FastMap::default();
+        let mut path = Vec::new();
+        for (u, b) in far {
+            if let Some(a) = holder(doms, &index, &mut known, &mut path, u) {
+                if a != b {
+                    pairs.push((a, b));
                 }
             }
         }
         phases.done("holders: crossing edges");
-        // The holder of each source, by walking up the dominator tree and
-        // remembering the answer for every node passed (0: not known yet,
-        // as the pseudo-root is nobody's holder; calloc'd pages that are
-        // never written cost nothing).
-        let mut holder_of = vec![0u32; graph.node_count()];
-        let mut path = Vec::new();
-        let index = |v: u32| tops.binary_search(&v).ok().map(|i| i as u32);
-        let mut pairs: Vec<(u32, u32)> = Vec::with_capacity(crossing.len());
-        for (u, v) in crossing {
-            let Some(h) = holder(doms, &mut holder_of, &mut path, u) else {
-                continue; // garbage pointing into the live heap
-            };
-            if h == v {
-                continue;
-            }
-            if let (Some(a), Some(b)) = (index(h), index(v)) {
-                pairs.push((a, b));
-            }
-        }
-        drop(holder_of);
-        pairs.par_sort_unstable();
-        pairs.dedup();
-        let (out_starts, out) = csr(tops.len(), pairs.iter().copied());
-        pairs.par_sort_unstable_by_key(|&(a, b)| (b, a));
-        let (in_starts, ins) = csr(tops.len(), pairs.iter().map(|&(a, b)| (b, a)));
+        // Repeated pairs only repeat a row entry: searches mark what they saw.
+        let (out_starts, out) = csr(tops.len(), &pairs, false);
+        let (in_starts, ins) = csr(tops.len(), &pairs, true);
         phases.done("holders: holder graph");
+        let retained_bytes = tops.par_iter().map(|&t| doms.retained_bytes(t)).collect();
+        // A holder of 4 billion objects or more is counted at the limit.
+        let retained_objects = tops
+            .par_iter()
+            .map(|&t| u32::try_from(doms.retained_objects(t)).unwrap_or(u32::MAX))
+            .collect();
         HolderGraph {
             tops,
+            retained_bytes,
+            retained_objects,
             out_starts,
             out,
             in_starts,
             ins,
+            budget: std::cell::Cell::new(usize::MAX),
         }
+    }
+
+    /// Bounds the tops all further searches visit together: a listing's
+    /// searches then cost a bounded amount however large the graph (those
+    /// cut short say so). Unbounded until set.
+    pub fn set_budget(&self, tops: usize) {
+        self.budget.set(tops);
+    }
+
+    /// Whether two searches of the whole graph fit in what is left.
+    pub fn can_search_all(&self) -> bool {
+        self.tops.len().saturating_mul(2) <= self.budget.get().min(SEARCH_LIMIT)
+    }
+
+    /// Retained bytes of every top.
+    pub fn all_retained_bytes(&self) -> &[u64] {
+        &self.retained_bytes
+    }
+
+    /// Retained bytes and objects of top `i`.
+    pub fn retained(&self, i: u32) -> (u64, u64) {
+        (
+            self.retained_bytes[i as usize],
+            u64::from(self.retained_objects[i as usize]),
+        )
     }
 
     pub fn index_of(&self, node: u32) -> Option<usize> {
@@ -143,9 +206,12 @@ impl HolderGraph {
                 found.push(s);
             }
         }
+        let limit = SEARCH_LIMIT.min(self.budget.get());
         let mut next = 0;
         while next < found.len() {
-            if found.len() >= SEARCH_LIMIT {
+            if found.len() >= limit {
+                self.budget
+                    .set(self.budget.get().saturating_sub(found.len()));
                 return Reach {
                     tops: found,
                     partial: true,
@@ -161,6 +227,8 @@ impl HolderGraph {
                 }
             }
         }
+        self.budget
+            .set(self.budget.get().saturating_sub(found.len()));
         Reach {
             tops: found,
             partial: false,
@@ -168,46 +236,93 @@ impl HolderGraph {
     }
 }
 
-/// The holder (child of the pseudo-root) above node `u`; None when `u` is
-/// unreachable.
+/// Objects per task of the edge scan.
+const SCAN_CHUNK: u32 = 1 << 16;
+
+/// Steps up the dominator tree the edge scan takes to find a source's holder.
+const WALK: usize = 64;
+
+/// The holders' indexes by node: a bit per node and the number of holders
+/// before every 64 nodes (no per-node array).
+struct TopIndex {
+    bits: Vec<u64>,
+    before: Vec<u32>,
+}
+
+impl TopIndex {
+    fn new(nodes: usize, tops: &[u32]) -> TopIndex {
+        let mut bits = vec![0u64; nodes.div_ceil(64)];
+        for &t in tops {
+            bits[t as usize / 64] |= 1 << (t % 64);
+        }
+        let mut sum = 0;
+        let before = bits
+            .iter()
+            .map(|w| {
+                let here = sum;
+                sum += w.count_ones();
+                here
+            })
+            .collect();
+        TopIndex { bits, before }
+    }
+
+    /// The index in `tops` (which is in node order) of node `v`, if a holder.
+    #[inline]
+    fn of(&self, v: u32) -> Option<u32> {
+        let w = *self.bits.get(v as usize / 64)?;
+        let bit = 1u64 << (v % 64);
+        (w & bit != 0).then(|| self.before[v as usize / 64] + (w & (bit - 1)).count_ones())
+    }
+}
+
+/// The index of the holder above node `u` (None: unreachable), remembering
+/// it for every node passed.
 fn holder(
     doms: &super::dominators::Dominators,
-    known: &mut [u32],
+    index: &TopIndex,
+    known: &mut FastMap<u32, u32>,
     path: &mut Vec<u32>,
     u: u32,
 ) -> Option<u32> {
     path.clear();
     let mut x = u;
-    let top = loop {
-        if known[x as usize] != 0 {
-            break known[x as usize];
+    let found = loop {
+        if let Some(i) = index.of(x).or_else(|| known.get(&x).copied()) {
+            break i;
         }
         match doms.idom(x) {
-            Some(PSEUDO_ROOT) => break x,
-            Some(p) => {
+            Some(p) if p != PSEUDO_ROOT => {
                 path.push(x);
                 x = p;
             }
-            None => return None,
+            _ => return None,
         }
     };
-    known[x as usize] = top;
     for &p in path.iter() {
-        known[p as usize] = top;
+        known.insert(p, found);
     }
-    Some(top)
+    Some(found)
 }
 
-/// Rows of (row, item) pairs sorted by row, as CSR over `rows` rows.
-fn csr(rows: usize, pairs: impl Iterator<Item = (u32, u32)> + Clone) -> (Vec<u32>, Vec<u32>) {
+/// (row, item) pairs as CSR over `rows` rows (`flip`: by item instead),
+/// by counting: no sort.
+fn csr(rows: usize, pairs: &[(u32, u32)], flip: bool) -> (Vec<u32>, Vec<u32>) {
+    let pick = |&(a, b): &(u32, u32)| if flip { (b, a) } else { (a, b) };
     let mut starts = vec![0u32; rows + 1];
-    for (a, _) in pairs.clone() {
-        starts[a as usize + 1] += 1;
+    for p in pairs {
+        starts[pick(p).0 as usize + 1] += 1;
     }
     for i in 0..rows {
         starts[i + 1] += starts[i];
     }
-    let items = pairs.map(|(_, b)| b).collect();
+    let mut fill = starts.clone();
+    let mut items = vec![0u32; pairs.len()];
+    for p in pairs {
+        let (a, b) = pick(p);
+        items[fill[a as usize] as usize] = b;
+        fill[a as usize] += 1;
+    }
     (starts, items)
 }
 
@@ -218,10 +333,10 @@ pub fn is_source(r: &Retention<'_>, node: u32) -> bool {
 }
 
 /// Sums of retained bytes and objects over tops.
-pub fn retained_sum(r: &Retention<'_>, hg: &HolderGraph, tops: &[u32]) -> (u64, u64) {
+pub fn retained_sum(hg: &HolderGraph, tops: &[u32]) -> (u64, u64) {
     tops.iter().fold((0, 0), |(b, o), &t| {
-        let n = hg.tops[t as usize];
-        (b + r.doms.retained_bytes(n), o + r.doms.retained_objects(n))
+        let (rb, ro) = hg.retained(t);
+        (b + rb, o + ro)
     })
 }
 
@@ -234,7 +349,7 @@ pub struct Sharing {
 }
 
 /// Co-holders considered per holder: the nearest ones in the holder graph.
-pub const CO_HOLDERS: usize = 8;
+pub const CO_HOLDERS: usize = 4;
 
 /// For a source `h` (top index) and the tops it reaches, the other sources
 /// that reach some of the same shared objects (the `CO_HOLDERS` nearest),
@@ -273,7 +388,7 @@ pub fn co_holders(
                 .into_iter()
                 .filter(|&t| in_reach[t as usize / 64] & (1 << (t % 64)) != 0)
                 .collect();
-            let (bytes, objects) = retained_sum(r, hg, &both);
+            let (bytes, objects) = retained_sum(hg, &both);
             Sharing {
                 with: c,
                 bytes,
@@ -315,10 +430,7 @@ pub fn held_only_by(r: &Retention<'_>, hg: &HolderGraph, set: &[u32]) -> ((u64, 
         .into_iter()
         .filter(|&t| outside[t as usize / 64] & (1 << (t % 64)) == 0)
         .collect();
-    (
-        retained_sum(r, hg, &only),
-        theirs.partial || elsewhere.partial,
-    )
+    (retained_sum(hg, &only), theirs.partial || elsewhere.partial)
 }
 
 #[cfg(test)]
@@ -422,10 +534,7 @@ mod tests {
         // everything but g1's list.
         let reach = hg.forward(&[top(&hg, group)]);
         assert_eq!(r.doms.retained_bytes(group), 512);
-        assert_eq!(
-            retained_sum(&r, &hg, &reach.tops),
-            (512 + 64 + 128 + 8192, 5)
-        );
+        assert_eq!(retained_sum(&hg, &reach.tops), (512 + 64 + 128 + 8192, 5));
         let (sharing, partial) = co_holders(&r, &hg, top(&hg, group), &reach);
         assert!(!partial);
         assert_eq!(sharing.len(), 1);
@@ -469,7 +578,7 @@ mod tests {
             let r = Retention::compute(&m);
             let hg = HolderGraph::build(&r);
             let all: Vec<u32> = (0..hg.tops.len() as u32).collect();
-            assert_eq!(retained_sum(&r, &hg, &all).0, r.live_bytes);
+            assert_eq!(retained_sum(&hg, &all).0, r.live_bytes);
             // What a holder reaches through the holder graph is what it
             // reaches in the heap.
             for (i, &t) in hg.tops.iter().enumerate() {
@@ -487,7 +596,7 @@ mod tests {
                     });
                 }
                 let reach = hg.forward(&[i as u32]);
-                assert_eq!(retained_sum(&r, &hg, &reach.tops).0, bytes);
+                assert_eq!(retained_sum(&hg, &reach.tops).0, bytes);
             }
         }
     }

@@ -116,6 +116,25 @@ pub fn write_holders(out: &mut dyn Write, doc: &HoldersDoc, live: u64) -> io::Re
             rest.retained_objects,
             rest.holders
         )?;
+        let types: Vec<String> = rest
+            .object_types
+            .iter()
+            .map(|t| {
+                format!(
+                    "{} {} objects ({})",
+                    t.holders,
+                    t.type_name,
+                    bytes(t.retained_bytes)
+                )
+            })
+            .collect();
+        if !types.is_empty() {
+            writeln!(
+                out,
+                "      among them shared {}, each retaining what hangs below it",
+                types.join(", ")
+            )?;
+        }
     }
     writeln!(
         out,
