@@ -32,7 +32,8 @@ track() { PIDS+=("$1"); }
 stop_pid() {
 	local pid=$1 i
 	# Only a child of this script: a PID that ended may have been reused since.
-	[ "$(ps -o ppid= -p "$pid" 2>/dev/null | tr -d ' ')" = "$$" ] || return 0
+	# (/proc/PID/stat after the command's name: state, then the parent's PID.)
+	[ "$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f2)" = "$$" ] || return 0
 	kill -TERM "$pid" 2>/dev/null || true
 	for i in $(seq 50); do
 		kill -0 "$pid" 2>/dev/null || return 0
