@@ -31,7 +31,9 @@ PIDS=()
 track() { PIDS+=("$1"); }
 stop_pid() {
 	local pid=$1 i
-	kill -0 "$pid" 2>/dev/null || return 0
+	# Only a child of this script: a PID that ended may have been reused since.
+	# (/proc/PID/stat after the command's name: state, then the parent's PID.)
+	[ "$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f2)" = "$$" ] || return 0
 	kill -TERM "$pid" 2>/dev/null || true
 	for i in $(seq 50); do
 		kill -0 "$pid" 2>/dev/null || return 0
