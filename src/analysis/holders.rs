@@ -14,7 +14,7 @@ use rayon::prelude::*;
 use super::graph::{Node, PSEUDO_ROOT};
 use super::retention::Retention;
 use crate::model::ObjectId;
-use crate::model::fast_hash::FastMap;
+use rustc_hash::FxHashMap;
 
 /// Top-level nodes visited by one holder-graph search before it stops and
 /// calls its answer partial.
@@ -120,7 +120,7 @@ impl HolderGraph {
                 }
             }
         }
-        let mut known: FastMap<u32, u32> = FastMap::default();
+        let mut known: FxHashMap<u32, u32> = FxHashMap::default();
         let mut path = Vec::new();
         for (u, b) in far {
             if let Some(a) = holder(doms, &index, &mut known, &mut path, u) {
@@ -281,7 +281,7 @@ impl TopIndex {
 fn holder(
     doms: &super::dominators::Dominators,
     index: &TopIndex,
-    known: &mut FastMap<u32, u32>,
+    known: &mut FxHashMap<u32, u32>,
     path: &mut Vec<u32>,
     u: u32,
 ) -> Option<u32> {
