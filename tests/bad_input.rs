@@ -662,6 +662,14 @@ fn flags_do_what_their_help_says_or_are_refused() {
         .map(|r| r["shallow_bytes"].as_u64().expect("shallow"))
         .collect();
     assert!(shallow.len() > 2 && non_increasing(&shallow), "{shallow:?}");
+    let holders: Vec<u64> = o["holders"]
+        .as_array()
+        .expect("holders")
+        .iter()
+        .map(|h| h["shallow_bytes"].as_u64().expect("shallow"))
+        .collect();
+    assert!(holders.len() > 2 && non_increasing(&holders), "{holders:?}");
+    assert_eq!(o["order"], "shallow");
     let (ok, out, err) = go(&["top", "--by", "shallow", "-n", "3"]);
     assert!(ok, "{err}");
     assert!(out.contains("shallow"), "{out}");

@@ -54,6 +54,9 @@ pub struct HolderDoc {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub path: Vec<StepDoc>,
     pub top_types: Vec<TypeShare>,
+    /// What the holder itself occupies: an object's size, or the sizes of the objects a
+    /// root's (or a group's roots') words point at (what `--by shallow` ranks).
+    pub shallow_bytes: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub accumulation: Option<Accumulation>,
     /// Set when a search over the holder graph stopped at its limit: the
@@ -112,6 +115,8 @@ pub struct RestType {
 
 #[derive(Debug, Serialize)]
 pub struct HoldersDoc {
+    /// What the rows are ranked by: "retained", "count" or "shallow".
+    pub order: &'static str,
     pub holders: Vec<HolderDoc>,
     pub rest: RestDoc,
     /// Share of the live heap the listed holders retain.
@@ -314,7 +319,9 @@ impl<'a, 'm> Reporter<'a, 'm> {
             .map(|&i| {
                 let is_object = !holders::is_source(r, hg.tops[i as usize]);
                 object_rows += usize::from(is_object);
-                self.holder_doc(hg, i, is_object && object_rows <= EXCLUSIVE_ROWS)
+                let mut doc = self.holder_doc(hg, i, is_object && object_rows <= EXCLUSIVE_ROWS);
+                doc.shallow_bytes = shallow(hg.tops[i as usize]);
+                doc
             })
             .collect();
         phases.done("holders: rows");
@@ -322,6 +329,11 @@ impl<'a, 'm> Reporter<'a, 'm> {
         phases.done("holders: the rest's types");
         let named: u64 = docs.iter().map(|d| d.retained_bytes).sum();
         HoldersDoc {
+            order: match by {
+                TopBy::Retained => "retained",
+                TopBy::Count => "count",
+                TopBy::Shallow => "shallow",
+            },
             holders: docs,
             rest: RestDoc {
                 retained_bytes: rest_bytes,
@@ -405,6 +417,7 @@ impl<'a, 'm> Reporter<'a, 'm> {
             held_only_by_them: None,
             path: Vec::new(),
             top_types: self.subtree_types(node),
+            shallow_bytes: 0,
             accumulation: None,
             partial,
         };

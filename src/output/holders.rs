@@ -33,7 +33,13 @@ fn holder_title(h: &HolderDoc) -> String {
     }
 }
 
-fn write_holder(out: &mut dyn Write, i: usize, h: &HolderDoc, live: u64) -> io::Result<()> {
+fn write_holder(
+    out: &mut dyn Write,
+    i: usize,
+    h: &HolderDoc,
+    live: u64,
+    order: &str,
+) -> io::Result<()> {
     write!(
         out,
         "{:>2}. {} retains {} alone ({} of live) in {} objects",
@@ -43,6 +49,10 @@ fn write_holder(out: &mut dyn Write, i: usize, h: &HolderDoc, live: u64) -> io::
         share(h.retained_bytes, live),
         h.retained_objects
     )?;
+    if order == "shallow" {
+        // The figure the rows are ranked by.
+        write!(out, "; {} shallow", bytes(h.shallow_bytes))?;
+    }
     if !h.reached_from.is_empty() {
         write!(
             out,
@@ -104,7 +114,7 @@ fn write_holder(out: &mut dyn Write, i: usize, h: &HolderDoc, live: u64) -> io::
 /// The listed holders, the rest, and the share the listing names.
 pub fn write_holders(out: &mut dyn Write, doc: &HoldersDoc, live: u64) -> io::Result<()> {
     for (i, h) in doc.holders.iter().enumerate() {
-        write_holder(out, i, h, live)?;
+        write_holder(out, i, h, live, doc.order)?;
     }
     let rest = &doc.rest;
     if rest.holders > 0 {
