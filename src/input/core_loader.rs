@@ -23,6 +23,7 @@ use crate::input::goruntime::stacks::{
     Goroutine as StackGoroutine, ThreadRegs, read_goroutines, status_name, wait_reasons,
 };
 use crate::input::goruntime::tables::Locator;
+use crate::input::goruntime::typing::ifaces::{InterfaceTypes, InterfaceWord};
 use crate::input::goruntime::typing::{PieceSeed, ReleaseBytes, Typer};
 use crate::input::goruntime::without_dwarf::{CodeIndex, index_without_dwarf};
 use crate::model::Memory;
@@ -394,8 +395,19 @@ fn load_heap(
     let finder = SpanIndex::new(&spans.spans, &span_ids, spans.page_size, |s| {
         allocated_slots(s, alloc_bits(space, s))
     });
-    let (edges, unreadable) =
-        build_edges(space, &spans, &span_ids, &objects, finder.as_ref(), &maps)?;
+    let iface_types = layouts
+        .index
+        .global("runtime.firstmoduledata")
+        .and_then(|md| InterfaceTypes::new(space, layouts, md.addr));
+    let (edges, unreadable, mut interfaces) = build_edges(
+        space,
+        &spans,
+        &span_ids,
+        &objects,
+        finder.as_ref(),
+        &maps,
+        iface_types.as_ref(),
+    )?;
     drop(finder);
     phases.done("edges");
     if unreadable > 0 {
@@ -403,6 +415,8 @@ fn load_heap(
             "pointer maps of {unreadable} objects are missing from the core: their outgoing references are unknown"
         ));
     }
+    // An interface in data or bss: a type word, then a pointer word.
+    let mut type_word: Option<(u64, u64)> = None;
     let mut roots = Roots {
         roots: global_roots(
             space,
@@ -412,6 +426,17 @@ fn load_heap(
             context.bias,
             &objects,
             &mut warnings,
+            |at, value| {
+                let Some(it) = &iface_types else { return };
+                let prev = type_word.take();
+                if objects.find(value).is_some() {
+                    if let Some((_, rtype)) = prev.filter(|&(t_at, _)| t_at + 8 == at) {
+                        interfaces.push(InterfaceWord { data_at: at, rtype });
+                    }
+                } else {
+                    type_word = it.rtype_of(value).map(|r| (at, r));
+                }
+            },
         )?,
     };
     let funcs = FuncTable::new(space, layouts)?;
@@ -446,6 +471,9 @@ fn load_heap(
         if let Some(problem) = &g.problem {
             warnings.push(format!("goroutine {}: {problem}", g.id));
         }
+        if let Some(it) = &iface_types {
+            stack_interfaces(it, &g, &objects, &mut interfaces);
+        }
         roots
             .roots
             .extend(namer.roots(space, &funcs, &objects, &g, &mut stack_seeds));
@@ -475,6 +503,7 @@ fn load_heap(
         span_ids: &span_ids,
         stack_seeds: &stack_seeds,
         finalized_types: &finalized_types,
+        interfaces: &interfaces,
     };
     let (objects, edges, roots) = (&model.objects, &model.edges, &model.roots);
     let new_typer = || Typer::new(space, layouts, index, dwarf, &funcs, objects).with_edges(edges);
@@ -542,6 +571,8 @@ struct TypeSeeds<'l> {
     stack_seeds: &'l [PieceSeed],
     /// (object, *ptrtype) pairs from finalizer records.
     finalized_types: &'l [(u64, u64)],
+    /// Interface values in the heap, globals and stacks.
+    interfaces: &'l [InterfaceWord],
 }
 
 impl TypeSeeds<'_> {
@@ -599,6 +630,7 @@ impl TypeSeeds<'_> {
         for seed in self.stack_seeds {
             typer.seed_pieces(seed);
         }
+        typer.seed_interfaces(self.interfaces);
         for &(ptr, ot) in self.finalized_types {
             typer.seed_pointer_type(ptr, ot);
         }
@@ -622,6 +654,8 @@ struct SpanEdges {
     offsets: Vec<u32>,
     /// Whether each pointer holds its target's first address.
     at_start: Vec<bool>,
+    /// Interface values whose data word points at an object.
+    interfaces: Vec<InterfaceWord>,
     unreadable: usize,
 }
 
@@ -632,7 +666,8 @@ fn build_edges(
     objects: &Objects,
     finder: Option<&SpanIndex>,
     maps: &PointerMaps<'_, '_>,
-) -> Result<(crate::model::Edges, usize)> {
+    iface_types: Option<&InterfaceTypes<'_, AddressSpace<'_>>>,
+) -> Result<(crate::model::Edges, usize, Vec<InterfaceWord>)> {
     let find = |v: u64| match finder {
         Some(f) => f.find_with_start(v),
         None => objects.find(v).map(|o| (o, objects.addr(o) == v)),
@@ -643,6 +678,7 @@ fn build_edges(
     const BATCH_OBJECTS: u32 = 1 << 20;
     let mut builder = EdgesBuilder::with_capacity(objects.len(), objects.len());
     let mut unreadable = 0;
+    let mut interfaces = Vec::new();
     let mut first = 0;
     while first < spans.spans.len() {
         let mut last = first;
@@ -654,7 +690,18 @@ fn build_edges(
         let rows: Vec<SpanEdges> = spans.spans[first..last]
             .par_iter()
             .zip(span_ids[first..last].par_iter())
-            .map(|(span, ids)| span_edges(space, spans.page_size, span, ids, objects, &find, maps))
+            .map(|(span, ids)| {
+                span_edges(
+                    space,
+                    spans.page_size,
+                    span,
+                    ids,
+                    objects,
+                    &find,
+                    maps,
+                    iface_types,
+                )
+            })
             .collect();
         let blocks: Vec<RowBlock<'_>> = rows
             .iter()
@@ -667,9 +714,12 @@ fn build_edges(
             .collect();
         builder.push_blocks(&blocks);
         unreadable += rows.iter().map(|r| r.unreadable).sum::<usize>();
+        for r in &rows {
+            interfaces.extend_from_slice(&r.interfaces);
+        }
         first = last;
     }
-    Ok((builder.finish()?, unreadable))
+    Ok((builder.finish()?, unreadable, interfaces))
 }
 
 /// One span's edges: per-object counts and flat (target, offset) lists.
@@ -681,12 +731,14 @@ fn span_edges(
     objects: &Objects,
     find: &(impl Fn(u64) -> Option<(ObjectId, bool)> + Sync),
     maps: &PointerMaps<'_, '_>,
+    iface_types: Option<&InterfaceTypes<'_, AddressSpace<'_>>>,
 ) -> SpanEdges {
     let mut out = SpanEdges {
         counts: Vec::with_capacity(ids.len()),
         targets: Vec::new(),
         offsets: Vec::new(),
         at_start: Vec::new(),
+        interfaces: Vec::new(),
         unreadable: 0,
     };
     // The span's memory, read once (objects never leave their span).
@@ -695,6 +747,8 @@ fn span_edges(
     for id in ids.clone().map(ObjectId) {
         let (addr, size) = (objects.addr(id), objects.size(id));
         let before = out.targets.len();
+        // The last pointer word, when it held a type descriptor or itab.
+        let mut type_word: Option<(u64, u64)> = None;
         let ok = maps.for_each_pointer(span, memory, addr, size, |off| {
             let at = addr + off;
             let value = match memory {
@@ -710,14 +764,20 @@ fn span_edges(
                     None => return,
                 },
             };
+            let prev = type_word.take();
             // Pointers into the object itself keep nothing else alive.
             if value.wrapping_sub(addr) < size {
                 return;
             }
             if let Some((target, at_start)) = find(value) {
+                if let Some((_, rtype)) = prev.filter(|&(t, _)| t + 8 == off) {
+                    out.interfaces.push(InterfaceWord { data_at: at, rtype });
+                }
                 out.targets.push(target);
                 out.offsets.push(off as u32);
                 out.at_start.push(at_start);
+            } else if let Some(it) = iface_types {
+                type_word = it.rtype_of(value).map(|r| (off, r));
             }
         });
         if !ok {
@@ -791,5 +851,24 @@ fn describe_goroutine(
             .then(|| funcs.source_frame(g.creation_pc, true))
             .flatten(),
         problem: g.problem.clone(),
+    }
+}
+
+/// Interface values among a goroutine's live pointer slots. Frames the
+/// runtime scans conservatively (an async preemption and the function it
+/// interrupted) hold words that are not known to be pointers: skipped.
+fn stack_interfaces(
+    it: &InterfaceTypes<'_, AddressSpace<'_>>,
+    g: &StackGoroutine,
+    objects: &Objects,
+    out: &mut Vec<InterfaceWord>,
+) {
+    let mut conservative = false;
+    for f in &g.frames {
+        let preempt = f.function == "runtime.asyncPreempt";
+        if !(preempt || conservative) {
+            it.pairs_in_slots(&f.pointer_slots, |v| objects.find(v).is_some(), out);
+        }
+        conservative = preempt;
     }
 }

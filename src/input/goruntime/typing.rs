@@ -5,6 +5,8 @@
 //! strings, interfaces, maps (classic buckets and swiss tables), channel
 //! buffers, and closures (captured variables from DW_AT_go_closure_offset).
 
+pub mod ifaces;
+
 use crate::model::fast_hash::FastMap;
 use crate::model::id_order::{BITMAP_FROM, sort_ids, take_set_bits};
 use std::rc::Rc;
@@ -970,6 +972,17 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
             None => format!("{pkg}.{ty}"),
         };
         self.index.type_named(&name)
+    }
+
+    /// Types what interface values found in memory hold (their type word
+    /// names a descriptor or itab; the pointer maps say both words are pointers).
+    pub fn seed_interfaces(&mut self, words: &[ifaces::InterfaceWord]) {
+        for w in words {
+            if let Some(data) = self.space.read_u64(w.data_at) {
+                self.interface_value(w.rtype, w.data_at, data);
+            }
+        }
+        self.drain();
     }
 
     /// Types the object of a finalizer from the finalizer's own record of
