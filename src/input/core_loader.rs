@@ -23,6 +23,7 @@ use crate::input::goruntime::stacks::{
     Goroutine as StackGoroutine, ThreadRegs, read_goroutines, status_name, wait_reasons,
 };
 use crate::input::goruntime::tables::Locator;
+use crate::input::goruntime::typing::alloc_calls::{AllocType, allocation_types};
 use crate::input::goruntime::typing::ifaces::{InterfaceTypes, InterfaceWord};
 use crate::input::goruntime::typing::{PieceSeed, ReleaseBytes, Typer};
 use crate::input::goruntime::without_dwarf::{CodeIndex, index_without_dwarf};
@@ -416,7 +417,7 @@ fn load_heap(
         ));
     }
     // An interface in data or bss: a type word, then a pointer word.
-    let mut type_word: Option<(u64, u64)> = None;
+    let mut type_word: Option<(u64, (u64, bool))> = None;
     let mut roots = Roots {
         roots: global_roots(
             space,
@@ -430,8 +431,13 @@ fn load_heap(
                 let Some(it) = &iface_types else { return };
                 let prev = type_word.take();
                 if objects.find(value).is_some() {
-                    if let Some((_, rtype)) = prev.filter(|&(t_at, _)| t_at + 8 == at) {
-                        interfaces.push(InterfaceWord { data_at: at, rtype });
+                    if let Some((_, (rtype, itab))) = prev.filter(|&(t_at, _)| t_at + 8 == at) {
+                        interfaces.push(InterfaceWord {
+                            data_at: at,
+                            rtype,
+                            loose: true,
+                            itab,
+                        });
                     }
                 } else {
                     type_word = it.rtype_of(value).map(|r| (at, r));
@@ -454,6 +460,9 @@ fn load_heap(
         &mut profiled,
     );
     let sites = read_sites(space, layouts, &funcs, &profiled, &mut warnings);
+    let allocated = iface_types.as_ref().map_or_else(Vec::new, |it| {
+        allocation_types(space, &funcs, &sites, version, it.types())
+    });
     roots.roots.extend(special_roots);
     let queued = queued_roots(
         space,
@@ -504,6 +513,7 @@ fn load_heap(
         stack_seeds: &stack_seeds,
         finalized_types: &finalized_types,
         interfaces: &interfaces,
+        allocated: &allocated,
     };
     let (objects, edges, roots) = (&model.objects, &model.edges, &model.roots);
     let new_typer = || Typer::new(space, layouts, index, dwarf, &funcs, objects).with_edges(edges);
@@ -573,6 +583,8 @@ struct TypeSeeds<'l> {
     finalized_types: &'l [(u64, u64)],
     /// Interface values in the heap, globals and stacks.
     interfaces: &'l [InterfaceWord],
+    /// Sampled objects' types from their allocation calls.
+    allocated: &'l [AllocType],
 }
 
 impl TypeSeeds<'_> {
@@ -620,6 +632,9 @@ impl TypeSeeds<'_> {
                     }
                 }
             }
+        }
+        for a in self.allocated {
+            typer.seed_allocation(a);
         }
         typer.drain();
         for g in &index.globals {
@@ -748,7 +763,7 @@ fn span_edges(
         let (addr, size) = (objects.addr(id), objects.size(id));
         let before = out.targets.len();
         // The last pointer word, when it held a type descriptor or itab.
-        let mut type_word: Option<(u64, u64)> = None;
+        let mut type_word: Option<(u64, (u64, bool))> = None;
         let ok = maps.for_each_pointer(span, memory, addr, size, |off| {
             let at = addr + off;
             let value = match memory {
@@ -770,8 +785,14 @@ fn span_edges(
                 return;
             }
             if let Some((target, at_start)) = find(value) {
-                if let Some((_, rtype)) = prev.filter(|&(t, _)| t + 8 == off) {
-                    out.interfaces.push(InterfaceWord { data_at: at, rtype });
+                if let Some((_, (rtype, itab))) = prev.filter(|&(t, _)| t + 8 == off) {
+                    // One object's two adjacent pointer words: one value.
+                    out.interfaces.push(InterfaceWord {
+                        data_at: at,
+                        rtype,
+                        loose: false,
+                        itab,
+                    });
                 }
                 out.targets.push(target);
                 out.offsets.push(off as u32);

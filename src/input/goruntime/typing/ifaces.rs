@@ -13,6 +13,13 @@ use crate::model::Memory;
 pub struct InterfaceWord {
     pub data_at: u64,
     pub rtype: u64,
+    /// Whether the two words may belong to different variables (globals,
+    /// stack slots): a bare `*_type` variable next to a pointer variable
+    /// reads like an empty interface there, so only a type word that is
+    /// an itab, or a boxed value that fills its object, counts.
+    pub loose: bool,
+    /// Whether the type word was an itab (a non-empty interface).
+    pub itab: bool,
 }
 
 /// Recognises the first word of an interface: a type descriptor (empty
@@ -50,6 +57,11 @@ impl<'m, M: Memory + ?Sized> InterfaceTypes<'m, M> {
         })
     }
 
+    /// The module's types section, [types, etypes).
+    pub fn types(&self) -> (u64, u64) {
+        (self.types, self.etypes)
+    }
+
     /// The kind of a word that reads as a type descriptor, if it does.
     fn descriptor_kind(&self, addr: u64) -> Option<u8> {
         if addr < self.types || addr >= self.etypes || addr % 8 != 0 {
@@ -65,12 +77,12 @@ impl<'m, M: Memory + ?Sized> InterfaceTypes<'m, M> {
     /// word is its interface type, a descriptor of kind interface).
     /// Words that are neither (most pointers outside the heap) give `None`.
     #[inline]
-    pub fn rtype_of(&self, word: u64) -> Option<u64> {
+    pub fn rtype_of(&self, word: u64) -> Option<(u64, bool)> {
         if word % 8 != 0 || word == 0 {
             return None;
         }
         if self.types <= word && word < self.etypes {
-            return self.descriptor_kind(word).map(|_| word);
+            return self.descriptor_kind(word).map(|_| (word, false));
         }
         // An itab lies outside the types section (static ones in rodata,
         // the runtime's own in persistent memory).
@@ -82,7 +94,7 @@ impl<'m, M: Memory + ?Sized> InterfaceTypes<'m, M> {
         // An interface's type is never an interface.
         self.descriptor_kind(t)
             .filter(|&k| k != kind::INTERFACE)
-            .map(|_| t)
+            .map(|_| (t, true))
     }
 
     /// Interface values among the pointer words of one frame or region:
@@ -103,10 +115,12 @@ impl<'m, M: Memory + ?Sized> InterfaceTypes<'m, M> {
             if !is_heap(d) {
                 continue;
             }
-            if let Some(rtype) = self.rtype_of(t) {
+            if let Some((rtype, itab)) = self.rtype_of(t) {
                 out.push(InterfaceWord {
                     data_at: w[1],
                     rtype,
+                    loose: true,
+                    itab,
                 });
             }
         }
