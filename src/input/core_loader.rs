@@ -399,7 +399,7 @@ fn load_heap(
     let iface_types = layouts
         .index
         .global("runtime.firstmoduledata")
-        .and_then(|md| InterfaceTypes::new(space, layouts, md.addr));
+        .and_then(|md| InterfaceTypes::new(space, layouts, md.addr, itab_range(context)));
     let (edges, unreadable, mut interfaces) = build_edges(
         space,
         &spans,
@@ -416,8 +416,8 @@ fn load_heap(
             "pointer maps of {unreadable} objects are missing from the core: their outgoing references are unknown"
         ));
     }
-    // An interface in data or bss: a type word, then a pointer word.
-    let mut type_word: Option<(u64, (u64, bool))> = None;
+    // An interface in data or bss: a scalar type word, then a pointer word.
+    let mut last_pointer = 0u64;
     let mut roots = Roots {
         roots: global_roots(
             space,
@@ -429,18 +429,21 @@ fn load_heap(
             &mut warnings,
             |at, value| {
                 let Some(it) = &iface_types else { return };
-                let prev = type_word.take();
-                if objects.find(value).is_some() {
-                    if let Some((_, (rtype, itab))) = prev.filter(|&(t_at, _)| t_at + 8 == at) {
-                        interfaces.push(InterfaceWord {
-                            data_at: at,
-                            rtype,
-                            loose: true,
-                            itab,
-                        });
-                    }
-                } else {
-                    type_word = it.rtype_of(value).map(|r| (at, r));
+                let after_pointer = last_pointer == at.wrapping_sub(8);
+                last_pointer = at;
+                if after_pointer || objects.find(value).is_none() {
+                    return;
+                }
+                if let Some((rtype, itab)) = space
+                    .read_u64(at.wrapping_sub(8))
+                    .and_then(|t| it.rtype_of(t))
+                {
+                    interfaces.push(InterfaceWord {
+                        data_at: at,
+                        rtype,
+                        loose: true,
+                        itab,
+                    });
                 }
             },
         )?,
@@ -762,8 +765,9 @@ fn span_edges(
     for id in ids.clone().map(ObjectId) {
         let (addr, size) = (objects.addr(id), objects.size(id));
         let before = out.targets.len();
-        // The last pointer word, when it held a type descriptor or itab.
-        let mut type_word: Option<(u64, (u64, bool))> = None;
+        // The offset after the last pointer word: an interface's type
+        // word is no pointer word.
+        let mut after_pointer = u64::MAX;
         let ok = maps.for_each_pointer(span, memory, addr, size, |off| {
             let at = addr + off;
             let value = match memory {
@@ -779,26 +783,33 @@ fn span_edges(
                     None => return,
                 },
             };
-            let prev = type_word.take();
+            let type_word_is_pointer = after_pointer == off;
+            after_pointer = off + 8;
             // Pointers into the object itself keep nothing else alive.
             if value.wrapping_sub(addr) < size {
                 return;
             }
             if let Some((target, at_start)) = find(value) {
-                if let Some((_, (rtype, itab))) = prev.filter(|&(t, _)| t + 8 == off) {
-                    // One object's two adjacent pointer words: one value.
-                    out.interfaces.push(InterfaceWord {
-                        data_at: at,
-                        rtype,
-                        loose: false,
-                        itab,
-                    });
+                if let (Some(it), false, true) = (iface_types, type_word_is_pointer, off >= 8) {
+                    let before = match memory {
+                        Some(m) => m
+                            .get((at - 8 - base) as usize..(at - base) as usize)
+                            .map(|b| u64::from_le_bytes(b.try_into().unwrap_or_default())),
+                        None => space.read_u64(at - 8),
+                    };
+                    if let Some((rtype, itab)) = before.and_then(|t| it.rtype_of(t)) {
+                        // Two words of one object: one value.
+                        out.interfaces.push(InterfaceWord {
+                            data_at: at,
+                            rtype,
+                            loose: false,
+                            itab,
+                        });
+                    }
                 }
                 out.targets.push(target);
                 out.offsets.push(off as u32);
                 out.at_start.push(at_start);
-            } else if let Some(it) = iface_types {
-                type_word = it.rtype_of(value).map(|r| (off, r));
             }
         });
         if !ok {
@@ -892,4 +903,13 @@ fn stack_interfaces(
         }
         conservative = preempt;
     }
+}
+
+/// The executable's read-only data, where the linker puts static itabs.
+fn itab_range(context: &HeapContext<'_>) -> (u64, u64) {
+    [".rodata", ".data.rel.ro"]
+        .iter()
+        .filter_map(|n| context.exe.section(n))
+        .map(|s| (s.addr + context.bias, s.addr + context.bias + s.size))
+        .fold((u64::MAX, 0), |(lo, hi), (a, b)| (lo.min(a), hi.max(b)))
 }

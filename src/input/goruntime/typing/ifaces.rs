@@ -1,7 +1,9 @@
-//! Interface values found in raw memory: a pointer word holding the address
-//! of a runtime type descriptor or of an itab, followed by a pointer word
-//! to a heap object, is an interface {type, data}; the descriptor types
-//! what the data word holds, with or without DWARF.
+//! Interface values found in raw memory: a word holding the address of a
+//! runtime type descriptor or of an itab, followed by a pointer word to a
+//! heap object, is an interface {type, data}; the descriptor types what the
+//! data word holds, with or without DWARF. The compiler's pointer maps mark
+//! only an interface's data word (its type word points outside the heap),
+//! so the type word is a scalar word just before a pointer word.
 
 use crate::input::goruntime::layout::Layouts;
 use crate::input::goruntime::rtypes::kind;
@@ -32,11 +34,19 @@ pub struct InterfaceTypes<'m, M: Memory + ?Sized> {
     kind: (u64, u64),
     itab_inter: u64,
     itab_type: u64,
+    /// Where static itabs live (the executable's read-only data): an itab
+    /// is looked for only there, so a scalar word costs a range check.
+    itabs: (u64, u64),
 }
 
 impl<'m, M: Memory + ?Sized> InterfaceTypes<'m, M> {
     /// `None` when the runtime's layouts or the types section are unknown.
-    pub fn new(mem: &'m M, layouts: &Layouts<'_>, firstmoduledata: u64) -> Option<Self> {
+    pub fn new(
+        mem: &'m M,
+        layouts: &Layouts<'_>,
+        firstmoduledata: u64,
+        itabs: (u64, u64),
+    ) -> Option<Self> {
         let f = |pairs: &[(&str, &str)]| pairs.iter().find_map(|(t, n)| layouts.field(t, n));
         let types = f(&[("runtime.moduledata", "types")])?;
         let etypes = f(&[("runtime.moduledata", "etypes")])?;
@@ -54,6 +64,7 @@ impl<'m, M: Memory + ?Sized> InterfaceTypes<'m, M> {
             kind: (kind.offset, kind.size.min(8)),
             itab_inter: itab_inter.offset,
             itab_type: itab_type.offset,
+            itabs,
         })
     }
 
@@ -84,8 +95,11 @@ impl<'m, M: Memory + ?Sized> InterfaceTypes<'m, M> {
         if self.types <= word && word < self.etypes {
             return self.descriptor_kind(word).map(|_| (word, false));
         }
-        // An itab lies outside the types section (static ones in rodata,
-        // the runtime's own in persistent memory).
+        // A static itab lies in read-only data outside the types section
+        // (the runtime's own, made at run time, are not looked for).
+        if word < self.itabs.0 || word >= self.itabs.1 {
+            return None;
+        }
         let inter = self.mem.read_u64(word + self.itab_inter)?;
         if self.descriptor_kind(inter)? != kind::INTERFACE {
             return None;
@@ -97,27 +111,29 @@ impl<'m, M: Memory + ?Sized> InterfaceTypes<'m, M> {
             .map(|_| (t, true))
     }
 
-    /// Interface values among the pointer words of one frame or region:
-    /// `slots` in ascending order, two adjacent slots a candidate pair.
+    /// Interface values among the live pointer slots of one frame
+    /// (ascending): a slot holding a heap pointer whose preceding word is
+    /// no pointer slot and names a type.
     pub fn pairs_in_slots(
         &self,
         slots: &[u64],
         is_heap: impl Fn(u64) -> bool,
         out: &mut Vec<InterfaceWord>,
     ) {
-        for w in slots.windows(2) {
-            if w[1] != w[0] + 8 {
+        let mut prev_slot = None;
+        for &slot in slots {
+            let after_pointer = prev_slot == Some(slot.wrapping_sub(8));
+            prev_slot = Some(slot);
+            if after_pointer || !self.mem.read_u64(slot).is_some_and(&is_heap) {
                 continue;
             }
-            let (Some(t), Some(d)) = (self.mem.read_u64(w[0]), self.mem.read_u64(w[1])) else {
-                continue;
-            };
-            if !is_heap(d) {
-                continue;
-            }
-            if let Some((rtype, itab)) = self.rtype_of(t) {
+            if let Some((rtype, itab)) = self
+                .mem
+                .read_u64(slot.wrapping_sub(8))
+                .and_then(|t| self.rtype_of(t))
+            {
                 out.push(InterfaceWord {
-                    data_at: w[1],
+                    data_at: slot,
                     rtype,
                     loose: true,
                     itab,
