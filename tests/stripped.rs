@@ -495,3 +495,42 @@ fn heap_dump_with_stripped_exe_is_explained() {
     );
     assert_eq!(model.names_from, NameSource::HeapDump);
 }
+
+/// The histogram's names for untyped objects ("unknown (N bytes)") are
+/// accepted by `objects --type` and `why type:`, which find exactly the
+/// row's objects.
+#[test]
+fn unknown_rows_are_names_the_commands_take() {
+    let f = common::Fixture::load("go1.19-stripped");
+    let hist = common::core_json(&f, &["histogram"]);
+    let row = hist["types"]
+        .as_array()
+        .expect("types")
+        .iter()
+        .find(|r| {
+            r["type"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("unknown ("))
+        })
+        .expect("an untyped row");
+    let name = row["type"].as_str().expect("name");
+    let objects = common::core_json(&f, &["objects", "--type", name, "-n", "1000000"]);
+    assert_eq!(objects["matched"], row["objects"], "{name}");
+    assert!(
+        objects["objects"]
+            .as_array()
+            .expect("objects")
+            .iter()
+            .all(|o| o["type"].is_null()
+                && Some(o["size"].as_u64())
+                    == Some(
+                        row["bytes"]
+                            .as_u64()
+                            .map(|b| b / row["objects"].as_u64().unwrap_or(1))
+                    )),
+        "{name}: {objects}"
+    );
+    let why = common::core_json(&f, &["why", &format!("type:{name}")]);
+    assert_eq!(why["type"], name);
+    assert_eq!(why["objects"], row["live_objects"], "{name}: {why}");
+}

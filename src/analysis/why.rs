@@ -294,15 +294,31 @@ pub fn explain_type(
     t: u32,
     raw: bool,
 ) -> TypeWhyDoc {
+    let name = model.types.name(t).unwrap_or("?");
+    explain_objects_of(
+        model,
+        memory,
+        name,
+        |id| model.object_types[id.index()] == t,
+        raw,
+    )
+}
+
+/// `explain_type` for the objects `pick` chooses, reported under `name`
+/// (the histogram's "unknown (N bytes)" rows name untyped objects by size).
+pub fn explain_objects_of(
+    model: &HeapModel,
+    memory: Option<&dyn Memory>,
+    name: &str,
+    pick: impl Fn(ObjectId) -> bool,
+    raw: bool,
+) -> TypeWhyDoc {
     let graph = Graph::new(model);
     let tree = ShortestTree::compute(&graph);
-    let ids = model
-        .objects
-        .ids()
-        .filter(|id| model.object_types[id.index()] == t);
+    let ids = model.objects.ids().filter(|&id| pick(id));
     let merged = merge_by_root(model, memory, &graph, &tree, ids, raw);
     TypeWhyDoc {
-        type_name: model.types.name(t).unwrap_or("?").to_string(),
+        type_name: name.to_string(),
         objects: merged.objects,
         bytes: merged.bytes,
         unreachable_objects: merged.unreachable_objects,

@@ -83,10 +83,15 @@ pub fn objects(
 ) -> Result<()> {
     let live = live_set(model);
     let exact = type_filter.and_then(|t| model.types.get(t));
+    // The histogram's name for untyped objects of one size.
+    let unknown = type_filter.and_then(crate::model::parse_unknown_type_name);
     let matches = |id: crate::model::ObjectId| -> bool {
         let Some(filter) = type_filter else {
             return true;
         };
+        if let Some(size) = unknown {
+            return model.type_name(id).is_none() && model.objects.size(id) == size;
+        }
         match exact {
             Some(t) => model.object_types[id.index()] == t,
             None => model.type_name(id).is_some_and(|n| n.contains(filter)),
