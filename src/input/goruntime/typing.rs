@@ -1,5 +1,6 @@
 //! Object types. Exact where the runtime records them (Go ≥1.22 allocation
-//! headers and `mspan.largeType`, interface type words), and propagated from
+//! headers and `mspan.largeType`, interface values anywhere in memory,
+//! sampled objects' allocation calls: see `ifaces` and `alloc_calls`), and propagated from
 //! typed roots (DWARF globals and stack variables) through every typed
 //! pointer: struct fields, arrays, slices (backing arrays sized by capacity),
 //! strings, interfaces, maps (classic buckets and swiss tables), channel
