@@ -317,7 +317,7 @@ fn recorded_objects_have_their_types() {
                 Some(g) => g == want,
                 None => false,
             };
-            match (common::untypeable(name, version), right, got) {
+            match (common::untypeable_in_core(name, version), right, got) {
                 (None, true, _) => typed += 1,
                 (Some(_), _, None) => {}
                 (why, _, got) => failures.push(format!(

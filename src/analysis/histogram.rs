@@ -47,7 +47,7 @@ pub fn histogram(model: &HeapModel, live: &[bool]) -> Vec<HistogramRow> {
             |(key, [objects, bytes, live_objects, live_bytes])| HistogramRow {
                 type_name: match key {
                     Key::Typed(t) => model.types.name(t).unwrap_or("?").to_string(),
-                    Key::Unknown(size) => format!("unknown ({size} bytes)"),
+                    Key::Unknown(size) => crate::model::unknown_type_name(size),
                 },
                 objects,
                 bytes,

@@ -314,17 +314,35 @@ pub fn explain_type(
     raw: bool,
     ranking: Ranking,
 ) -> TypeWhyDoc {
+    let name = model.types.name(t).unwrap_or("?");
+    explain_objects_of(
+        model,
+        memory,
+        name,
+        |id| model.object_types[id.index()] == t,
+        raw,
+        ranking,
+    )
+}
+
+/// `explain_type` for the objects `pick` chooses, reported under `name`
+/// (the histogram's "unknown (N bytes)" rows name untyped objects by size).
+pub fn explain_objects_of(
+    model: &HeapModel,
+    memory: Option<&dyn Memory>,
+    name: &str,
+    pick: impl Fn(ObjectId) -> bool,
+    raw: bool,
+    ranking: Ranking,
+) -> TypeWhyDoc {
     let graph = Graph::new(model);
     let tree = ShortestTree::compute_ranked(&graph, ranking);
-    let ids = model
-        .objects
-        .ids()
-        .filter(|id| model.object_types[id.index()] == t);
+    let ids = model.objects.ids().filter(|&id| pick(id));
     // Alike goroutines hold together, as in `top`.
     let holders = super::root_holders::RootHolders::new(model);
     let merged = holders.merge(model, memory, &graph, &tree, ids, raw);
     TypeWhyDoc {
-        type_name: model.types.name(t).unwrap_or("?").to_string(),
+        type_name: name.to_string(),
         objects: merged.objects,
         bytes: merged.bytes,
         unreachable_objects: merged.unreachable_objects,

@@ -75,9 +75,12 @@ pub fn objects(
     out: &mut dyn Write,
 ) -> Result<()> {
     let exact = type_filter.and_then(|t| model.types.get(t));
+    // The histogram's name for untyped objects of one size.
+    let unknown = type_filter.and_then(crate::model::parse_unknown_type_name);
     // A type no object has (exactly or in part) is a mistake, as for `why type:`.
     if let Some(filter) = type_filter
         && exact.is_none()
+        && unknown.is_none()
         && !(0..model.types.len() as u32)
             .filter_map(|i| model.types.name(i))
             .any(|n| n.contains(filter))
@@ -94,6 +97,9 @@ pub fn objects(
         let Some(filter) = type_filter else {
             return true;
         };
+        if let Some(size) = unknown {
+            return model.type_name(id).is_none() && model.objects.size(id) == size;
+        }
         match exact {
             Some(t) => model.object_types[id.index()] == t,
             None => model.type_name(id).is_some_and(|n| n.contains(filter)),

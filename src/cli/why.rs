@@ -112,6 +112,30 @@ pub fn run(
     out: &mut dyn Write,
 ) -> Result<()> {
     if let Some(type_name) = args.target.strip_prefix("type:") {
+        if let Some(size) = crate::model::parse_unknown_type_name(type_name) {
+            let untyped = |id: crate::model::ObjectId| {
+                model.type_name(id).is_none() && model.objects.size(id) == size
+            };
+            if !model.objects.ids().any(untyped) {
+                return Err(Error::BadTarget {
+                    target: args.target.to_string(),
+                    why: "no untyped object of that size in this heap (see 'histogram')".into(),
+                });
+            }
+            let doc = crate::analysis::why::explain_objects_of(
+                model,
+                memory,
+                type_name,
+                untyped,
+                args.raw,
+                args.ranking(),
+            );
+            return if json {
+                output::json::write(out, &doc)
+            } else {
+                output::text::why_type(out, &doc)
+            };
+        }
         let Some(t) = model.types.get(type_name) else {
             return Err(Error::BadTarget {
                 target: args.target.to_string(),

@@ -23,6 +23,8 @@ use crate::input::goruntime::stacks::{
     Goroutine as StackGoroutine, ThreadRegs, read_goroutines, status_name, wait_reasons,
 };
 use crate::input::goruntime::tables::Locator;
+use crate::input::goruntime::typing::alloc_calls::{AllocType, allocation_types};
+use crate::input::goruntime::typing::ifaces::{InterfaceTypes, InterfaceWord};
 use crate::input::goruntime::typing::{PieceSeed, ReleaseBytes, Typer};
 use crate::input::goruntime::without_dwarf::{CodeIndex, index_without_dwarf};
 use crate::model::Memory;
@@ -400,8 +402,19 @@ fn load_heap(
     let finder = SpanIndex::new(&spans.spans, &span_ids, spans.page_size, |s| {
         allocated_slots(s, alloc_bits(space, s))
     });
-    let (edges, unreadable) =
-        build_edges(space, &spans, &span_ids, &objects, finder.as_ref(), &maps)?;
+    let iface_types = layouts
+        .index
+        .global("runtime.firstmoduledata")
+        .and_then(|md| InterfaceTypes::new(space, layouts, md.addr, itab_range(context)));
+    let (edges, unreadable, mut interfaces) = build_edges(
+        space,
+        &spans,
+        &span_ids,
+        &objects,
+        finder.as_ref(),
+        &maps,
+        iface_types.as_ref(),
+    )?;
     drop(finder);
     phases.done("edges");
     if unreadable > 0 {
@@ -409,6 +422,8 @@ fn load_heap(
             "pointer maps of {unreadable} objects cannot be read (memory missing from the core, or a corrupt type descriptor): their outgoing references are unknown"
         ));
     }
+    // An interface in data or bss: a scalar type word, then a pointer word.
+    let mut last_pointer = 0u64;
     let mut roots = Roots {
         roots: global_roots(
             space,
@@ -418,6 +433,25 @@ fn load_heap(
             context.bias,
             &objects,
             &mut warnings,
+            |at, value| {
+                let Some(it) = &iface_types else { return };
+                let after_pointer = last_pointer == at.wrapping_sub(8);
+                last_pointer = at;
+                if after_pointer || objects.find(value).is_none() {
+                    return;
+                }
+                if let Some((rtype, itab)) = space
+                    .read_u64(at.wrapping_sub(8))
+                    .and_then(|t| it.rtype_of(t))
+                {
+                    interfaces.push(InterfaceWord {
+                        data_at: at,
+                        rtype,
+                        loose: true,
+                        itab,
+                    });
+                }
+            },
         )?,
     };
     let funcs = FuncTable::new(space, layouts)?;
@@ -435,6 +469,9 @@ fn load_heap(
         &mut profiled,
     );
     let sites = read_sites(space, layouts, &funcs, &profiled, &mut warnings);
+    let allocated = iface_types.as_ref().map_or_else(Vec::new, |it| {
+        allocation_types(space, &funcs, &sites, version, it.types())
+    });
     roots.roots.extend(special_roots);
     let queued = queued_roots(
         space,
@@ -451,6 +488,9 @@ fn load_heap(
     for g in read_goroutines(space, layouts, &funcs, context.threads)? {
         if let Some(problem) = &g.problem {
             warnings.push(format!("goroutine {}: {problem}", g.id));
+        }
+        if let Some(it) = &iface_types {
+            stack_interfaces(it, &g, &objects, &mut interfaces);
         }
         roots
             .roots
@@ -481,6 +521,8 @@ fn load_heap(
         span_ids: &span_ids,
         stack_seeds: &stack_seeds,
         finalized_types: &finalized_types,
+        interfaces: &interfaces,
+        allocated: &allocated,
     };
     let (objects, edges, roots) = (&model.objects, &model.edges, &model.roots);
     let new_typer = || Typer::new(space, layouts, index, dwarf, &funcs, objects).with_edges(edges);
@@ -548,6 +590,10 @@ struct TypeSeeds<'l> {
     stack_seeds: &'l [PieceSeed],
     /// (object, *ptrtype) pairs from finalizer records.
     finalized_types: &'l [(u64, u64)],
+    /// Interface values in the heap, globals and stacks.
+    interfaces: &'l [InterfaceWord],
+    /// Sampled objects' types from their allocation calls.
+    allocated: &'l [AllocType],
 }
 
 impl TypeSeeds<'_> {
@@ -596,6 +642,9 @@ impl TypeSeeds<'_> {
                 }
             }
         }
+        for a in self.allocated {
+            typer.seed_allocation(a);
+        }
         typer.drain();
         for g in &index.globals {
             if let Some(ty) = g.ty {
@@ -605,6 +654,7 @@ impl TypeSeeds<'_> {
         for seed in self.stack_seeds {
             typer.seed_pieces(seed);
         }
+        typer.seed_interfaces(self.interfaces);
         for &(ptr, ot) in self.finalized_types {
             typer.seed_pointer_type(ptr, ot);
         }
@@ -628,6 +678,8 @@ struct SpanEdges {
     offsets: Vec<u32>,
     /// Whether each pointer holds its target's first address.
     at_start: Vec<bool>,
+    /// Interface values whose data word points at an object.
+    interfaces: Vec<InterfaceWord>,
     unreadable: usize,
 }
 
@@ -638,7 +690,8 @@ fn build_edges(
     objects: &Objects,
     finder: Option<&SpanIndex>,
     maps: &PointerMaps<'_, '_>,
-) -> Result<(crate::model::Edges, usize)> {
+    iface_types: Option<&InterfaceTypes<'_, AddressSpace<'_>>>,
+) -> Result<(crate::model::Edges, usize, Vec<InterfaceWord>)> {
     let find = |v: u64| match finder {
         Some(f) => f.find_with_start(v),
         None => objects.find(v).map(|o| (o, objects.addr(o) == v)),
@@ -649,6 +702,7 @@ fn build_edges(
     const BATCH_OBJECTS: u32 = 1 << 20;
     let mut builder = EdgesBuilder::with_capacity(objects.len(), objects.len());
     let mut unreadable = 0;
+    let mut interfaces = Vec::new();
     let mut first = 0;
     while first < spans.spans.len() {
         let mut last = first;
@@ -660,7 +714,18 @@ fn build_edges(
         let rows: Vec<SpanEdges> = spans.spans[first..last]
             .par_iter()
             .zip(span_ids[first..last].par_iter())
-            .map(|(span, ids)| span_edges(space, spans.page_size, span, ids, objects, &find, maps))
+            .map(|(span, ids)| {
+                span_edges(
+                    space,
+                    spans.page_size,
+                    span,
+                    ids,
+                    objects,
+                    &find,
+                    maps,
+                    iface_types,
+                )
+            })
             .collect();
         let blocks: Vec<RowBlock<'_>> = rows
             .iter()
@@ -673,9 +738,12 @@ fn build_edges(
             .collect();
         builder.push_blocks(&blocks);
         unreadable += rows.iter().map(|r| r.unreadable).sum::<usize>();
+        for r in &rows {
+            interfaces.extend_from_slice(&r.interfaces);
+        }
         first = last;
     }
-    Ok((builder.finish()?, unreadable))
+    Ok((builder.finish()?, unreadable, interfaces))
 }
 
 /// One span's edges: per-object counts and flat (target, offset) lists.
@@ -687,12 +755,14 @@ fn span_edges(
     objects: &Objects,
     find: &(impl Fn(u64) -> Option<(ObjectId, bool)> + Sync),
     maps: &PointerMaps<'_, '_>,
+    iface_types: Option<&InterfaceTypes<'_, AddressSpace<'_>>>,
 ) -> SpanEdges {
     let mut out = SpanEdges {
         counts: Vec::with_capacity(ids.len()),
         targets: Vec::new(),
         offsets: Vec::new(),
         at_start: Vec::new(),
+        interfaces: Vec::new(),
         unreadable: 0,
     };
     // The span's memory, read once (objects never leave their span).
@@ -701,6 +771,9 @@ fn span_edges(
     for id in ids.clone().map(ObjectId) {
         let (addr, size) = (objects.addr(id), objects.size(id));
         let before = out.targets.len();
+        // The offset after the last pointer word: an interface's type
+        // word is no pointer word.
+        let mut after_pointer = u64::MAX;
         let ok = maps.for_each_pointer(span, memory, addr, size, |off| {
             let at = addr + off;
             let value = match memory {
@@ -716,11 +789,30 @@ fn span_edges(
                     None => return,
                 },
             };
+            let type_word_is_pointer = after_pointer == off;
+            after_pointer = off + 8;
             // Pointers into the object itself keep nothing else alive.
             if value.wrapping_sub(addr) < size {
                 return;
             }
             if let Some((target, at_start)) = find(value) {
+                if let (Some(it), false, true) = (iface_types, type_word_is_pointer, off >= 8) {
+                    let before = match memory {
+                        Some(m) => m
+                            .get((at - 8 - base) as usize..(at - base) as usize)
+                            .map(|b| u64::from_le_bytes(b.try_into().unwrap_or_default())),
+                        None => space.read_u64(at - 8),
+                    };
+                    if let Some((rtype, itab)) = before.and_then(|t| it.rtype_of(t)) {
+                        // Two words of one object: one value.
+                        out.interfaces.push(InterfaceWord {
+                            data_at: at,
+                            rtype,
+                            loose: false,
+                            itab,
+                        });
+                    }
+                }
                 out.targets.push(target);
                 out.offsets.push(off as u32);
                 out.at_start.push(at_start);
@@ -798,4 +890,32 @@ fn describe_goroutine(
             .flatten(),
         problem: g.problem.clone(),
     }
+}
+
+/// Interface values among a goroutine's live pointer slots. Frames the
+/// runtime scans conservatively (an async preemption and the function it
+/// interrupted) hold words that are not known to be pointers: skipped.
+fn stack_interfaces(
+    it: &InterfaceTypes<'_, AddressSpace<'_>>,
+    g: &StackGoroutine,
+    objects: &Objects,
+    out: &mut Vec<InterfaceWord>,
+) {
+    let mut conservative = false;
+    for f in &g.frames {
+        let preempt = f.function == "runtime.asyncPreempt";
+        if !(preempt || conservative) {
+            it.pairs_in_slots(&f.pointer_slots, |v| objects.find(v).is_some(), out);
+        }
+        conservative = preempt;
+    }
+}
+
+/// The executable's read-only data, where the linker puts static itabs.
+fn itab_range(context: &HeapContext<'_>) -> (u64, u64) {
+    [".rodata", ".data.rel.ro"]
+        .iter()
+        .filter_map(|n| context.exe.section(n))
+        .map(|s| (s.addr + context.bias, s.addr + context.bias + s.size))
+        .fold((u64::MAX, 0), |(lo, hi), (a, b)| (lo.min(a), hi.max(b)))
 }

@@ -16,7 +16,10 @@ pub use roots::{FrameRef, Root, RootKind, Roots, STACK_OBJECT, StackRootKind, UN
 pub use sites::{
     AllocBucket, AllocProfile, GcStamp, ProfiledStack, Sites, sample_weight, scale_heap_sample,
 };
-pub use types::{KeyKind, MapSlots, TypeLayout, TypeNames, TypeRole, UNKNOWN_TYPE};
+pub use types::{
+    KeyKind, MapSlots, TypeLayout, TypeNames, TypeRole, UNKNOWN_TYPE, parse_unknown_type_name,
+    unknown_type_name,
+};
 
 /// Bytes of the target's memory by address: what readers of runtime
 /// structures need, and what analyses read for details the model does not

@@ -5,6 +5,19 @@ use std::collections::HashMap;
 
 pub const UNKNOWN_TYPE: u32 = u32::MAX;
 
+/// What the histogram calls the untyped objects of one size.
+pub fn unknown_type_name(size: u64) -> String {
+    format!("unknown ({size} bytes)")
+}
+
+/// The size in a name `unknown_type_name` made ("unknown (4096 bytes)").
+pub fn parse_unknown_type_name(name: &str) -> Option<u64> {
+    name.strip_prefix("unknown (")?
+        .strip_suffix(" bytes)")?
+        .parse()
+        .ok()
+}
+
 /// How an object of a type is laid out, for naming the edges out of it.
 #[derive(Debug, Clone, Default)]
 pub struct TypeLayout {

@@ -24,6 +24,8 @@ pub fn global_roots(
     bias: u64,
     objects: &Objects,
     warnings: &mut Vec<String>,
+    // Sees every pointer word (address, value), in address order.
+    mut each_word: impl FnMut(u64, u64),
 ) -> Result<Vec<Root>> {
     let md = "runtime.moduledata";
     let f = |name: &str| layouts.require_field(md, name);
@@ -90,6 +92,7 @@ pub fn global_roots(
                 let Some(value) = space.read_u64(at) else {
                     continue;
                 };
+                each_word(at, value);
                 let Some(target) = objects.find(value) else {
                     continue;
                 };

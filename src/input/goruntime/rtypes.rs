@@ -265,8 +265,12 @@ impl<'m, M: Memory + ?Sized> Synthesizer<'m, M> {
             self.done.insert(rtype, Some(t));
             return Some(t);
         }
-        // A placeholder first: types refer to themselves through pointers.
-        let id = index.push_type(placeholder());
+        // A placeholder first: types refer to themselves through pointers
+        // (named already: a map type made meanwhile takes its elements' names).
+        let id = index.push_type(TypeInfo {
+            name: name.clone(),
+            ..placeholder()
+        });
         self.done.insert(rtype, Some(id));
         let info = self.describe(index, rtype, name, offset);
         index.replace_type(id, info);

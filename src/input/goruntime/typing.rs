@@ -1,9 +1,13 @@
 //! Object types. Exact where the runtime records them (Go ≥1.22 allocation
-//! headers and `mspan.largeType`, interface type words), and propagated from
+//! headers and `mspan.largeType`, interface values anywhere in memory,
+//! sampled objects' allocation calls: see `ifaces` and `alloc_calls`), and propagated from
 //! typed roots (DWARF globals and stack variables) through every typed
 //! pointer: struct fields, arrays, slices (backing arrays sized by capacity),
 //! strings, interfaces, maps (classic buckets and swiss tables), channel
 //! buffers, and closures (captured variables from DW_AT_go_closure_offset).
+
+pub mod alloc_calls;
+pub mod ifaces;
 
 use crate::model::id_order::{BITMAP_FROM, sort_ids, take_set_bits};
 use rustc_hash::FxHashMap;
@@ -182,12 +186,16 @@ pub struct Typer<'a, 'd, 's, M: Memory + ?Sized = AddressSpace<'a>> {
     /// assigning costs no string work.
     pair_ids: FxHashMap<(TypeId, u64), u32>,
     pairs: Vec<(TypeId, u64, u32)>,
+    /// Whether each pair is one closure context struct.
+    pair_is_closure: Vec<bool>,
     /// The pair each interned name came from (u32::MAX: none).
     pair_of_name: Vec<u32>,
     /// Per type: its size and whether it holds pointers worth walking
     /// (computed once; `None` until asked).
     type_facts: Vec<Option<(u64, bool)>>,
     rt: Option<RuntimeTypeLayout>,
+    /// Type descriptors' kind (offset, size), pointer-bytes and size offsets.
+    descriptor_fields: Option<(u64, u64, u64, u64)>,
     uint8: Option<TypeId>,
     /// Resolved pointer edges: while walking an object, its targets come from
     /// here instead of an address lookup per pointer (the hot path on big heaps).
@@ -244,7 +252,16 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
                 hchan_dataqsiz: hchan_dataqsiz?,
             })
         })();
+        let descriptor_fields = (|| {
+            let f = |t: &str, n: &str| layouts.field(t, n);
+            let kind = f("internal/abi.Type", "Kind_").or_else(|| f("runtime._type", "kind"))?;
+            let ptrdata =
+                f("internal/abi.Type", "PtrBytes").or_else(|| f("runtime._type", "ptrdata"))?;
+            let size = f("internal/abi.Type", "Size_").or_else(|| f("runtime._type", "size"))?;
+            Some((kind.offset, kind.size.min(8), ptrdata.offset, size.offset))
+        })();
         Typer {
+            descriptor_fields,
             space,
             index,
             dwarf,
@@ -256,6 +273,7 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
             shapes: FxHashMap::default(),
             pair_ids: FxHashMap::default(),
             pairs: Vec::new(),
+            pair_is_closure: Vec::new(),
             pair_of_name: Vec::new(),
             type_facts: Vec::new(),
             rt,
@@ -305,6 +323,7 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
         }
         let size = self.objects.size(obj);
         match self.dwarf_type_of(rtype) {
+            Some(ty) if is_closure_struct(&self.index.ty(ty).name) => self.closure_context(obj, ty),
             Some(ty) => {
                 let elem = self.index.size_of(ty).unwrap_or(0);
                 let count = if elem > 0 && elem < size {
@@ -321,6 +340,9 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
             }
             None => {
                 if let Some(name) = self.runtime_type_name(rtype) {
+                    if is_closure_struct(&name) {
+                        return self.closure(self.objects.addr(obj));
+                    }
                     // A DWARF-typed reference may still say more (and lets us walk it).
                     self.assign_name(obj, &name, Evidence::Inferred);
                 }
@@ -660,6 +682,8 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
                     .intern_with(&name, || Some(layout_of(index, ty, count)));
                 let p = self.pairs.len() as u32;
                 self.pairs.push((ty, count, n));
+                self.pair_is_closure
+                    .push(count == 1 && is_closure_struct(&self.index.ty(ty).name));
                 self.pair_ids.insert((ty, count), p);
                 if self.pair_of_name.len() <= n as usize {
                     self.pair_of_name.resize(n as usize + 1, u32::MAX);
@@ -670,6 +694,10 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
                 p
             }
         };
+        // A closure context is named by its function, whatever typed it.
+        if self.pair_is_closure[pair as usize] {
+            return self.closure_context(obj, ty);
+        }
         self.set_type(i, self.pairs[pair as usize].2, evidence);
         self.queue.push(obj.0);
     }
@@ -895,11 +923,13 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
                 }
             }
             None => {
+                // Only a boxed value is the object the data word points at.
+                if self.descriptor_is_direct(rtype) != Some(false) {
+                    return;
+                }
                 if let (Some(o), Some(name)) = (self.object_at(data), self.runtime_type_name(rtype))
                 {
-                    if !name.starts_with('*') {
-                        self.assign_name(o, &name, Evidence::Exact);
-                    }
+                    self.assign_name(o, &name, Evidence::Exact);
                 }
             }
         }
@@ -970,6 +1000,43 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
         }
     }
 
+    /// A closure context whose struct type is known (the compiler's
+    /// `struct { F uintptr; …captured }`): named by its function, as
+    /// `closure` names it, with the captured variables as its fields.
+    fn closure_context(&mut self, o: ObjectId, ty: TypeId) {
+        let ctx = self.objects.addr(o);
+        let Some(pc) = self.space.read_u64(ctx) else {
+            return;
+        };
+        // The code pointer is the closure function's entry.
+        let Some(func) = self.funcs.find(pc).filter(|f| f.entry == pc) else {
+            return;
+        };
+        let name = self.funcs.name(func).unwrap_or_default();
+        let method_value = name.ends_with("-fm");
+        let fields = self
+            .index
+            .ty(self.index.underlying(ty))
+            .fields
+            .iter()
+            .skip(1)
+            .map(|f| {
+                let label = if method_value && f.name == "R" {
+                    "<receiver>".to_string()
+                } else {
+                    format!("<closure>.{}", f.name)
+                };
+                (f.offset, label, f.ty)
+            })
+            .collect();
+        self.assign_layout(
+            o,
+            &format!("closure {name}"),
+            closure_layout(self.index, fields),
+        );
+        self.walk_value(ctx, ty, 1);
+    }
+
     /// The receiver type of method `pkg.T.M` or `pkg.(*T).M`, from DWARF.
     fn receiver_type(&self, method: &str) -> Option<TypeId> {
         let (recv, _) = method.rsplit_once('.')?;
@@ -979,6 +1046,69 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
             None => format!("{pkg}.{ty}"),
         };
         self.index.type_named(&name)
+    }
+
+    /// Types a sampled object from the type its allocation call passed.
+    pub fn seed_allocation(&mut self, a: &alloc_calls::AllocType) {
+        // Generic code allocates through the shape's descriptor, which is
+        // not the program's type.
+        if self
+            .runtime_type_name(a.rtype)
+            .is_none_or(|n| n.contains("go.shape."))
+        {
+            return;
+        }
+        let size = self.objects.size(a.object);
+        match self.dwarf_type_of(a.rtype) {
+            Some(ty) => {
+                let (elem, pointers) = self.type_facts(ty);
+                // Pointer-free allocations under 16 bytes share tiny blocks.
+                let tiny = match a.what {
+                    alloc_calls::Allocated::One => elem < 16,
+                    // The tiny block's size class is 16 bytes: a 16-byte
+                    // pointer-free array may be one, or share one.
+                    alloc_calls::Allocated::Elements => size <= 16,
+                };
+                if elem == 0 || elem > size || (!pointers && tiny) {
+                    return;
+                }
+                match a.what {
+                    alloc_calls::Allocated::One if is_closure_struct(&self.index.ty(ty).name) => {
+                        self.closure_context(a.object, ty)
+                    }
+                    alloc_calls::Allocated::One => self.assign(a.object, ty, 1, Evidence::Exact),
+                    alloc_calls::Allocated::Elements => {
+                        self.assign(a.object, ty, size / elem, Evidence::Inferred)
+                    }
+                }
+            }
+            None => {
+                if let (alloc_calls::Allocated::One, Some(name)) =
+                    (a.what, self.runtime_type_name(a.rtype))
+                {
+                    if is_closure_struct(&name) {
+                        self.closure(self.objects.addr(a.object));
+                    } else {
+                        self.assign_name(a.object, &name, Evidence::Inferred);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Types what interface values found in memory hold (their type word
+    /// names a descriptor or itab; the pointer maps say both words are pointers).
+    pub fn seed_interfaces(&mut self, words: &[ifaces::InterfaceWord]) {
+        for w in words {
+            let Some(data) = self.space.read_u64(w.data_at) else {
+                continue;
+            };
+            if w.loose && !w.itab && !self.fills_box(w.rtype, data) {
+                continue;
+            }
+            self.interface_value(w.rtype, w.data_at, data);
+        }
+        self.drain();
     }
 
     /// Types the object of a finalizer from the finalizer's own record of
@@ -1049,6 +1179,37 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
             .checked_sub(base)
             .and_then(|off| self.index.type_of_runtime_type(off))
             .or_else(|| self.index.type_of_runtime_type(rtype))
+    }
+
+    /// Whether `data` is the start of an object that a boxed value of the
+    /// type fills (more than half of it, as its allocation would).
+    fn fills_box(&self, rtype: u64, data: u64) -> bool {
+        let Some((_, _, _, size_at)) = self.descriptor_fields else {
+            return false;
+        };
+        let (Some(size), Some(o)) = (self.space.read_u64(rtype + size_at), self.object_at(data))
+        else {
+            return false;
+        };
+        self.descriptor_is_direct(rtype) == Some(false)
+            && size <= self.objects.size(o)
+            && size * 2 > self.objects.size(o)
+    }
+
+    /// Whether an interface holding this type keeps the value in its data
+    /// word (pointer-shaped types: pointers, maps, channels, funcs, and
+    /// structs or arrays of exactly one such word) rather than boxed.
+    fn descriptor_is_direct(&self, rtype: u64) -> Option<bool> {
+        let (kind_at, kind_size, ptrdata_at, size_at) = self.descriptor_fields?;
+        let k = (self.space.read_uint(rtype + kind_at, kind_size)? & 0x1f) as u8;
+        let size = self.space.read_u64(rtype + size_at)?;
+        let ptrdata = self.space.read_u64(rtype + ptrdata_at)?;
+        Some(
+            matches!(
+                k,
+                kind::PTR | kind::UNSAFE_POINTER | kind::MAP | kind::CHAN | kind::FUNC
+            ) || (size == PTR && ptrdata == PTR),
+        )
     }
 
     /// The runtime's own name for a type descriptor (for types DWARF lacks).
@@ -1184,6 +1345,12 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
             _ => {}
         }
     }
+}
+
+/// The compiler's closure context struct: a code pointer, then captures.
+fn is_closure_struct(name: &str) -> bool {
+    name.trim_start_matches("noalg.")
+        .starts_with("struct { F uintptr")
 }
 
 /// `vec![0; n]`, but written now: memory from `calloc` maps the shared zero
