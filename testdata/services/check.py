@@ -174,6 +174,21 @@ def typed_share(histogram):
 
 
 def top_coverage(top):
+    """Share of the live heap that `top`'s default listing names: what its holders
+    (roots, goroutine groups, objects several roots reach) retain alone."""
+    if "named_share" in top:
+        return top["named_share"]
+    return roots_coverage(top)
+
+
+def holder_name(h):
+    if h.get("root"):
+        return h["root"].get("name", h["root"].get("kind"))
+    o = h.get("object") or {}
+    return f"{o.get('type') or '?'} {o.get('address', '')} (shared)"
+
+
+def roots_coverage(top):
     # A goroutine group and its members are not both listed; retainers are disjoint
     # subtrees of the dominator tree, so their retained bytes add up.
     live = top["live_bytes"]
@@ -235,9 +250,11 @@ def figures(c, dump, exe, heap=None, debug=True):
     fig = {
         "typed": typed_share(docs["histogram"]),
         "top": top_coverage(docs["top"]),
+        "top_roots_only": roots_coverage(docs["top"]),
         "named_roots": named_roots_share(docs["roots"]),
         "times": times,
-        "top_roots": [r["root"].get("name", r["root"].get("kind")) for r in docs["top"]["retainers"][:3]],
+        "top_roots": [holder_name(h) for h in docs["top"].get("holders", [])[:3]]
+        or [r["root"].get("name", r["root"].get("kind")) for r in docs["top"]["retainers"][:3]],
     }
     if "sites" in docs:
         fig["sites_overlap"] = sites_overlap(docs["sites"])
@@ -396,6 +413,17 @@ def check_service(c, out, name):
             f"(1 to {SCRAPE_GOROUTINES_MAX} of them serve the scrape)")
     check_goroutine_profile(c, name, goroutines, os.path.join(out, "goroutine.txt"))
 
+    top = docs["top"]
+    rows = sum(h["retained_bytes"] for h in top["holders"]) + top["rest"]["retained_bytes"]
+    objs = sum(h["retained_objects"] for h in top["holders"]) + top["rest"]["retained_objects"]
+    c.check(name, "top: the holders listed plus the rest are the live heap",
+            (rows, objs) == (top["live_bytes"], top["live_objects"]),
+            f"rows + rest {rows} bytes in {objs} objects; live {top['live_bytes']} in {top['live_objects']}")
+    inuse = [s["profile"]["inuse_bytes"] for s in docs["sites"]["sites"] if "profile" in s]
+    c.check(name, "sites with --heap come in the profile's in-use order",
+            len(inuse) > 1 and all(a >= b for a, b in zip(inuse, inuse[1:])),
+            f"first in-use figures in rootpath's order: {inuse[:8]}")
+
     check = docs["sites"].get("profile_check", {})
     c.check(name, "profile check: consistent for the quiet core", check.get("verdict") == "consistent",
             f"verdict {check.get('verdict')}; matched {check.get('matched_samples')}, unmatched "
@@ -493,12 +521,13 @@ def largest(all_figs):
 
 def table(all_figs):
     """The figures as testdata/services/README.md shows them (markdown)."""
-    print("\nfigures (typed: share of live bytes typed; top: share of the live heap top's retainers retain; "
+    print("\nfigures (typed: share of live bytes typed; top: share of the live heap that top's default "
+          "listing of holders retains alone (roots only: what its roots and goroutine groups alone retain); "
           "named roots: share of roots named by more than an offset; sites: the profile's 10 largest sites "
           "among the 10 listed first)\n")
     print("| service | Go | heap objects: rootpath / MemStats before–after | heap bytes: rootpath / MemStats "
-          "before–after | user goroutines: rootpath / go_goroutines | typed | top | named roots | sites |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "before–after | user goroutines: rootpath / go_goroutines | typed | top | roots only | named roots | sites |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     mib = lambda b: f"{b / 2**20:.2f}"
     for name, f in all_figs.items():
         h = f["heap"]
@@ -513,7 +542,7 @@ def table(all_figs):
             goroutines = f"{h['goroutines']} (all)"
         sites = "{}/{}".format(*f["sites_overlap"]) if "sites_overlap" in f else ""
         print(f"| {name} | {f.get('go', '')} | {objects} | {size} | {goroutines} | {pct(f['typed'])} | "
-              f"{pct(f['top'])} | {pct(f['named_roots'])} | {sites} |")
+              f"{pct(f['top'])} | {pct(f.get('top_roots_only', 0.0))} | {pct(f['named_roots'])} | {sites} |")
     print("\nseconds and peak RSS of each command (--json)\n")
     print("| service | " + " | ".join(COMMANDS) + " |")
     print("|" + "---|" * (1 + len(COMMANDS)))
