@@ -467,6 +467,8 @@ fn truncated_core_names_the_truncation() {
         );
         if ok && args[0] == "why" {
             assert!(out.contains(root), "{out}");
+        } else if args[0] == "why" {
+            assert!(err.contains("the dump is damaged"), "{err}");
         }
     }
     // overview: one truncation warning, none for mappings with nothing dumped.
