@@ -11,10 +11,10 @@ use std::path::{Path, PathBuf};
 use rootpath::input::Source;
 use rootpath::{Dump, OpenOptions};
 
-#[path = "../core_mutations.rs"]
-mod core_mutations;
 #[path = "../analyses.rs"]
 mod analyses;
+#[path = "../core_mutations.rs"]
+mod core_mutations;
 
 fn fixture(var: &str, name: &str) -> PathBuf {
     match std::env::var_os(var) {
@@ -46,7 +46,10 @@ fn main() {
             Err(e) => format!("refused on open: {e}"),
             Ok(dump) => match analyses::run_all(&dump) {
                 analyses::Reached::Refused(e) => {
-                    format!("refused by the loader: {}", e.split(": ").last().unwrap_or(&e))
+                    format!(
+                        "refused by the loader: {}",
+                        e.split(": ").last().unwrap_or(&e)
+                    )
                 }
                 analyses::Reached::Analysed { .. } => "loaded and analysed".into(),
             },
