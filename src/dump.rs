@@ -82,6 +82,13 @@ pub struct CoreDump {
 impl Dump {
     pub fn open(path: &Path, options: &OpenOptions) -> Result<Dump> {
         let source = Source::open(path).map_err(|e| e.for_flag("DUMP"))?;
+        Dump::from_source(source, options)
+    }
+
+    /// `open` for an input already read (fuzzing: a fixture with changed bytes).
+    pub fn from_source(source: Source, options: &OpenOptions) -> Result<Dump> {
+        let path = source.path().to_path_buf();
+        let path = path.as_path();
         match source.kind() {
             FileKind::ElfCore => CoreDump::open(source, options).map(Dump::Core),
             FileKind::HeapDump => {

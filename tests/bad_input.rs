@@ -467,6 +467,8 @@ fn truncated_core_names_the_truncation() {
         );
         if ok && args[0] == "why" {
             assert!(out.contains(root), "{out}");
+        } else if args[0] == "why" {
+            assert!(err.contains("the dump is damaged"), "{err}");
         }
     }
     // overview: one truncation warning, none for mappings with nothing dumped.
@@ -791,5 +793,63 @@ fn heap_dump_hedges_what_it_cannot_see() {
     assert!(ok, "{err}");
     for label in ["Heap:", "Roots:"] {
         assert_eq!(out.matches(label).count(), 1, "{label}: {out}");
+    }
+}
+
+#[path = "../fuzz/core_mutations.rs"]
+mod core_mutations;
+
+/// Each input the `core` fuzz target found a problem with (fuzz/README.md),
+/// applied to the fixture core it was found on, through every command:
+/// answered or refused, never a panic or an abort.
+#[test]
+fn core_fuzz_regressions_never_panic() {
+    let f = Fixture::load("go1.25");
+    let base = fs::read(f.core()).expect("core");
+    let layout = core_mutations::CoreLayout::of(&base).expect("layout");
+    let dir = common::repo_root().join("fuzz/regressions/core");
+    let mut inputs: Vec<_> = fs::read_dir(&dir)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    inputs.sort();
+    for input in inputs {
+        let mut core = base.clone();
+        let changed = layout.apply(&mut core, &fs::read(&input).expect("input"));
+        assert!(!changed.is_empty(), "{}: changes nothing", input.display());
+        let name = input
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        let bad = scratch(&format!("fuzz-{name}"));
+        fs::write(&bad, &core).expect("write");
+        let addr = truth_object(&f, "global_ptr")["addr"]
+            .as_str()
+            .expect("addr");
+        let exe = f.exe();
+        for command in [
+            vec!["overview"],
+            vec!["top"],
+            vec!["histogram"],
+            vec!["roots"],
+            vec!["goroutines"],
+            vec!["sites"],
+            vec!["why", addr],
+            vec!["report"],
+        ] {
+            let mut args: Vec<&std::ffi::OsStr> =
+                vec![bad.as_os_str(), "--exe".as_ref(), exe.as_os_str()];
+            args.extend(command.iter().map(std::ffi::OsStr::new));
+            let out = common::rootpath(&args);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                out.status.code().is_some() && !err.contains("panicked"),
+                "{name} {command:?}: {err}"
+            );
+            assert!(
+                out.status.success() || err.contains("rootpath: "),
+                "{name} {command:?}: {err}"
+            );
+        }
     }
 }

@@ -81,6 +81,13 @@ pub fn load_and_run(
     match found {
         // The dump typed every object without asking.
         None => run(&model, memory.as_deref(), args, json, out),
+        Some(None) if !model.warnings.is_empty() => Err(Error::BadTarget {
+            target: args.target.to_string(),
+            why: "no allocated heap object contains that address among those read: the dump \
+                  is damaged (see the warnings above), and its object may be among what was \
+                  skipped"
+                .into(),
+        }),
         Some(None) => Err(no_object(args.target)),
         Some(Some((target, paths))) => {
             let doc = explain_paths(&model, memory.as_deref(), target, &paths, args.raw);
