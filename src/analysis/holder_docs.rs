@@ -436,7 +436,8 @@ impl<'a, 'm> Reporter<'a, 'm> {
                 doc.partial |= back_partial;
                 let source_nodes: Vec<u32> = sources.iter().map(|&s| hg.tops[s as usize]).collect();
                 doc.path = self.owner_path(&source_nodes, obj);
-                doc.accumulation = self.shared_accumulation(node, &source_nodes);
+                doc.accumulation =
+                    self.accumulation_with(node, |obj| self.owner_path(&source_nodes, obj));
                 if exclusive && !back_partial && hg.can_search_all() {
                     let ((bytes, objects), p) = holders::held_only_by(r, hg, &sources);
                     doc.partial |= p;
@@ -494,20 +495,5 @@ impl<'a, 'm> Reporter<'a, 'm> {
         })
         .map(|p| path_doc(model, self.memory, &p, false).steps)
         .unwrap_or_default()
-    }
-
-    /// Where a shared object's memory accumulates, with the path there.
-    fn shared_accumulation(&self, node: u32, sources: &[u32]) -> Option<Accumulation> {
-        let r = self.retention;
-        let acc = r.accumulation_point(node);
-        let Node::Object(obj) = r.graph.node(acc) else {
-            return None;
-        };
-        Some(Accumulation {
-            object: object_ref(self.model(), obj),
-            retained_bytes: r.doms.retained_bytes(acc),
-            children: r.children.of(acc).len() as u64,
-            path: self.owner_path(sources, obj),
-        })
     }
 }

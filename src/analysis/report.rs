@@ -198,6 +198,15 @@ impl<'a, 'm> Reporter<'a, 'm> {
     }
 
     pub(crate) fn accumulation(&self, node: u32) -> Option<Accumulation> {
+        self.accumulation_with(node, |obj| self.path_to(node, obj))
+    }
+
+    /// Where `node`'s memory accumulates, with the path there that `path` finds.
+    pub(crate) fn accumulation_with(
+        &self,
+        node: u32,
+        path: impl FnOnce(ObjectId) -> Vec<StepDoc>,
+    ) -> Option<Accumulation> {
         let r = self.retention;
         let acc = r.accumulation_point(node);
         let Node::Object(obj) = r.graph.node(acc) else {
@@ -207,7 +216,7 @@ impl<'a, 'm> Reporter<'a, 'm> {
             object: object_ref(self.model(), obj),
             retained_bytes: r.doms.retained_bytes(acc),
             children: r.children.of(acc).len() as u64,
-            path: self.path_to(node, obj),
+            path: path(obj),
         })
     }
 

@@ -223,35 +223,9 @@ pub struct Merged {
     pub roots: Vec<MergedRoot>,
 }
 
-/// Merged shortest paths (MAT's "merge shortest paths"): how many of `ids`
-/// each root keeps, with one path each.
-pub fn merge_by_root(
-    model: &HeapModel,
-    memory: Option<&dyn Memory>,
-    graph: &Graph<'_>,
-    tree: &ShortestTree,
-    ids: impl IntoIterator<Item = ObjectId>,
-    raw: bool,
-) -> Merged {
-    let by_root = |r: usize| r;
-    let name = |r: usize| root_ref(&model.roots.roots[r]);
-    merge_roots(
-        model,
-        memory,
-        graph,
-        tree,
-        ids,
-        raw,
-        by_root,
-        name,
-        usize::MAX,
-    )
-    .0
-}
-
-/// `merge_by_root` with roots gathered under holders (`holder` of a root
-/// index; `name` of a holder), the largest `limit` listed: the merged
-/// figures, and how many holders were left out.
+/// Merged shortest paths (MAT's "merge shortest paths") of `ids`, with roots
+/// gathered under holders (`holder` of a root index; `name` of a holder), the
+/// largest `limit` listed: the merged figures, and how many holders were left out.
 #[allow(clippy::too_many_arguments)]
 pub fn merge_roots<K: Ord + Copy>(
     model: &HeapModel,
