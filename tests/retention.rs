@@ -313,3 +313,64 @@ fn dominators_computed_alongside_typing_equal_those_computed_after() {
         assert_eq!(alongside.live_bytes, after.live_bytes);
     }
 }
+
+/// The histogram's untyped rows ("unknown (N bytes)") show what those objects retain:
+/// per size, the retained bytes of each untyped object of that size that no other
+/// untyped object of that size dominates (found here by walking up the dominators).
+#[test]
+fn untyped_rows_show_what_they_retain() {
+    use rootpath::analysis::graph::Node;
+    use rootpath::analysis::retention::Retention;
+    use rootpath::dump::{Dump, OpenOptions};
+    use rootpath::model::UNKNOWN_TYPE;
+    let mut rows_seen = 0;
+    for version in ["go1.19-stripped", "go1.22-stripped", "go1.27-stripped"] {
+        let f = Fixture::load(version);
+        let dump = Dump::open(&f.core(), &OpenOptions::with_exe(f.exe())).expect("open");
+        let model = dump.load_model().expect("model");
+        let r = Retention::compute(&model);
+        let untyped_size = |n: u32| match r.graph.node(n) {
+            Node::Object(id) if model.object_types[id.index()] == UNKNOWN_TYPE => {
+                Some(model.objects.size(id))
+            }
+            _ => None,
+        };
+        let mut expected = std::collections::HashMap::<u64, u64>::new();
+        for id in model.objects.ids() {
+            let n = r.graph.object_node(id);
+            let Some(size) = untyped_size(n).filter(|_| r.doms.is_reachable(n)) else {
+                continue;
+            };
+            let mut up = r.doms.idom(n);
+            let mut below_its_kind = false;
+            while let Some(a) = up {
+                if untyped_size(a) == Some(size) {
+                    below_its_kind = true;
+                    break;
+                }
+                up = r.doms.idom(a);
+            }
+            if !below_its_kind {
+                *expected.entry(size).or_default() += r.doms.retained_bytes(n);
+            }
+        }
+        let hist = common::core_json(&f, &["histogram"]);
+        for row in hist["types"].as_array().expect("types") {
+            let name = row["type"].as_str().expect("name");
+            let Some(size) = rootpath::model::parse_unknown_type_name(name) else {
+                continue;
+            };
+            let want = expected.get(&size).copied().unwrap_or(0);
+            assert_eq!(row["retained_bytes"], want, "{version}: {name}");
+            assert!(
+                row["live_objects"] == 0 || want >= row["live_bytes"].as_u64().unwrap_or(0),
+                "{version}: {name} retains less than its own live bytes"
+            );
+            rows_seen += usize::from(want > 0);
+        }
+    }
+    assert!(
+        rows_seen > 0,
+        "no untyped row retains anything: nothing was checked"
+    );
+}

@@ -346,15 +346,22 @@ impl<'a, 'm> Reporter<'a, 'm> {
     /// The histogram with what each type retains.
     pub fn histogram(&self, rows: Vec<HistogramRow>) -> Vec<HistogramRetainedRow> {
         let model = self.model();
-        let by_type = self.retention.retained_by_type();
+        let (by_type, unknown_sizes) = self.retention.retained_by_type_and_size();
         let by_name: std::collections::HashMap<String, u64> = by_type
             .into_iter()
             .map(|(t, (bytes, _))| (type_label(model, t), bytes))
             .collect();
         rows.into_iter()
-            .map(|row| HistogramRetainedRow {
-                retained_bytes: by_name.get(&row.type_name).copied().unwrap_or(0),
-                row,
+            .map(|row| {
+                // Untyped rows are one per size: "unknown (N bytes)".
+                let retained = match crate::model::parse_unknown_type_name(&row.type_name) {
+                    Some(size) => unknown_sizes.get(&size).map(|&(bytes, _)| bytes),
+                    None => by_name.get(&row.type_name).copied(),
+                };
+                HistogramRetainedRow {
+                    retained_bytes: retained.unwrap_or(0),
+                    row,
+                }
             })
             .collect()
     }

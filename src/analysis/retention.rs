@@ -11,6 +11,7 @@ use serde::Serialize;
 use super::dominators::{DomChildren, Dominators};
 use super::graph::{Graph, Node};
 use crate::model::{Goroutine, HeapModel, RootKind, UNKNOWN_TYPE};
+use rustc_hash::FxHashMap;
 
 /// The retention analysis of one heap: dominators over the graph in which
 /// alike goroutines' stacks are grouped.
@@ -198,8 +199,22 @@ impl<'m> Retention<'m> {
     /// Bytes and objects each type retains, without counting an object twice
     /// when a same-typed object dominates it (exact, via one walk of the tree).
     pub fn retained_by_type(&self) -> HashMap<u32, (u64, u64)> {
+        self.retained_by_type_and_size().0
+    }
+
+    /// `retained_by_type`, and beside it what the untyped objects of each size retain,
+    /// counted the same way (the histogram's "unknown (N bytes)" rows), from one walk.
+    pub fn retained_by_type_and_size(
+        &self,
+    ) -> (HashMap<u32, (u64, u64)>, FxHashMap<u64, (u64, u64)>) {
         let model = self.graph.model;
-        let fresh = || (TypeCounters::new(model), vec![0u32; model.types.len() + 1]);
+        let fresh = || {
+            let active = Active {
+                types: vec![0u32; model.types.len() + 1],
+                unknown_sizes: FxHashMap::default(),
+            };
+            (TypeCounters::new(model), active)
+        };
         // The pseudo-root is no object, and the subtrees below it are
         // independent walks: they go in parallel, each thread with its own
         // counters (and path counts, back at zero after each subtree).
@@ -212,38 +227,49 @@ impl<'m> Retention<'m> {
             })
             .map(|(out, _)| out)
             .reduce(|| TypeCounters::new(model), TypeCounters::merge)
-            .into_iter()
-            .collect()
+            .split()
     }
 
-    /// `retained_by_type` over the dominator subtree of `top`; `active`
-    /// counts the objects of each type on the walk's current path.
-    fn count_subtree_types(&self, top: u32, out: &mut TypeCounters, active: &mut [u32]) {
+    /// `retained_by_type_and_size` over the dominator subtree of `top`; `active`
+    /// counts the objects of each type (and of each untyped size) on the walk's current
+    /// path, so an object below one of its own kind is not counted twice.
+    fn count_subtree_types(&self, top: u32, out: &mut TypeCounters, active: &mut Active) {
         let model = self.graph.model;
         // (node, entering?) for an iterative depth-first walk.
         let mut stack = vec![(top, true)];
         while let Some((v, entering)) = stack.pop() {
-            let t = match self.graph.node(v) {
-                Node::Object(id) => Some(model.object_types[id.index()]),
-                _ => None,
+            let (t, size) = match self.graph.node(v) {
+                Node::Object(id) => (Some(model.object_types[id.index()]), model.objects.size(id)),
+                _ => (None, 0),
             };
             if entering {
                 if let Some(t) = t {
-                    let n = &mut active[out.slot(t)];
+                    let retained = (self.doms.retained_bytes(v), self.doms.retained_objects(v));
+                    let n = &mut active.types[out.slot(t)];
                     if *n == 0 {
-                        out.add(
-                            t,
-                            self.doms.retained_bytes(v),
-                            self.doms.retained_objects(v),
-                        );
+                        out.add(t, retained.0, retained.1);
                     }
                     *n += 1;
+                    if t == UNKNOWN_TYPE {
+                        let n = active.unknown_sizes.entry(size).or_default();
+                        if *n == 0 {
+                            let e = out.unknown_sizes.entry(size).or_default();
+                            e.0 += retained.0;
+                            e.1 += retained.1;
+                        }
+                        *n += 1;
+                    }
                 }
                 stack.push((v, false));
                 stack.extend(self.children.of(v).iter().map(|&c| (c, true)));
             } else if let Some(t) = t {
-                let n = &mut active[out.slot(t)];
+                let n = &mut active.types[out.slot(t)];
                 *n = n.saturating_sub(1);
+                if t == UNKNOWN_TYPE
+                    && let Some(n) = active.unknown_sizes.get_mut(&size)
+                {
+                    *n = n.saturating_sub(1);
+                }
             }
         }
     }
@@ -406,12 +432,21 @@ pub fn type_label(model: &HeapModel, t: u32) -> String {
 /// object add to them without hashing.
 struct TypeCounters {
     counts: Vec<Option<(u64, u64)>>,
+    /// Untyped objects by size (only `retained_by_type_and_size` fills it).
+    unknown_sizes: FxHashMap<u64, (u64, u64)>,
+}
+
+/// Objects of each type, and untyped objects of each size, on a walk's current path.
+struct Active {
+    types: Vec<u32>,
+    unknown_sizes: FxHashMap<u64, u32>,
 }
 
 impl TypeCounters {
     fn new(model: &HeapModel) -> Self {
         TypeCounters {
             counts: vec![None; model.types.len() + 1],
+            unknown_sizes: FxHashMap::default(),
         }
     }
 
@@ -430,14 +465,25 @@ impl TypeCounters {
         e.1 += b;
     }
 
-    /// Both counters' sums, per type.
+    /// Both counters' sums, per type (and per untyped size).
     fn merge(mut self, other: TypeCounters) -> TypeCounters {
         for (slot, counts) in other.counts.into_iter().enumerate() {
             if let Some((a, b)) = counts {
                 self.add_at(slot, a, b);
             }
         }
+        for (size, (a, b)) in other.unknown_sizes {
+            let e = self.unknown_sizes.entry(size).or_default();
+            e.0 += a;
+            e.1 += b;
+        }
         self
+    }
+
+    /// Per type, and per untyped size.
+    fn split(mut self) -> (HashMap<u32, (u64, u64)>, FxHashMap<u64, (u64, u64)>) {
+        let sizes = std::mem::take(&mut self.unknown_sizes);
+        (self.into_iter().collect(), sizes)
     }
 
     fn into_iter(self) -> impl Iterator<Item = (u32, (u64, u64))> {
