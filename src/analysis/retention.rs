@@ -238,10 +238,12 @@ impl<'m> Retention<'m> {
         // (node, entering?) for an iterative depth-first walk.
         let mut stack = vec![(top, true)];
         while let Some((v, entering)) = stack.pop() {
-            let (t, size) = match self.graph.node(v) {
-                Node::Object(id) => (Some(model.object_types[id.index()]), model.objects.size(id)),
-                _ => (None, 0),
+            // An object's size is looked up only when it is untyped (rare with DWARF).
+            let (t, id) = match self.graph.node(v) {
+                Node::Object(id) => (Some(model.object_types[id.index()]), Some(id)),
+                _ => (None, None),
             };
+            let size = || id.map_or(0, |id| model.objects.size(id));
             if entering {
                 if let Some(t) = t {
                     let retained = (self.doms.retained_bytes(v), self.doms.retained_objects(v));
@@ -251,6 +253,7 @@ impl<'m> Retention<'m> {
                     }
                     *n += 1;
                     if t == UNKNOWN_TYPE {
+                        let size = size();
                         let n = active.unknown_sizes.entry(size).or_default();
                         if *n == 0 {
                             let e = out.unknown_sizes.entry(size).or_default();
@@ -266,7 +269,7 @@ impl<'m> Retention<'m> {
                 let n = &mut active.types[out.slot(t)];
                 *n = n.saturating_sub(1);
                 if t == UNKNOWN_TYPE
-                    && let Some(n) = active.unknown_sizes.get_mut(&size)
+                    && let Some(n) = active.unknown_sizes.get_mut(&size())
                 {
                     *n = n.saturating_sub(1);
                 }
