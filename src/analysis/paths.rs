@@ -473,34 +473,24 @@ impl ShortestTree {
             parent[g as usize] = 0;
             graph.for_each_successor(g, |v| place(v, g, &mut parent));
         }
-        let mut next = Vec::new();
-        let mut bitmap = Vec::new();
         for mut level in by_class {
-            // Level by level in node order, as `paths_to` does.
             level.sort_unstable();
-            while !level.is_empty() {
-                for &v in &level {
-                    graph.for_each_successor(v, |w| {
-                        if parent[w as usize] == NONE {
-                            parent[w as usize] = v;
-                            next.push(w);
-                        }
-                    });
-                }
-                sort_ids(&mut next, n, &mut bitmap);
-                std::mem::swap(&mut level, &mut next);
-                next.clear();
-            }
+            Self::search_from(graph, &mut parent, level);
         }
         ShortestTree { parent }
     }
 
     fn compute_shortest(graph: &Graph<'_>) -> ShortestTree {
-        let n = graph.node_count();
-        let mut parent = vec![NONE; n];
+        let mut parent = vec![NONE; graph.node_count()];
         parent[0] = 0;
-        // Level by level in node order, as `paths_to` does.
-        let mut level = vec![0u32];
+        Self::search_from(graph, &mut parent, vec![0u32]);
+        ShortestTree { parent }
+    }
+
+    /// Breadth-first from `level` (sorted), giving every node not yet placed in
+    /// `parent` its first finder: level by level in node order, as `paths_to` does.
+    fn search_from(graph: &Graph<'_>, parent: &mut [u32], mut level: Vec<u32>) {
+        let n = graph.node_count();
         let mut next = Vec::new();
         let mut bitmap = Vec::new();
         while !level.is_empty() {
@@ -516,7 +506,6 @@ impl ShortestTree {
             std::mem::swap(&mut level, &mut next);
             next.clear();
         }
-        ShortestTree { parent }
     }
 
     /// The root whose shortest path reaches `obj`, and that path.
