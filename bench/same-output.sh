@@ -104,7 +104,8 @@ for fixture in "${fixtures[@]}"; do
     exe=$(plain "$fixture" scenarios 2>/dev/null || true)
     inputs=()
     core=$(plain "$fixture" core 2>/dev/null) && inputs+=(core)
-    dump=$(plain "$fixture" heap.dump 2>/dev/null) && inputs+=(dump)
+    # A heap dump is read with its executable and without (names from its own records).
+    dump=$(plain "$fixture" heap.dump 2>/dev/null) && inputs+=(dump dump-without-exe)
     profile=()
     [[ -e $dir/heap.pprof ]] && profile=(--heap "$dir/heap.pprof")
     whys=()
@@ -118,9 +119,9 @@ for fixture in "${fixtures[@]}"; do
     fi
     for input in "${inputs[@]}"; do
         file=$core
-        [[ $input == dump ]] && file=$dump
+        [[ $input == dump* ]] && file=$dump
         base=("$file")
-        [[ -n $exe ]] && base+=(--exe "$exe")
+        [[ -n $exe && $input != dump-without-exe ]] && base+=(--exe "$exe")
         commands=(
             "report" "top" "top --group type" "histogram" "objects" "roots"
             "goroutines" "sites" "overview"
