@@ -1,6 +1,7 @@
 //! Readers for everything rootpath takes in: ELF cores and executables, heap
 //! dumps, and (later) pprof profiles. Each reader borrows a memory-mapped file.
 
+pub mod core_dump;
 pub mod core_loader;
 pub mod detect;
 pub mod dwarf;

@@ -10,8 +10,8 @@ mod objects;
 mod roots;
 mod types;
 
-use crate::dump::CoreDump;
 use crate::error::{Error, Result};
+use crate::input::core_dump::{BuildMatch, CoreDump};
 use crate::input::dwarf::{DwarfIndex, DwarfSections};
 use crate::input::elf::{AddressSpace, Executable};
 use crate::input::goruntime::GoVersion;
@@ -128,7 +128,7 @@ pub fn load_choosing_types(dump: &CoreDump, choose: Option<TypeChooser<'_>>) -> 
 fn checked_program(dump: &CoreDump) -> Result<(&Executable, GoVersion, Option<String>)> {
     let exe = dump.require_exe()?;
     // Reading a core through another build's DWARF would give confident nonsense.
-    if let crate::dump::BuildMatch::Differs { address, detail } = &dump.build_match {
+    if let BuildMatch::Differs { address, detail } = &dump.build_match {
         return Err(Error::ExeMismatch {
             exe: exe.path().to_path_buf(),
             detail: format!("{detail} (first difference at {address})"),
