@@ -72,6 +72,19 @@ impl IndexFile {
             id.u32(mtime.subsec_nanos());
             id.u64(header_hash(&canonical).ok()?);
         }
+        // The rootpath build that reads them: a rebuilt rootpath may read
+        // the same dump differently, so its indexes are stale.
+        if let Some(me) = std::env::current_exe()
+            .ok()
+            .and_then(|p| std::fs::metadata(p).ok())
+        {
+            let built = me
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+            id.u64(me.len());
+            id.u64(built.unwrap_or_default().as_secs());
+        }
         let mut shape = codec::Enc::default();
         shape.bool(options.ignore_debug_info);
         shape.len(options.debug_dirs.len());
