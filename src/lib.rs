@@ -7,6 +7,7 @@ pub mod analysis;
 pub mod cli;
 pub mod dump;
 pub mod error;
+pub mod index;
 pub mod input;
 pub mod model;
 pub mod output;

@@ -113,6 +113,11 @@ pub(crate) fn group_goroutines(model: &HeapModel) -> Grouping {
     }
 }
 
+/// Nodes of the graph `Retention::dominators` works on (to check a stored tree).
+pub fn node_count(model: &HeapModel) -> usize {
+    Graph::grouped(model, group_goroutines(model).root_groups).node_count()
+}
+
 impl<'m> Retention<'m> {
     pub fn compute(model: &'m HeapModel) -> Retention<'m> {
         Self::with_dominators(model, None)

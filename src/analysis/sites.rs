@@ -1046,11 +1046,17 @@ impl<'a, 'r, 'm> SiteReporter<'a, 'r, 'm> {
             options.retainers,
         );
         let leaf = s.frames.first();
+        // Ties go to the first stack in source order: the answer must not
+        // depend on the map's order.
         let heaviest = s
             .stacks
-            .values()
-            .max_by(|a, b| a.0.cmp(&b.0).then(b.1.len().cmp(&a.1.len())))
-            .map_or(&s.frames, |(_, f)| f);
+            .iter()
+            .max_by(|(ka, a), (kb, b)| {
+                a.0.cmp(&b.0)
+                    .then(b.1.len().cmp(&a.1.len()))
+                    .then(kb.cmp(ka))
+            })
+            .map_or(&s.frames, |(_, (_, f))| f);
         let mut sizes = s.sizes.clone();
         sizes.sort_unstable();
         SiteDoc {

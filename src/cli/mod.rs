@@ -12,8 +12,11 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::analysis::dominators::Dominators;
 use crate::dump::{Dump, OpenOptions};
 use crate::error::Result;
+use crate::index::IndexFile;
+use crate::model::HeapModel;
 
 const ABOUT: &str = "Why isn't this Go memory collected? pprof shows where memory was allocated; \
 rootpath shows who still holds it.";
@@ -76,6 +79,14 @@ pub struct Cli {
     /// Ignore the executable's DWARF and symbols: read it as its stripped build would be read.
     #[arg(long, global = true)]
     pub no_debug_info: bool,
+
+    /// Answer from the dump alone: neither open nor write its index.
+    #[arg(long, global = true)]
+    pub no_index: bool,
+
+    /// Keep the dump's index in DIR [default: $XDG_CACHE_HOME/rootpath, else ~/.cache/rootpath].
+    #[arg(long = "index-dir", global = true, value_name = "DIR")]
+    pub index_dir: Option<PathBuf>,
 
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -155,6 +166,9 @@ pub enum Command {
     },
     /// What the dump is: Go version, threads, mappings, executable and build check.
     Overview,
+    /// Build the dump's index now (later commands reopen it instead of the dump) and report
+    /// where it is and its size.
+    Index,
     /// Developers: print the runtime layout table of the core's Go version, from its
     /// executable's DWARF (formats/runtime-tables/).
     #[command(hide = true, name = "dev-runtime-table")]
@@ -277,7 +291,6 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<()> {
     }
     let dump = Dump::open(&cli.dump, &options)?;
     match (command, &dump) {
-        (Command::Overview, _) => return overview::run(&dump, cli.json, out),
         (Command::DevRuntimeTable, Dump::Core(core)) => {
             let table = crate::input::core_loader::runtime_table(core)?;
             return out
@@ -290,6 +303,37 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<()> {
                 why: "needs a core (the table is read through the live runtime's memory)".into(),
             });
         }
+        _ => {}
+    }
+    let index = match &cli.index_dir {
+        _ if cli.no_index => None,
+        Some(dir) => Some(dir.clone()),
+        None => crate::index::default_dir(),
+    }
+    .and_then(|dir| IndexFile::locate(&dir, &cli.dump, &dump, &options));
+    // From the index when there is one (built by the first command).
+    let from_index = |quiet: bool| -> Result<Option<(HeapModel, Option<Dominators>)>> {
+        let Some(index) = &index else {
+            return Ok(None);
+        };
+        let (model, doms) =
+            index.open_or_build(cli.quiet, || heap::load_for_retention(&dump, true))?;
+        if !quiet {
+            for w in &model.warnings {
+                eprintln!("warning: {w}");
+            }
+        }
+        Ok(Some((model, Some(doms))))
+    };
+    match command {
+        Command::Overview => {
+            let model = from_index(true)
+                .transpose()
+                .map(|m| m.map(|(m, _)| m))
+                .unwrap_or_else(|| heap::load(&dump, true));
+            return overview::run(&dump, model, cli.json, out);
+        }
+        Command::Index => return index_cmd(index.as_ref(), &dump, cli, out),
         _ => {}
     }
     if let Command::Why {
@@ -308,19 +352,26 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<()> {
                 raw: *raw,
                 shortest: *shortest,
             };
-            return why::load_and_run(&dump, cli.quiet, &args, cli.json, out);
+            return match from_index(cli.quiet)? {
+                Some((model, _)) => {
+                    let memory = dump.memory();
+                    why::run(&model, memory.as_deref(), &args, cli.json, out)
+                }
+                None => why::load_and_run(&dump, cli.quiet, &args, cli.json, out),
+            };
         }
     }
-    let (model, doms) = match command {
-        Command::Histogram
-        | Command::Goroutines
-        | Command::Report
-        | Command::Top { .. }
-        | Command::Sites { .. } => heap::load_for_retention(&dump, cli.quiet)?,
-        Command::Objects { .. } | Command::Roots | Command::Why { .. } => {
-            (heap::load(&dump, cli.quiet)?, None)
-        }
-        Command::Overview | Command::DevRuntimeTable => unreachable!("handled above"),
+    let (model, doms) = match (from_index(cli.quiet)?, command) {
+        (Some(loaded), _) => loaded,
+        (
+            None,
+            Command::Histogram
+            | Command::Goroutines
+            | Command::Report
+            | Command::Top { .. }
+            | Command::Sites { .. },
+        ) => heap::load_for_retention(&dump, cli.quiet)?,
+        (None, _) => (heap::load(&dump, cli.quiet)?, None),
     };
     match command {
         Command::Histogram => retention::histogram_cmd(&model, doms, cli.json, out),
@@ -389,6 +440,77 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<()> {
                 out,
             )
         }
-        _ => unreachable!("commands without a model returned above"),
+        Command::Overview | Command::Index | Command::DevRuntimeTable => {
+            unreachable!("commands without a model returned above")
+        }
     }
+}
+
+/// `rootpath DUMP index`: the index, built now unless a usable one exists.
+fn index_cmd(index: Option<&IndexFile>, dump: &Dump, cli: &Cli, out: &mut dyn Write) -> Result<()> {
+    use crate::error::Error;
+    let Some(index) = index else {
+        return Err(Error::BadFlag {
+            flag: if cli.no_index {
+                "--no-index"
+            } else {
+                "--index-dir"
+            },
+            why: "'index' needs somewhere to write: drop --no-index, or give --index-dir DIR \
+                  (no cache directory: neither XDG_CACHE_HOME nor HOME is set)"
+                .into(),
+        });
+    };
+    let (model, doms) = match index.open() {
+        Ok(found) => found,
+        Err(problem) => {
+            if !matches!(&problem, crate::index::Problem::Io(e) if e.kind() == std::io::ErrorKind::NotFound)
+            {
+                eprintln!(
+                    "rootpath: index {} {problem}; rebuilding it",
+                    index.path.display()
+                );
+            }
+            let (model, doms) = heap::load_for_retention(dump, cli.quiet)?;
+            let doms =
+                doms.unwrap_or_else(|| crate::analysis::retention::Retention::dominators(&model));
+            index.write(&model, &doms).map_err(|source| Error::Io {
+                path: index.path.clone(),
+                source,
+            })?;
+            (model, doms)
+        }
+    };
+    drop(doms);
+    let bytes = std::fs::metadata(&index.path).map(|m| m.len()).unwrap_or(0);
+    let doc = IndexDoc {
+        path: index.path.display().to_string(),
+        bytes,
+        objects: model.objects.len() as u64,
+        edges: model.edges.len() as u64,
+        bytes_per_object: bytes as f64 / model.objects.len().max(1) as f64,
+    };
+    if cli.json {
+        crate::output::json::write(out, &doc)
+    } else {
+        writeln!(
+            out,
+            "index: {}\n  {} for {} objects and {} edges ({:.1} bytes per object)",
+            doc.path,
+            crate::output::text::bytes(doc.bytes),
+            doc.objects,
+            doc.edges,
+            doc.bytes_per_object
+        )
+        .map_err(crate::error::Error::Output)
+    }
+}
+
+#[derive(serde::Serialize)]
+struct IndexDoc {
+    path: String,
+    bytes: u64,
+    objects: u64,
+    edges: u64,
+    bytes_per_object: f64,
 }

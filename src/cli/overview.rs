@@ -9,9 +9,15 @@ use crate::error::Result;
 use crate::output;
 use crate::overview::overview;
 
-pub fn run(dump: &Dump, json: bool, out: &mut dyn Write) -> Result<()> {
+/// `model`: the heap model, or why it could not be built.
+pub fn run(
+    dump: &Dump,
+    model: Result<crate::model::HeapModel>,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<()> {
     let mut report = overview(dump);
-    match super::heap::load(dump, true) {
+    match model {
         Ok(model) => {
             let live = super::heap::live_set(&model);
             report.heap = Some(summary::totals(&model, &live));

@@ -81,14 +81,7 @@ pub fn load_and_run(
     match found {
         // The dump typed every object without asking.
         None => run(&model, memory.as_deref(), args, json, out),
-        Some(None) if !model.warnings.is_empty() => Err(Error::BadTarget {
-            target: args.target.to_string(),
-            why: "no allocated heap object contains that address among those read: the dump \
-                  is damaged (see the warnings above), and its object may be among what was \
-                  skipped"
-                .into(),
-        }),
-        Some(None) => Err(no_object(args.target)),
+        Some(None) => Err(no_object(&model, args.target)),
         Some(Some((target, paths))) => {
             let doc = explain_paths(&model, memory.as_deref(), target, &paths, args.raw);
             write_why(&doc, false, json, out)
@@ -96,7 +89,16 @@ pub fn load_and_run(
     }
 }
 
-fn no_object(target: &str) -> Error {
+fn no_object(model: &HeapModel, target: &str) -> Error {
+    if !model.warnings.is_empty() {
+        return Error::BadTarget {
+            target: target.to_string(),
+            why: "no allocated heap object contains that address among those read: the dump \
+                  is damaged (see the warnings above), and its object may be among what was \
+                  skipped"
+                .into(),
+        };
+    }
     Error::BadTarget {
         target: target.to_string(),
         why: "no allocated heap object contains that address".into(),
@@ -162,7 +164,7 @@ pub fn run(
     let target = model
         .objects
         .find(addr)
-        .ok_or_else(|| no_object(args.target))?;
+        .ok_or_else(|| no_object(model, args.target))?;
     let (exclusions, unknown) = Exclusions::parse(model, args.exclude);
     if !unknown.is_empty() {
         return Err(Error::BadTarget {

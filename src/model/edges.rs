@@ -79,6 +79,48 @@ impl Edges {
     }
 }
 
+/// The arrays of `Edges` as a persistent index stores them.
+pub struct StoredEdges {
+    pub starts: Vec<u32>,
+    pub targets: Vec<u32>,
+    pub offsets: Vec<u32>,
+    pub at_start: Vec<u64>,
+}
+
+impl Edges {
+    /// Row starts, targets (as u32), offsets and start bits, for writing an index.
+    pub fn stored(&self) -> (&[u32], &[ObjectId], &[u32], &[u64]) {
+        (&self.starts, &self.targets, &self.offsets, &self.at_start)
+    }
+
+    /// Edges from stored arrays for `objects` objects, after checking that
+    /// every row and target is in range.
+    pub fn from_stored(s: StoredEdges, objects: usize) -> std::result::Result<Edges, String> {
+        let e = s.targets.len();
+        if s.starts.len() != objects + 1 || s.offsets.len() != e {
+            return Err("edge arrays of the wrong lengths".into());
+        }
+        if s.starts.first() != Some(&0) || s.starts.last().map(|&l| l as usize) != Some(e) {
+            return Err("edge rows do not cover the edges".into());
+        }
+        if !s.starts.par_windows(2).all(|w| w[0] <= w[1]) {
+            return Err("edge rows out of order".into());
+        }
+        if s.targets.par_iter().any(|&t| t as usize >= objects) {
+            return Err("edge to no object".into());
+        }
+        if !s.at_start.is_empty() && s.at_start.len() != e.div_ceil(64) {
+            return Err("edge start bits of the wrong length".into());
+        }
+        Ok(Edges {
+            starts: s.starts,
+            targets: s.targets.into_iter().map(ObjectId).collect(),
+            offsets: s.offsets,
+            at_start: s.at_start,
+        })
+    }
+}
+
 /// Appends rows in object order. Past `MAX_EDGES` edges it stores no more
 /// but keeps counting, and `finish` fails.
 pub struct EdgesBuilder {

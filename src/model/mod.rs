@@ -9,9 +9,11 @@ mod roots;
 mod sites;
 mod types;
 
-pub use edges::{Edges, EdgesBuilder, RowBlock};
+pub use edges::{Edges, EdgesBuilder, RowBlock, StoredEdges};
 pub use goroutines::{Goroutine, SourceFrame, short_file};
-pub use objects::{ObjectId, ObjectParts, Objects, ObjectsBuilder, SizeClasses, compact_size};
+pub use objects::{
+    ObjectId, ObjectParts, Objects, ObjectsBuilder, SizeClasses, StoredObjects, compact_size,
+};
 pub use roots::{FrameRef, Root, RootKind, Roots, STACK_OBJECT, StackRootKind, UNNAMED_SLOTS};
 pub use sites::{
     AllocBucket, AllocProfile, GcStamp, ProfiledStack, Sites, sample_weight, scale_heap_sample,

@@ -248,6 +248,120 @@ impl Objects {
     }
 }
 
+/// The arrays of `Objects`, index included, as a persistent index stores
+/// them (`from_stored` checks them before they are used).
+pub struct StoredObjects<'a> {
+    pub low: std::borrow::Cow<'a, [u32]>,
+    pub high: std::borrow::Cow<'a, [(u32, u32)]>,
+    pub class: std::borrow::Cow<'a, [u8]>,
+    pub sizes: std::borrow::Cow<'a, [u64]>,
+    /// (id, size), sorted by id.
+    pub odd_sizes: std::borrow::Cow<'a, [(u32, u64)]>,
+    /// (first page, end page, offset into `first` or u64::MAX: no index).
+    pub regions: std::borrow::Cow<'a, [(u64, u64, u64)]>,
+    pub first: std::borrow::Cow<'a, [u32]>,
+}
+
+impl Objects {
+    /// Borrowed arrays for writing an index.
+    pub fn stored(&self) -> StoredObjects<'_> {
+        let mut odd: Vec<(u32, u64)> = self.odd_sizes.iter().map(|(&i, &s)| (i, s)).collect();
+        odd.sort_unstable();
+        StoredObjects {
+            low: self.low.as_slice().into(),
+            high: self.high.as_slice().into(),
+            class: self.class.as_slice().into(),
+            sizes: self.sizes.sizes.as_slice().into(),
+            odd_sizes: odd.into(),
+            regions: self
+                .index
+                .regions
+                .iter()
+                .map(|&(s, e, o)| (s, e, if o == usize::MAX { u64::MAX } else { o as u64 }))
+                .collect::<Vec<_>>()
+                .into(),
+            first: self.index.first.as_slice().into(),
+        }
+    }
+
+    /// Objects from stored arrays, after checking everything a lookup
+    /// indexes with (a damaged file gives an error, never a panic later).
+    pub fn from_stored(s: StoredObjects<'_>) -> Result<Objects, String> {
+        let n = s.low.len();
+        if s.class.len() != n || u32::try_from(n).is_err() {
+            return Err("object arrays of different lengths".into());
+        }
+        if n > 0 && s.high.first().is_none_or(|&(f, _)| f != 0) {
+            return Err("address table does not start at the first object".into());
+        }
+        if !s.high.windows(2).all(|w| w[0].0 < w[1].0)
+            || s.high.iter().any(|&(f, _)| f as usize >= n.max(1))
+        {
+            return Err("address table out of order".into());
+        }
+        if s.sizes.len() >= usize::from(ODD_SIZE) {
+            return Err("too many size classes".into());
+        }
+        let classes = s.sizes.len();
+        if s.class
+            .iter()
+            .any(|&c| c != ODD_SIZE && usize::from(c) >= classes)
+        {
+            return Err("size class out of range".into());
+        }
+        if s.odd_sizes.iter().any(|&(i, _)| i as usize >= n) {
+            return Err("odd size of no object".into());
+        }
+        let mut regions = Vec::with_capacity(s.regions.len());
+        for &(start, end, offset) in s.regions.iter() {
+            if start >= end {
+                return Err("empty page-index region".into());
+            }
+            let offset = if offset == u64::MAX {
+                usize::MAX
+            } else {
+                // `find` reads first[offset + (page - start) + 1] for pages below `end`.
+                let last = offset
+                    .checked_add(end - start)
+                    .ok_or("page index overflow")?;
+                if last >= s.first.len() as u64 {
+                    return Err("page-index region past its table".into());
+                }
+                offset as usize
+            };
+            regions.push((start, end, offset));
+        }
+        if !regions.windows(2).all(|w| w[0].0 < w[1].0) {
+            return Err("page-index regions out of order".into());
+        }
+        if s.first.iter().any(|&f| f as usize >= n.max(1)) {
+            return Err("page index names no object".into());
+        }
+        let mut table = SizeClasses::default();
+        for &size in s.sizes.iter() {
+            if table
+                .classes
+                .insert(size, table.sizes.len() as u8)
+                .is_some()
+            {
+                return Err("size class listed twice".into());
+            }
+            table.sizes.push(size);
+        }
+        Ok(Objects {
+            low: s.low.into_owned(),
+            high: s.high.into_owned(),
+            class: s.class.into_owned(),
+            sizes: table,
+            odd_sizes: s.odd_sizes.iter().copied().collect(),
+            index: PageIndex {
+                regions,
+                first: s.first.into_owned(),
+            },
+        })
+    }
+}
+
 /// Collects objects; `finish` sorts them (unless they came in order) into ids.
 #[derive(Default)]
 pub struct ObjectsBuilder {

@@ -117,4 +117,26 @@ impl TypeNames {
     pub fn is_empty(&self) -> bool {
         self.names.is_empty()
     }
+
+    /// Names and layouts in interning order (for a persistent index).
+    pub fn entries(&self) -> impl Iterator<Item = (&str, Option<&TypeLayout>)> {
+        self.names
+            .iter()
+            .zip(&self.layouts)
+            .map(|(n, l)| (n.as_str(), l.as_ref()))
+    }
+
+    /// A table from `entries` in the same order: the same indices. None
+    /// when a name repeats (a damaged index).
+    pub fn from_entries(entries: Vec<(String, Option<TypeLayout>)>) -> Option<TypeNames> {
+        let mut t = TypeNames::default();
+        for (name, layout) in entries {
+            if t.index.insert(name.clone(), t.names.len() as u32).is_some() {
+                return None;
+            }
+            t.names.push(name);
+            t.layouts.push(layout);
+        }
+        Some(t)
+    }
 }
