@@ -9,7 +9,7 @@
 //! compression (gzip, zstd) is undone first, then text starts with
 //! `heap profile:` and anything else must decode as a protobuf.
 
-mod proto;
+pub(crate) mod proto;
 mod text;
 
 #[cfg(test)]
