@@ -294,6 +294,11 @@ fn pprof_total(top: &str) -> u64 {
 #[test]
 fn go_tool_pprof_reads_it() {
     let Some(go) = go_tool() else {
+        // CI installs the toolchain (.ci/run): there, its absence is a failure.
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI must install a Go toolchain for this test (ROOTPATH_GO)"
+        );
         eprintln!(
             "SKIPPED go_tool_pprof_reads_it: no Go toolchain (set ROOTPATH_GO, or install \
              go1.25.5 as testdata/generate.sh does)"
@@ -317,6 +322,58 @@ fn go_tool_pprof_reads_it() {
         let tree = go_pprof(&go, &["-tree", "-unit=B"], &path);
         assert!(tree.contains(".next main.Node"), "{}: {tree}", case.name());
     }
+    let path = Case::core("go1.25").write_profile(dir.path());
+    let flame = go_pprof_web(&go, &path, "/ui/flamegraph");
+    assert!(
+        flame.starts_with("HTTP/1.0 200") || flame.starts_with("HTTP/1.1 200"),
+        "{flame}"
+    );
+    assert!(flame.contains("global main.gList20000"), "{flame}");
+}
+
+/// A page of `go tool pprof -http` on a loopback port, fetched once it
+/// serves (bounded: a minute at most), the server stopped after.
+fn go_pprof_web(go: &Path, profile: &Path, page: &str) -> String {
+    use std::io::{Read, Write};
+    use std::os::unix::process::CommandExt;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let mut server = Command::new(go)
+        .args(["tool", "pprof", "-no_browser"])
+        .arg(format!("-http=127.0.0.1:{port}"))
+        .arg(profile)
+        .env("GOTOOLCHAIN", "local")
+        .env_remove("GOROOT")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        // Its own process group: `go` runs pprof as a child; both are stopped.
+        .process_group(0)
+        .spawn()
+        .expect("start go tool pprof -http");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let fetched = loop {
+        let attempt = std::net::TcpStream::connect(("127.0.0.1", port)).and_then(|mut c| {
+            write!(c, "GET {page} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")?;
+            let mut body = String::new();
+            c.read_to_string(&mut body)?;
+            Ok(body)
+        });
+        match attempt {
+            Ok(body) => break Some(body),
+            Err(_) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(250))
+            }
+            Err(_) => break None,
+        }
+    };
+    let _ = Command::new("kill")
+        .arg("--")
+        .arg(format!("-{}", server.id()))
+        .status();
+    let _ = server.wait();
+    fetched.expect("go tool pprof -http did not serve within a minute")
 }
 
 #[test]

@@ -391,7 +391,9 @@ impl<'a> Converter<'a> {
 /// Names the `runtime/pprof` profile with these sample types, for errors.
 fn profile_kind(types: &[(&str, &str)]) -> Option<&'static str> {
     let has = |name: &str| types.iter().any(|&(t, _)| t == name);
-    if has("cpu") {
+    if has("retained_space") {
+        Some("a retention profile rootpath wrote with `pprof -o`; it is read with go tool pprof")
+    } else if has("cpu") {
         Some("a CPU profile")
     } else if has("goroutine") {
         Some("a goroutine profile")
