@@ -192,7 +192,7 @@ fn first_visible(frames: &[SourceFrame]) -> usize {
 
 /// The frames pprof shows: no leading runtime frames, and no
 /// `runtime.goexit` at the bottom.
-fn visible(frames: &[SourceFrame]) -> &[SourceFrame] {
+pub(crate) fn visible(frames: &[SourceFrame]) -> &[SourceFrame] {
     visible_bottom(&frames[first_visible(frames)..])
 }
 

@@ -3,6 +3,7 @@
 
 mod heap;
 mod overview;
+mod pprof;
 mod retention;
 mod sites;
 mod why;
@@ -164,6 +165,13 @@ pub enum Command {
         #[arg(long)]
         raw: bool,
     },
+    /// Write retention as a pprof profile (gzipped profile.proto): every live object once,
+    /// below its chain of dominators from its holder; for `go tool pprof -http=: FILE`.
+    Pprof {
+        /// The profile file to write (an input is never overwritten).
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: PathBuf,
+    },
     /// What the dump is: Go version, threads, mappings, executable and build check.
     Overview,
     /// Build the dump's index now (later commands reopen it instead of the dump) and report
@@ -281,6 +289,16 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<()> {
         None => None,
     };
     check_flags(cli, command)?;
+    // The output is checked before the long load.
+    let pprof_target = match command {
+        Command::Pprof { output } => {
+            let mut inputs = vec![cli.dump.as_path()];
+            inputs.extend(cli.exe.as_deref());
+            inputs.extend(cli.heap_profile.as_deref());
+            Some(pprof::prepare(output, &inputs)?)
+        }
+        _ => None,
+    };
     let options = OpenOptions {
         exe: cli.exe.clone(),
         debug_dirs: cli.debug_dirs.clone(),
@@ -369,6 +387,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<()> {
             | Command::Goroutines
             | Command::Report
             | Command::Top { .. }
+            | Command::Pprof { .. }
             | Command::Sites { .. },
         ) => heap::load_for_retention(&dump, cli.quiet)?,
         (None, _) => (heap::load(&dump, cli.quiet)?, None),
@@ -379,6 +398,10 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<()> {
             heap::objects(&model, type_name.as_deref(), *limit, cli.json, out)
         }
         Command::Roots => heap::roots(&model, cli.json, out),
+        Command::Pprof { .. } => match pprof_target {
+            Some(target) => pprof::run(&model, doms, &cli.dump, target, cli.json, out),
+            None => unreachable!("prepared above"),
+        },
         Command::Goroutines => retention::goroutines(&model, doms, cli.json, out),
         Command::Top { n, by, group } => {
             let memory = dump.memory();

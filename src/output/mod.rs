@@ -3,4 +3,5 @@
 
 pub mod holders;
 pub mod json;
+pub mod pprof;
 pub mod text;

@@ -9,7 +9,8 @@
 //! compression (gzip, zstd) is undone first, then text starts with
 //! `heap profile:` and anything else must decode as a protobuf.
 
-mod proto;
+pub(crate) mod proto;
+mod samples;
 mod text;
 
 #[cfg(test)]
@@ -197,3 +198,4 @@ fn not_a_heap_profile(path: &Path, what: impl std::fmt::Display) -> Error {
 
 mod alloc;
 pub use alloc::{alloc_profile, read_alloc_profile};
+pub use samples::{NamedSample, SampleProfile, parse_sample_profile, read_sample_profile};

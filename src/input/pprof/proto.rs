@@ -14,7 +14,7 @@ use super::{
 use crate::error::{Error, Result};
 
 #[derive(Clone, PartialEq, prost::Message)]
-pub(super) struct Profile {
+pub(crate) struct Profile {
     #[prost(message, repeated, tag = "1")]
     pub sample_type: Vec<ValueType>,
     #[prost(message, repeated, tag = "2")]
@@ -48,7 +48,7 @@ pub(super) struct Profile {
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
-pub(super) struct ValueType {
+pub(crate) struct ValueType {
     #[prost(int64, tag = "1")]
     pub r#type: i64,
     #[prost(int64, tag = "2")]
@@ -56,7 +56,7 @@ pub(super) struct ValueType {
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
-pub(super) struct Sample {
+pub(crate) struct Sample {
     #[prost(uint64, repeated, tag = "1")]
     pub location_id: Vec<u64>,
     #[prost(int64, repeated, tag = "2")]
@@ -66,7 +66,7 @@ pub(super) struct Sample {
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
-pub(super) struct Label {
+pub(crate) struct Label {
     #[prost(int64, tag = "1")]
     pub key: i64,
     #[prost(int64, tag = "2")]
@@ -78,7 +78,7 @@ pub(super) struct Label {
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
-pub(super) struct Mapping {
+pub(crate) struct Mapping {
     #[prost(uint64, tag = "1")]
     pub id: u64,
     #[prost(uint64, tag = "2")]
@@ -102,7 +102,7 @@ pub(super) struct Mapping {
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
-pub(super) struct Location {
+pub(crate) struct Location {
     #[prost(uint64, tag = "1")]
     pub id: u64,
     #[prost(uint64, tag = "2")]
@@ -116,7 +116,7 @@ pub(super) struct Location {
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
-pub(super) struct Line {
+pub(crate) struct Line {
     #[prost(uint64, tag = "1")]
     pub function_id: u64,
     #[prost(int64, tag = "2")]
@@ -126,7 +126,7 @@ pub(super) struct Line {
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
-pub(super) struct Function {
+pub(crate) struct Function {
     #[prost(uint64, tag = "1")]
     pub id: u64,
     #[prost(int64, tag = "2")]
@@ -391,7 +391,9 @@ impl<'a> Converter<'a> {
 /// Names the `runtime/pprof` profile with these sample types, for errors.
 fn profile_kind(types: &[(&str, &str)]) -> Option<&'static str> {
     let has = |name: &str| types.iter().any(|&(t, _)| t == name);
-    if has("cpu") {
+    if has("retained_space") {
+        Some("a retention profile rootpath wrote with `pprof -o`; it is read with go tool pprof")
+    } else if has("cpu") {
         Some("a CPU profile")
     } else if has("goroutine") {
         Some("a goroutine profile")
