@@ -4,6 +4,7 @@
 mod heap;
 mod overview;
 mod retention;
+mod serve;
 mod sites;
 mod why;
 
@@ -85,7 +86,21 @@ pub struct Cli {
 pub enum Command {
     /// Batch report: overview, leak suspects, top retainers, histogram, goroutines (the default);
     /// with --heap, led by the profile's top allocation sites and who holds them.
-    Report,
+    Report {
+        /// Write the report as one self-contained HTML file (no external requests) instead.
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
+    },
+    /// A local web UI (prints its URL): overview, dominator tree, objects, types,
+    /// goroutines, allocation sites.
+    Serve {
+        /// Where to listen (port 0: any free port). Loopback unless you say otherwise.
+        #[arg(long, default_value = "127.0.0.1:0", value_name = "IP:PORT")]
+        addr: String,
+        /// Open the UI in the desktop's browser.
+        #[arg(long)]
+        open: bool,
+    },
     /// Why is this object alive? Paths from GC roots, those from its owners first.
     Why {
         /// An address (any address inside an object), `type:NAME`, `site:FUNC` or
@@ -245,9 +260,10 @@ fn check_flags(cli: &Cli, command: &Command) -> Result<()> {
 
 /// Runs a parsed command line, writing its result to `out`.
 pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<()> {
-    let command = cli.command.as_ref().unwrap_or(&Command::Report);
+    const REPORT: Command = Command::Report { html: None };
+    let command = cli.command.as_ref().unwrap_or(&REPORT);
     let uses_profile = match command {
-        Command::Report | Command::Sites { .. } => true,
+        Command::Report { .. } | Command::Sites { .. } | Command::Serve { .. } => true,
         Command::Why { target, .. } => target.starts_with("site:"),
         _ => false,
     };
@@ -314,7 +330,8 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<()> {
     let (model, doms) = match command {
         Command::Histogram
         | Command::Goroutines
-        | Command::Report
+        | Command::Report { .. }
+        | Command::Serve { .. }
         | Command::Top { .. }
         | Command::Sites { .. } => heap::load_for_retention(&dump, cli.quiet)?,
         Command::Objects { .. } | Command::Roots | Command::Why { .. } => {
@@ -338,7 +355,31 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<()> {
             };
             retention::top(&model, doms, memory.as_deref(), &args, cli.json, out)
         }
-        Command::Report => {
+        Command::Report { html: Some(path) } => {
+            let memory = dump.memory();
+            let sources = serve::Sources {
+                dump: &dump,
+                model: &model,
+                memory: memory.as_deref(),
+                profile: profile.as_ref(),
+            };
+            serve::html_report(sources, doms, path, out)
+        }
+        Command::Serve { addr, open } => {
+            let memory = dump.memory();
+            let sources = serve::Sources {
+                dump: &dump,
+                model: &model,
+                memory: memory.as_deref(),
+                profile: profile.as_ref(),
+            };
+            let options = crate::serve::ServeOptions {
+                addr: addr.clone(),
+                open: *open,
+            };
+            serve::serve(sources, doms, &options, out)
+        }
+        Command::Report { html: None } => {
             let memory = dump.memory();
             retention::report(
                 &dump,
