@@ -150,6 +150,10 @@ pub enum Error {
          profile was given; pass one with --heap (curl /debug/pprof/heap > heap.out)"
     )]
     NoSites,
+
+    /// The web UI could not listen where it was asked to.
+    #[error("cannot listen on {addr}: {why}")]
+    Listen { addr: String, why: String },
 }
 
 impl Error {

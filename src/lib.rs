@@ -13,6 +13,7 @@ pub mod model;
 pub mod output;
 pub mod overview;
 pub mod progress;
+pub mod serve;
 pub mod timing;
 
 pub use dump::{BuildMatch, CoreDump, Dump, ExeOrigin, OpenOptions};

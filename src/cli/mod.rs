@@ -5,6 +5,7 @@ mod heap;
 mod overview;
 mod pprof;
 mod retention;
+mod serve;
 mod sites;
 mod why;
 
@@ -97,7 +98,21 @@ pub struct Cli {
 pub enum Command {
     /// Batch report: overview, leak suspects, top retainers, histogram, goroutines (the default);
     /// with --heap, led by the profile's top allocation sites and who holds them.
-    Report,
+    Report {
+        /// Write the report as one self-contained HTML file (no external requests) instead.
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
+    },
+    /// A local web UI (prints its URL): overview, dominator tree, objects, types,
+    /// goroutines, allocation sites.
+    Serve {
+        /// Where to listen (port 0: any free port). Loopback unless you say otherwise.
+        #[arg(long, default_value = "127.0.0.1:0", value_name = "IP:PORT")]
+        addr: String,
+        /// Open the UI in the desktop's browser.
+        #[arg(long)]
+        open: bool,
+    },
     /// Why is this object alive? Paths from GC roots, those from its owners first.
     Why {
         /// An address (any address inside an object), `type:NAME`, `site:FUNC` or
@@ -267,9 +282,10 @@ fn check_flags(cli: &Cli, command: &Command) -> Result<()> {
 
 /// Runs a parsed command line, writing its result to `out`.
 pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<()> {
-    let command = cli.command.as_ref().unwrap_or(&Command::Report);
+    const REPORT: Command = Command::Report { html: None };
+    let command = cli.command.as_ref().unwrap_or(&REPORT);
     let uses_profile = match command {
-        Command::Report | Command::Sites { .. } => true,
+        Command::Report { .. } | Command::Sites { .. } | Command::Serve { .. } => true,
         Command::Why { target, .. } => target.starts_with("site:"),
         _ => false,
     };
@@ -385,7 +401,8 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<()> {
             None,
             Command::Histogram
             | Command::Goroutines
-            | Command::Report
+            | Command::Report { .. }
+            | Command::Serve { .. }
             | Command::Top { .. }
             | Command::Pprof { .. }
             | Command::Sites { .. },
@@ -412,7 +429,31 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<()> {
             };
             retention::top(&model, doms, memory.as_deref(), &args, cli.json, out)
         }
-        Command::Report => {
+        Command::Report { html: Some(path) } => {
+            let memory = dump.memory();
+            let sources = serve::Sources {
+                dump: &dump,
+                model: &model,
+                memory: memory.as_deref(),
+                profile: profile.as_ref(),
+            };
+            serve::html_report(sources, doms, path, out)
+        }
+        Command::Serve { addr, open } => {
+            let memory = dump.memory();
+            let sources = serve::Sources {
+                dump: &dump,
+                model: &model,
+                memory: memory.as_deref(),
+                profile: profile.as_ref(),
+            };
+            let options = crate::serve::ServeOptions {
+                addr: addr.clone(),
+                open: *open,
+            };
+            serve::serve(sources, doms, &options, out)
+        }
+        Command::Report { html: None } => {
             let memory = dump.memory();
             retention::report(
                 &dump,

@@ -1,7 +1,8 @@
-//! Renderers: human text and JSON. Analyses produce plain data; only this
+//! Renderers: human text, JSON and the HTML report. Analyses produce plain data; only this
 //! module decides how it looks.
 
 pub mod holders;
+pub mod html;
 pub mod json;
 pub mod pprof;
 pub mod text;
