@@ -1,5 +1,6 @@
 //! Analyses over the heap model. They never ask which input the model came from.
 
+pub mod diff;
 pub mod dominators;
 pub mod graph;
 pub mod histogram;

@@ -1,0 +1,491 @@
+//! What grew between snapshots of one program's heap: holders (as `top` names them), types
+//! and allocation sites with their figures in every snapshot, and objects matched by address.
+//!
+//! Go's heap does not move objects, so within one process an object that survives keeps its
+//! address: objects with the same address, size and type in two snapshots are the same object
+//! (kept); the rest were freed or are new. Whether two snapshots come from one process is the
+//! caller's to say: without it only holders, types and sites are compared.
+
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+
+use super::graph::{Node, PSEUDO_ROOT};
+use super::holder_docs::source_ref;
+use super::report::Reporter;
+use super::retention::{Retention, type_label};
+use super::why::{ObjectRef, RootRef, StepDoc, object_ref};
+use crate::model::{ObjectId, UNKNOWN_TYPE};
+
+/// Bytes and objects.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Figures {
+    pub bytes: u64,
+    pub objects: u64,
+}
+
+impl Figures {
+    fn add(&mut self, bytes: u64, objects: u64) {
+        self.bytes += bytes;
+        self.objects += objects;
+    }
+}
+
+/// Type names across snapshots as small numbers, so objects of two heaps
+/// compare by type without comparing strings.
+#[derive(Default)]
+pub struct TypeInterner {
+    ids: FxHashMap<String, u32>,
+}
+
+impl TypeInterner {
+    fn id(&mut self, name: &str) -> u32 {
+        let next = self.ids.len() as u32;
+        *self.ids.entry(name.to_string()).or_insert(next)
+    }
+}
+
+/// One snapshot's live objects, by address: (address, size, interned type).
+pub struct LiveObjects {
+    objects: Vec<(u64, u64, u32)>,
+    /// The object id of each entry (to flag the newer snapshot's new objects).
+    ids: Vec<ObjectId>,
+    /// Objects in the model, live or not.
+    model_objects: usize,
+}
+
+/// A holder of one snapshot, under the name that finds it in the others.
+pub struct HolderFigures {
+    pub kind: &'static str,
+    pub name: String,
+    /// The root or goroutine group, as `top` names it.
+    pub root: Option<RootRef>,
+    pub figures: Figures,
+    /// Its node in this snapshot's retention graph.
+    pub node: u32,
+}
+
+/// What one snapshot contributes to a diff; its model may be dropped after.
+pub struct Snapshot {
+    pub live: Figures,
+    pub holders: FxHashMap<String, HolderFigures>,
+    pub types: FxHashMap<String, Figures>,
+    pub sites: FxHashMap<String, Figures>,
+    /// Live objects for matching (when the caller asked for them).
+    pub objects: Option<LiveObjects>,
+}
+
+/// Reads one snapshot's figures. `by_address`: shared objects are holders
+/// under their address (snapshots of one process), else grouped by type;
+/// `types`: also list live objects for matching, with types interned there.
+pub fn snapshot(r: &Retention<'_>, by_address: bool, types: Option<&mut TypeInterner>) -> Snapshot {
+    let model = r.graph.model;
+    let live_of = |id: ObjectId| r.doms.is_reachable(r.graph.object_node(id));
+    let mut holders: FxHashMap<String, HolderFigures> = FxHashMap::default();
+    for &node in r.children.of(PSEUDO_ROOT) {
+        let figures = Figures {
+            bytes: r.doms.retained_bytes(node),
+            objects: r.doms.retained_objects(node),
+        };
+        let (kind, name, root) = match r.graph.node(node) {
+            Node::Root(_) => {
+                let root = source_ref(r, node);
+                let name = root.as_ref().map(root_key).unwrap_or_default();
+                ("root", name, root)
+            }
+            // Alike goroutines are one holder whatever their number.
+            Node::Group(g) => {
+                let root = source_ref(r, node);
+                ("goroutines", group_key(&r.groups[g]), root)
+            }
+            Node::Object(o) => {
+                let type_name = object_type(r, o);
+                let name = if by_address {
+                    format!("{type_name} {:#x}", model.objects.addr(o))
+                } else {
+                    format!("shared {type_name} objects")
+                };
+                ("object", name, None)
+            }
+            Node::PseudoRoot => continue,
+        };
+        let entry = holders
+            .entry(format!("{kind}\0{name}"))
+            .or_insert_with(|| HolderFigures {
+                kind,
+                name,
+                root,
+                figures: Figures::default(),
+                node,
+            });
+        entry.figures.add(figures.bytes, figures.objects);
+    }
+    let mut live = Figures::default();
+    let mut type_figures: FxHashMap<u32, Figures> = FxHashMap::default();
+    let mut objects = types.as_ref().map(|_| Vec::new());
+    let mut ids = Vec::new();
+    let mut interned: FxHashMap<u32, u32> = FxHashMap::default();
+    let mut types = types;
+    for id in model.objects.ids().filter(|&id| live_of(id)) {
+        let size = model.objects.size(id);
+        live.add(size, 1);
+        let t = model.object_types[id.index()];
+        type_figures.entry(t).or_default().add(size, 1);
+        if let (Some(list), Some(interner)) = (objects.as_mut(), types.as_deref_mut()) {
+            let global = *interned
+                .entry(t)
+                .or_insert_with(|| interner.id(&type_label(model, t)));
+            list.push((model.objects.addr(id), size, global));
+            ids.push(id);
+        }
+    }
+    let types_by_name = type_figures
+        .into_iter()
+        .map(|(t, f)| (type_label(model, t), f))
+        .collect();
+    let mut sites: FxHashMap<String, Figures> = FxHashMap::default();
+    // A site is the innermost frame pprof shows (leading runtime frames hidden).
+    let mut site_names: FxHashMap<u32, String> = FxHashMap::default();
+    for &(obj, bucket) in &model.sites.object_bucket {
+        if !live_of(obj) {
+            continue;
+        }
+        let name = site_names.entry(bucket).or_insert_with(|| {
+            model
+                .sites
+                .buckets
+                .get(bucket as usize)
+                .and_then(|b| b.stack.get(super::sites::first_visible(&b.stack)))
+                .map_or_else(|| "?".into(), |f| f.display())
+        });
+        sites
+            .entry(name.clone())
+            .or_default()
+            .add(model.objects.size(obj), 1);
+    }
+    Snapshot {
+        live,
+        holders,
+        types: types_by_name,
+        sites,
+        objects: objects.map(|objects| LiveObjects {
+            objects,
+            ids,
+            model_objects: model.objects.len(),
+        }),
+    }
+}
+
+fn object_type(r: &Retention<'_>, o: ObjectId) -> String {
+    let model = r.graph.model;
+    let t = model.object_types[o.index()];
+    if t == UNKNOWN_TYPE {
+        crate::model::unknown_type_name(model.objects.size(o))
+    } else {
+        type_label(model, t)
+    }
+}
+
+/// A root by kind, name and type: stable across snapshots (a stack root's
+/// name carries its goroutine and frame).
+fn root_key(r: &RootRef) -> String {
+    let mut key = format!("{} {}", r.kind, r.name);
+    if let Some(t) = &r.type_name {
+        key.push_str(&format!(" ({t})"));
+    }
+    key
+}
+
+/// A goroutine group by what its goroutines share, without their number.
+fn group_key(g: &super::retention::GoroutineGroup) -> String {
+    let mut name = format!("goroutines [{}", g.state);
+    if let Some(w) = &g.wait_reason {
+        name.push_str(&format!(": {w}"));
+    }
+    name.push(']');
+    if let Some(b) = &g.blocked_in {
+        name.push_str(&format!(" in {b}"));
+    }
+    if let Some(c) = &g.created_by {
+        name.push_str(&format!(", created by {c}"));
+    }
+    name
+}
+
+/// Objects of two snapshots of one process, matched by address, size and type.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct ObjectChanges {
+    /// Live in both, at the same address with the same size and type.
+    pub kept: Figures,
+    /// Live in the older only.
+    pub freed: Figures,
+    /// Live in the newer only.
+    pub new: Figures,
+}
+
+/// Matches the live objects of two snapshots (both sorted by address: one
+/// merge); also flags, by the newer model's object id, which objects are new.
+pub fn match_objects(old: &LiveObjects, new: &LiveObjects) -> (ObjectChanges, Vec<bool>) {
+    let mut changes = ObjectChanges::default();
+    let mut is_new = vec![false; new.model_objects];
+    let (a, b) = (&old.objects, &new.objects);
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        match (a.get(i), b.get(j)) {
+            (Some(x), Some(y)) if x.0 == y.0 => {
+                if x == y {
+                    changes.kept.add(y.1, 1);
+                } else {
+                    changes.freed.add(x.1, 1);
+                    changes.new.add(y.1, 1);
+                    is_new[new.ids[j].index()] = true;
+                }
+                i += 1;
+                j += 1;
+            }
+            (Some(x), Some(y)) if x.0 < y.0 => {
+                changes.freed.add(x.1, 1);
+                i += 1;
+            }
+            (Some(x), None) => {
+                changes.freed.add(x.1, 1);
+                i += 1;
+            }
+            (_, Some(y)) => {
+                changes.new.add(y.1, 1);
+                is_new[new.ids[j].index()] = true;
+                j += 1;
+            }
+            (None, None) => break,
+        }
+    }
+    (changes, is_new)
+}
+
+/// One holder, type or site across the snapshots.
+#[derive(Debug, Serialize)]
+pub struct GrowthRow {
+    /// Holders: "root", "goroutines" or "object".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<&'static str>,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub root: Option<RootRef>,
+    /// Bytes and objects in each snapshot, oldest first.
+    pub bytes: Vec<u64>,
+    pub objects: Vec<u64>,
+    /// Last snapshot less the first.
+    pub bytes_change: i64,
+    pub objects_change: i64,
+    /// Grew (in bytes) at every step.
+    pub grows_every_step: bool,
+    /// Where the growth attaches (the largest holders' rows).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accumulation: Option<GrowthPoint>,
+}
+
+/// Where a holder's new objects attach: the deepest object of its dominator
+/// subtree below which most of them lie.
+#[derive(Debug, Serialize)]
+pub struct GrowthPoint {
+    pub object: ObjectRef,
+    /// Whether the object itself is new (a reallocated table or array).
+    pub object_is_new: bool,
+    /// New objects below it (it included), and their bytes.
+    pub new_bytes: u64,
+    pub new_objects: u64,
+    /// Objects directly below it that are new: the entries it gained.
+    pub gained_children: u64,
+    /// From a root of the holder to it.
+    pub path: Vec<StepDoc>,
+}
+
+/// Rows over the snapshots for every name any of them has, the growers at
+/// every step first, then by growth; at most `limit`.
+pub fn growth_rows<'s>(
+    per_snapshot: &[impl Fn(&str) -> Option<Figures>],
+    names: impl Iterator<Item = &'s str>,
+    limit: usize,
+) -> Vec<GrowthRow> {
+    let mut rows: Vec<GrowthRow> = names
+        .map(|name| {
+            let figures: Vec<Figures> = per_snapshot
+                .iter()
+                .map(|f| f(name).unwrap_or_default())
+                .collect();
+            let bytes: Vec<u64> = figures.iter().map(|f| f.bytes).collect();
+            let objects: Vec<u64> = figures.iter().map(|f| f.objects).collect();
+            let change = |v: &[u64]| {
+                let (first, last) = (v.first().copied(), v.last().copied());
+                i64::try_from(last.unwrap_or(0)).unwrap_or(i64::MAX)
+                    - i64::try_from(first.unwrap_or(0)).unwrap_or(i64::MAX)
+            };
+            GrowthRow {
+                kind: None,
+                name: name.to_string(),
+                root: None,
+                bytes_change: change(&bytes),
+                objects_change: change(&objects),
+                grows_every_step: bytes.len() > 1 && bytes.windows(2).all(|w| w[1] > w[0]),
+                bytes,
+                objects,
+                accumulation: None,
+            }
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        b.grows_every_step
+            .cmp(&a.grows_every_step)
+            .then(b.bytes_change.cmp(&a.bytes_change))
+            .then(b.objects_change.cmp(&a.objects_change))
+            .then(a.name.cmp(&b.name))
+    });
+    rows.truncate(limit);
+    rows
+}
+
+/// Rows for holders, types and sites across `snapshots`.
+pub fn all_rows(snapshots: &[Snapshot], limit: usize) -> [Vec<GrowthRow>; 3] {
+    let names = |pick: &dyn Fn(&Snapshot) -> Vec<&str>| {
+        let mut all: Vec<&str> = snapshots.iter().flat_map(pick).collect();
+        all.sort_unstable();
+        all.dedup();
+        all
+    };
+    let holder_names = names(&|s: &Snapshot| s.holders.keys().map(String::as_str).collect());
+    let lookups: Vec<_> = snapshots
+        .iter()
+        .map(|s| move |k: &str| s.holders.get(k).map(|h| h.figures))
+        .collect();
+    let mut holders = growth_rows(&lookups, holder_names.iter().copied(), limit);
+    // Name each holder as its latest snapshot does.
+    for row in &mut holders {
+        let key = row.name.clone();
+        if let Some(h) = snapshots.iter().rev().find_map(|s| s.holders.get(&key)) {
+            row.kind = Some(h.kind);
+            row.name = h.name.clone();
+            row.root = h.root.clone();
+        }
+    }
+    let type_names = names(&|s: &Snapshot| s.types.keys().map(String::as_str).collect());
+    let lookups: Vec<_> = snapshots
+        .iter()
+        .map(|s| move |k: &str| s.types.get(k).copied())
+        .collect();
+    let types = growth_rows(&lookups, type_names.iter().copied(), limit);
+    let site_names = names(&|s: &Snapshot| s.sites.keys().map(String::as_str).collect());
+    let lookups: Vec<_> = snapshots
+        .iter()
+        .map(|s| move |k: &str| s.sites.get(k).copied())
+        .collect();
+    let sites = growth_rows(&lookups, site_names.iter().copied(), limit);
+    [holders, types, sites]
+}
+
+/// The holder key a row was made from (kind and name), to find its node.
+pub fn holder_key(row: &GrowthRow) -> Option<String> {
+    Some(format!("{}\0{}", row.kind?, row.name))
+}
+
+/// Where the new objects under `holder` attach: descends the dominator tree
+/// while one child holds most of the new bytes below, and stops where they
+/// spread out (or where a chain of one type begins, as a list grows at its head).
+pub fn growth_point(
+    reporter: &Reporter<'_, '_>,
+    holder: u32,
+    is_new: &[bool],
+) -> Option<GrowthPoint> {
+    let r = reporter.retention;
+    let model = r.graph.model;
+    let object_of = |n: u32| match r.graph.node(n) {
+        Node::Object(o) => Some(o),
+        _ => None,
+    };
+    let new_size = |n: u32| {
+        object_of(n)
+            .filter(|o| is_new.get(o.index()).copied().unwrap_or(false))
+            .map_or(0, |o| model.objects.size(o))
+    };
+    // The subtree in preorder, then new bytes and objects summed bottom-up.
+    let mut order = Vec::new();
+    let mut stack = vec![holder];
+    while let Some(n) = stack.pop() {
+        order.push(n);
+        stack.extend_from_slice(r.children.of(n));
+    }
+    let mut below: FxHashMap<u32, (u64, u64)> = FxHashMap::default();
+    for &n in order.iter().rev() {
+        let own = new_size(n);
+        let mut sum = (own, u64::from(own > 0));
+        for c in r.children.of(n) {
+            if let Some(&(b, o)) = below.get(c) {
+                sum.0 += b;
+                sum.1 += o;
+            }
+        }
+        if sum.0 > 0 {
+            below.insert(n, sum);
+        }
+    }
+    let new_below = |n: u32| below.get(&n).copied().unwrap_or((0, 0));
+    if new_below(holder).0 == 0 {
+        return None;
+    }
+    let type_of = |n: u32| object_of(n).map(|o| model.object_types[o.index()]);
+    let mut v = holder;
+    loop {
+        let total = new_below(v).0;
+        let Some(&biggest) = r.children.of(v).iter().max_by_key(|&&c| new_below(c).0) else {
+            break;
+        };
+        if new_below(biggest).0 * 10 < total * 8 {
+            break;
+        }
+        if type_of(v).is_some() && type_of(v) == type_of(biggest) {
+            break;
+        }
+        v = biggest;
+    }
+    let obj = object_of(v)?;
+    let (new_bytes, new_objects) = new_below(v);
+    Some(GrowthPoint {
+        object: object_ref(model, obj),
+        object_is_new: new_size(v) > 0,
+        new_bytes,
+        new_objects,
+        gained_children: r
+            .children
+            .of(v)
+            .iter()
+            .filter(|&&c| new_size(c) > 0)
+            .count() as u64,
+        path: reporter.path_to(holder, obj),
+    })
+}
+
+/// One input of a diff.
+#[derive(Debug, Serialize)]
+pub struct SnapshotDoc {
+    /// The file it was read from.
+    pub file: String,
+    pub live_bytes: u64,
+    pub live_objects: u64,
+    /// The process that wrote it, when the input says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u64>,
+}
+
+/// `diff`: the snapshots, what changed between each two (when objects
+/// could be matched), and growth by holder, type and site.
+#[derive(Debug, Serialize)]
+pub struct DiffDoc {
+    pub snapshots: Vec<SnapshotDoc>,
+    /// Whether objects were matched by address (snapshots of one process).
+    pub objects_matched: bool,
+    /// Per step (snapshot k to k+1), when matched.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub objects: Vec<ObjectChanges>,
+    pub holders: Vec<GrowthRow>,
+    pub types: Vec<GrowthRow>,
+    pub sites: Vec<GrowthRow>,
+    pub warnings: Vec<String>,
+}
