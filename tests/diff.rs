@@ -287,3 +287,49 @@ fn text_names_the_leak_and_where_it_attaches() {
     assert!(first.contains("global main.leaked"), "{text}");
     assert!(text.contains("the new objects attach at"), "{text}");
 }
+
+/// A core compared with itself: one process, every live object kept, nothing grown.
+/// And the heap dump the scenario program wrote just before it crashed is of the
+/// same process and build as its core: accepted, with objects matched.
+#[test]
+fn a_core_and_its_process_heap_dump_are_one_process() {
+    let f = Fixture::load("go1.25");
+    let pid = u(&f.truth["pid"]);
+    let (core, dump, exe) = (f.core(), f.heap_dump(), f.exe());
+    let run = |old: &PathBuf, new: &PathBuf| {
+        let args: Vec<&OsStr> = vec![
+            "diff".as_ref(),
+            old.as_os_str(),
+            new.as_os_str(),
+            "--exe".as_ref(),
+            exe.as_os_str(),
+            "--json".as_ref(),
+        ];
+        rootpath_json(&args)
+    };
+    let same = run(&core, &core);
+    let ctx = format!("{same:#}");
+    assert_eq!(same["objects_matched"], true, "{ctx}");
+    let live = u(&same["snapshots"][0]["live_objects"]);
+    assert!(live > 0, "{ctx}");
+    assert_eq!(u(&same["objects"][0]["kept"]["objects"]), live, "{ctx}");
+    assert_eq!(u(&same["objects"][0]["new"]["objects"]), 0, "{ctx}");
+    assert_eq!(u(&same["objects"][0]["freed"]["objects"]), 0, "{ctx}");
+    for listing in ["holders", "types", "sites"] {
+        for row in same[listing].as_array().into_iter().flatten() {
+            assert_eq!(row["bytes_change"], 0, "{listing}: {row:#}");
+        }
+    }
+
+    let doc = run(&dump, &core);
+    let ctx = format!("{doc:#}");
+    assert_eq!(doc["objects_matched"], true, "{ctx}");
+    assert_eq!(u(&doc["snapshots"][0]["pid"]), pid, "{ctx}");
+    assert_eq!(u(&doc["snapshots"][1]["pid"]), pid, "{ctx}");
+    // Most of the heap is the same objects: the program only wrote its
+    // truth between the two.
+    assert!(
+        u(&doc["objects"][0]["kept"]["objects"]) * 10 > live * 9,
+        "{ctx}"
+    );
+}

@@ -69,7 +69,9 @@ pub struct Snapshot {
     pub live: Figures,
     pub holders: FxHashMap<String, HolderFigures>,
     pub types: FxHashMap<String, Figures>,
+    /// By source line ("file:line"), with the label to show ("func (file:line)").
     pub sites: FxHashMap<String, Figures>,
+    pub site_labels: FxHashMap<String, String>,
     /// Live objects for matching (when the caller asked for them).
     pub objects: Option<LiveObjects>,
 }
@@ -143,22 +145,33 @@ pub fn snapshot(r: &Retention<'_>, by_address: bool, types: Option<&mut TypeInte
         .map(|(t, f)| (type_label(model, t), f))
         .collect();
     let mut sites: FxHashMap<String, Figures> = FxHashMap::default();
-    // A site is the innermost frame pprof shows (leading runtime frames hidden).
-    let mut site_names: FxHashMap<u32, String> = FxHashMap::default();
+    let mut site_labels: FxHashMap<String, String> = FxHashMap::default();
+    // A site is the innermost frame pprof shows (leading runtime frames
+    // hidden), keyed by its source line: a heap dump names an inlined
+    // call's frame after the function it is inlined into, a core after itself.
+    let mut site_keys: FxHashMap<u32, String> = FxHashMap::default();
     for &(obj, bucket) in &model.sites.object_bucket {
         if !live_of(obj) {
             continue;
         }
-        let name = site_names.entry(bucket).or_insert_with(|| {
-            model
+        let key = site_keys.entry(bucket).or_insert_with(|| {
+            let frame = model
                 .sites
                 .buckets
                 .get(bucket as usize)
-                .and_then(|b| b.stack.get(super::sites::first_visible(&b.stack)))
-                .map_or_else(|| "?".into(), |f| f.display())
+                .and_then(|b| b.stack.get(super::sites::first_visible(&b.stack)));
+            let Some(frame) = frame else {
+                return "?".into();
+            };
+            let key = match (&frame.file, frame.line) {
+                (Some(file), Some(line)) => format!("{file}:{line}"),
+                _ => frame.function.clone(),
+            };
+            site_labels.insert(key.clone(), frame.display());
+            key
         });
         sites
-            .entry(name.clone())
+            .entry(key.clone())
             .or_default()
             .add(model.objects.size(obj), 1);
     }
@@ -167,6 +180,7 @@ pub fn snapshot(r: &Retention<'_>, by_address: bool, types: Option<&mut TypeInte
         holders,
         types: types_by_name,
         sites,
+        site_labels,
         objects: objects.map(|objects| LiveObjects {
             objects,
             ids,
@@ -377,7 +391,16 @@ pub fn all_rows(snapshots: &[Snapshot], limit: usize) -> [Vec<GrowthRow>; 3] {
         .iter()
         .map(|s| move |k: &str| s.sites.get(k).copied())
         .collect();
-    let sites = growth_rows(&lookups, site_names.iter().copied(), limit);
+    let mut sites = growth_rows(&lookups, site_names.iter().copied(), limit);
+    for row in &mut sites {
+        if let Some(label) = snapshots
+            .iter()
+            .rev()
+            .find_map(|s| s.site_labels.get(&row.name))
+        {
+            row.name = label.clone();
+        }
+    }
     [holders, types, sites]
 }
 

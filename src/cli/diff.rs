@@ -67,24 +67,53 @@ pub fn parse_if_diff() -> Option<DiffCli> {
     Some(DiffCli::try_parse_from(rest).unwrap_or_else(|e| e.exit()))
 }
 
-/// Which build and which process wrote a dump, as far as it says.
+/// Which build and which process wrote a dump, as far as it says. Builds
+/// compare on what both dumps say (a core and a heap dump say different things).
+#[derive(Default)]
 struct Identity {
-    /// The Go build id (cores: from the executable's first page the core
-    /// keeps; heap dumps: Go version and the data and bss segments' places).
-    build: Option<String>,
+    /// The Go build id: a core's (from the executable's first page, which
+    /// cores keep), or the executable's given with a heap dump.
+    build_id: Option<String>,
+    go_version: Option<String>,
+    /// A heap dump's data and bss segments, by address and size.
+    segments: Option<String>,
     pid: Option<u64>,
 }
 
+impl Identity {
+    /// What differs between the builds of two dumps, if anything does.
+    fn build_difference(&self, other: &Identity) -> Option<String> {
+        let fields = [
+            ("Go build id", &self.build_id, &other.build_id),
+            ("Go version", &self.go_version, &other.go_version),
+            ("data and bss segments", &self.segments, &other.segments),
+        ];
+        fields.into_iter().find_map(|(what, a, b)| match (a, b) {
+            (Some(a), Some(b)) if a != b => Some(format!("{what} {b}, not {a}")),
+            _ => None,
+        })
+    }
+}
+
 fn identity(dump: &Dump) -> Identity {
+    let go_version = dump.go_version().map(|v| v.to_string());
     match dump {
         Dump::Core(c) => Identity {
-            build: core_build_id(c).or_else(|| c.exe.as_ref().and_then(|e| e.go_build_id.clone())),
+            build_id: core_build_id(c)
+                .or_else(|| c.exe.as_ref().and_then(|e| e.go_build_id.clone())),
+            go_version,
+            segments: None,
             pid: c
                 .core
                 .process
                 .as_ref()
-                .map(|p| p.pid as u64)
-                .or_else(|| c.core.threads.first().map(|t| t.tid as u64)),
+                .and_then(|p| u64::try_from(p.pid).ok())
+                .or_else(|| {
+                    c.core
+                        .threads
+                        .first()
+                        .and_then(|t| u64::try_from(t.tid).ok())
+                }),
         },
         Dump::HeapDump(h) => {
             let mut segments = Vec::new();
@@ -101,11 +130,9 @@ fn identity(dump: &Dump) -> Identity {
                 }
             }
             Identity {
-                build: Some(format!(
-                    "{} {}",
-                    h.dump.params.go_version,
-                    segments.join(" ")
-                )),
+                build_id: h.exe.as_ref().and_then(|e| e.go_build_id.clone()),
+                go_version,
+                segments: Some(segments.join(" ")),
                 pid,
             }
         }
@@ -166,16 +193,13 @@ pub fn run(cli: &DiffCli, out: &mut dyn Write) -> Result<()> {
     for (i, path) in cli.dumps.iter().enumerate() {
         let dump = Dump::open(path, &options(cli, i)?)?;
         let id = identity(&dump);
-        if let (Some(first), Some(this)) =
-            (identities.first().and_then(|f| f.build.as_ref()), &id.build)
-            && first != this
-        {
+        if let Some(difference) = identities.first().and_then(|f| f.build_difference(&id)) {
             return Err(Error::WrongInput {
                 flag: "DUMP",
                 path: path.clone(),
                 what: format!(
-                    "is a dump of a different build than {} (build {this}, not {first}): \
-                     diff compares dumps of one build",
+                    "is a dump of a different build than {} ({difference}): diff compares dumps \
+                     of one build",
                     cli.dumps[0].display()
                 ),
             });

@@ -60,7 +60,7 @@ fn write_doc(out: &mut dyn Write, doc: &DiffDoc) -> io::Result<()> {
     }
     let steps = doc.snapshots.len();
     writeln!(out, "\ngrowth by holder (growing at every step first):")?;
-    for (i, row) in doc.holders.iter().enumerate() {
+    for (i, row) in doc.holders.iter().filter(|r| changed(r)).enumerate() {
         let title = match &row.root {
             Some(root) => root_line(root),
             None => row.name.clone(),
@@ -81,15 +81,31 @@ fn write_doc(out: &mut dyn Write, doc: &DiffDoc) -> io::Result<()> {
             write_steps_at(out, &p.path, 6)?;
         }
     }
+    unchanged_note(out, &doc.holders)?;
     writeln!(out, "\ngrowth by type:")?;
-    for (i, row) in doc.types.iter().enumerate() {
+    for (i, row) in doc.types.iter().filter(|r| changed(r)).enumerate() {
         write_row(out, i, &row.name, row, steps)?;
     }
+    unchanged_note(out, &doc.types)?;
     if !doc.sites.is_empty() {
         writeln!(out, "\ngrowth by allocation site (sampled live objects):")?;
-        for (i, row) in doc.sites.iter().enumerate() {
+        for (i, row) in doc.sites.iter().filter(|r| changed(r)).enumerate() {
             write_row(out, i, &row.name, row, steps)?;
         }
+        unchanged_note(out, &doc.sites)?;
+    }
+    Ok(())
+}
+
+/// Rows that did not change are left out of the text (JSON keeps them).
+fn changed(row: &GrowthRow) -> bool {
+    row.bytes_change != 0 || row.objects_change != 0 || row.bytes.windows(2).any(|w| w[0] != w[1])
+}
+
+fn unchanged_note(out: &mut dyn Write, rows: &[GrowthRow]) -> io::Result<()> {
+    let n = rows.iter().filter(|r| !changed(r)).count();
+    if n > 0 {
+        writeln!(out, "     ({n} more listed did not change)")?;
     }
     Ok(())
 }
