@@ -35,12 +35,22 @@ impl Figures {
 #[derive(Default)]
 pub struct TypeInterner {
     ids: FxHashMap<String, u32>,
+    names: Vec<String>,
 }
 
 impl TypeInterner {
-    fn id(&mut self, name: &str) -> u32 {
-        let next = self.ids.len() as u32;
-        *self.ids.entry(name.to_string()).or_insert(next)
+    fn id(&mut self, name: String) -> u32 {
+        if let Some(&id) = self.ids.get(&name) {
+            return id;
+        }
+        let id = self.names.len() as u32;
+        self.names.push(name.clone());
+        self.ids.insert(name, id);
+        id
+    }
+
+    fn name(&self, id: u32) -> &str {
+        self.names.get(id as usize).map_or("?", String::as_str)
     }
 }
 
@@ -64,10 +74,25 @@ pub struct HolderFigures {
     pub node: u32,
 }
 
+/// A shared object that holds memory (no single root does), by address:
+/// millions of them may hang from the pseudo-root, so they are not named
+/// unless listed.
+pub struct ObjectHolder {
+    pub addr: u64,
+    /// Interned type name.
+    pub type_id: u32,
+    pub figures: Figures,
+    pub node: u32,
+}
+
 /// What one snapshot contributes to a diff; its model may be dropped after.
 pub struct Snapshot {
     pub live: Figures,
+    /// Roots and goroutine groups (and shared objects by type, when not
+    /// by address), by kind and name.
     pub holders: FxHashMap<String, HolderFigures>,
+    /// Shared objects by address (snapshots of one process), by address.
+    pub object_holders: Vec<ObjectHolder>,
     pub types: FxHashMap<String, Figures>,
     /// By source line ("file:line"), with the label to show ("func (file:line)").
     pub sites: FxHashMap<String, Figures>,
@@ -78,11 +103,32 @@ pub struct Snapshot {
 
 /// Reads one snapshot's figures. `by_address`: shared objects are holders
 /// under their address (snapshots of one process), else grouped by type;
-/// `types`: also list live objects for matching, with types interned there.
-pub fn snapshot(r: &Retention<'_>, by_address: bool, types: Option<&mut TypeInterner>) -> Snapshot {
+/// `list_objects`: also list live objects for matching. Type names are
+/// interned in `types`, shared by the snapshots of a diff.
+pub fn snapshot(
+    r: &Retention<'_>,
+    by_address: bool,
+    list_objects: bool,
+    types: &mut TypeInterner,
+) -> Snapshot {
     let model = r.graph.model;
     let live_of = |id: ObjectId| r.doms.is_reachable(r.graph.object_node(id));
+    // Untyped objects are named by their size.
+    let mut interned: FxHashMap<(u32, u64), u32> = FxHashMap::default();
+    let mut type_of = |o: ObjectId| {
+        let t = model.object_types[o.index()];
+        let size = if t == UNKNOWN_TYPE {
+            model.objects.size(o)
+        } else {
+            0
+        };
+        *interned
+            .entry((t, size))
+            .or_insert_with(|| types.id(object_type(r, o)))
+    };
     let mut holders: FxHashMap<String, HolderFigures> = FxHashMap::default();
+    let mut object_holders = Vec::new();
+    let mut shared_by_type: FxHashMap<u32, (Figures, u32)> = FxHashMap::default();
     for &node in r.children.of(PSEUDO_ROOT) {
         let figures = Figures {
             bytes: r.doms.retained_bytes(node),
@@ -99,46 +145,44 @@ pub fn snapshot(r: &Retention<'_>, by_address: bool, types: Option<&mut TypeInte
                 let root = source_ref(r, node);
                 ("goroutines", group_key(&r.groups[g]), root)
             }
+            Node::Object(o) if by_address => {
+                object_holders.push(ObjectHolder {
+                    addr: model.objects.addr(o),
+                    type_id: type_of(o),
+                    figures,
+                    node,
+                });
+                continue;
+            }
             Node::Object(o) => {
-                let type_name = object_type(r, o);
-                let name = if by_address {
-                    format!("{type_name} {:#x}", model.objects.addr(o))
-                } else {
-                    format!("shared {type_name} objects")
-                };
-                ("object", name, None)
+                let entry = shared_by_type
+                    .entry(type_of(o))
+                    .or_insert((Figures::default(), node));
+                entry.0.add(figures.bytes, figures.objects);
+                continue;
             }
             Node::PseudoRoot => continue,
         };
-        let entry = holders
-            .entry(format!("{kind}\0{name}"))
-            .or_insert_with(|| HolderFigures {
-                kind,
-                name,
-                root,
-                figures: Figures::default(),
-                node,
-            });
-        entry.figures.add(figures.bytes, figures.objects);
+        add_holder(&mut holders, kind, name, root, figures, node);
     }
     let mut live = Figures::default();
     let mut type_figures: FxHashMap<u32, Figures> = FxHashMap::default();
-    let mut objects = types.as_ref().map(|_| Vec::new());
+    let mut objects = list_objects.then(Vec::new);
     let mut ids = Vec::new();
-    let mut interned: FxHashMap<u32, u32> = FxHashMap::default();
-    let mut types = types;
     for id in model.objects.ids().filter(|&id| live_of(id)) {
         let size = model.objects.size(id);
         live.add(size, 1);
         let t = model.object_types[id.index()];
         type_figures.entry(t).or_default().add(size, 1);
-        if let (Some(list), Some(interner)) = (objects.as_mut(), types.as_deref_mut()) {
-            let global = *interned
-                .entry(t)
-                .or_insert_with(|| interner.id(&type_label(model, t)));
-            list.push((model.objects.addr(id), size, global));
+        if let Some(list) = objects.as_mut() {
+            list.push((model.objects.addr(id), size, type_of(id)));
             ids.push(id);
         }
+    }
+    drop(type_of);
+    for (t, (figures, node)) in shared_by_type {
+        let name = format!("shared {} objects", types.name(t));
+        add_holder(&mut holders, "object", name, None, figures, node);
     }
     let types_by_name = type_figures
         .into_iter()
@@ -181,12 +225,33 @@ pub fn snapshot(r: &Retention<'_>, by_address: bool, types: Option<&mut TypeInte
         types: types_by_name,
         sites,
         site_labels,
+        object_holders,
         objects: objects.map(|objects| LiveObjects {
             objects,
             ids,
             model_objects: model.objects.len(),
         }),
     }
+}
+
+fn add_holder(
+    holders: &mut FxHashMap<String, HolderFigures>,
+    kind: &'static str,
+    name: String,
+    root: Option<RootRef>,
+    figures: Figures,
+    node: u32,
+) {
+    let entry = holders
+        .entry(format!("{kind}\0{name}"))
+        .or_insert_with(|| HolderFigures {
+            kind,
+            name,
+            root,
+            figures: Figures::default(),
+            node,
+        });
+    entry.figures.add(figures.bytes, figures.objects);
 }
 
 fn object_type(r: &Retention<'_>, o: ObjectId) -> String {
@@ -295,6 +360,9 @@ pub struct GrowthRow {
     /// Where the growth attaches (the largest holders' rows).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub accumulation: Option<GrowthPoint>,
+    /// A holder's node in the newest snapshot's retention graph, if it is there.
+    #[serde(skip)]
+    pub node: Option<u32>,
 }
 
 /// Where a holder's new objects attach: the deepest object of its dominator
@@ -343,9 +411,16 @@ pub fn growth_rows<'s>(
                 bytes,
                 objects,
                 accumulation: None,
+                node: None,
             }
         })
         .collect();
+    rank(&mut rows, limit);
+    rows
+}
+
+/// Growers at every step first, then by growth in bytes, then in objects.
+fn rank(rows: &mut Vec<GrowthRow>, limit: usize) {
     rows.sort_by(|a, b| {
         b.grows_every_step
             .cmp(&a.grows_every_step)
@@ -354,11 +429,85 @@ pub fn growth_rows<'s>(
             .then(a.name.cmp(&b.name))
     });
     rows.truncate(limit);
-    rows
+}
+
+/// Rows for shared objects by address (same address and type in each
+/// snapshot): every snapshot's holders sorted together once, and only the
+/// best `limit` made into rows.
+fn object_rows(snapshots: &[Snapshot], types: &TypeInterner, limit: usize) -> Vec<GrowthRow> {
+    let k = snapshots.len();
+    let mut all: Vec<(u64, u32, usize, Figures, u32)> = snapshots
+        .iter()
+        .enumerate()
+        .flat_map(|(i, s)| {
+            s.object_holders
+                .iter()
+                .map(move |h| (h.addr, h.type_id, i, h.figures, h.node))
+        })
+        .collect();
+    all.sort_unstable_by_key(|e| (e.0, e.1, e.2));
+    let mut best = std::collections::BinaryHeap::new();
+    let mut start = 0;
+    let mut series = vec![Figures::default(); k];
+    while start < all.len() {
+        let key = (all[start].0, all[start].1);
+        let end = start
+            + all[start..]
+                .iter()
+                .take_while(|e| (e.0, e.1) == key)
+                .count();
+        series.iter_mut().for_each(|f| *f = Figures::default());
+        for e in &all[start..end] {
+            series[e.2] = e.3;
+        }
+        let (first, last) = (series[0], series[k - 1]);
+        let monotone = k > 1 && series.windows(2).all(|w| w[1].bytes > w[0].bytes);
+        let change = (
+            last.bytes as i128 - first.bytes as i128,
+            last.objects as i128 - first.objects as i128,
+        );
+        best.push(std::cmp::Reverse((
+            monotone,
+            change,
+            std::cmp::Reverse(start),
+            end,
+        )));
+        if best.len() > limit {
+            best.pop();
+        }
+        start = end;
+    }
+    best.into_iter()
+        .map(
+            |std::cmp::Reverse((monotone, _, std::cmp::Reverse(start), end))| {
+                let group = &all[start..end];
+                let mut series = vec![Figures::default(); k];
+                for e in group {
+                    series[e.2] = e.3;
+                }
+                let (first, last) = (series[0], series[k - 1]);
+                let signed = |a: u64, b: u64| {
+                    i64::try_from(b).unwrap_or(i64::MAX) - i64::try_from(a).unwrap_or(i64::MAX)
+                };
+                GrowthRow {
+                    kind: Some("object"),
+                    name: format!("{} {:#x}", types.name(group[0].1), group[0].0),
+                    root: None,
+                    bytes: series.iter().map(|f| f.bytes).collect(),
+                    objects: series.iter().map(|f| f.objects).collect(),
+                    bytes_change: signed(first.bytes, last.bytes),
+                    objects_change: signed(first.objects, last.objects),
+                    grows_every_step: monotone,
+                    accumulation: None,
+                    node: group.iter().find(|e| e.2 == k - 1).map(|e| e.4),
+                }
+            },
+        )
+        .collect()
 }
 
 /// Rows for holders, types and sites across `snapshots`.
-pub fn all_rows(snapshots: &[Snapshot], limit: usize) -> [Vec<GrowthRow>; 3] {
+pub fn all_rows(snapshots: &[Snapshot], types: &TypeInterner, limit: usize) -> [Vec<GrowthRow>; 3] {
     let names = |pick: &dyn Fn(&Snapshot) -> Vec<&str>| {
         let mut all: Vec<&str> = snapshots.iter().flat_map(pick).collect();
         all.sort_unstable();
@@ -379,7 +528,13 @@ pub fn all_rows(snapshots: &[Snapshot], limit: usize) -> [Vec<GrowthRow>; 3] {
             row.name = h.name.clone();
             row.root = h.root.clone();
         }
+        row.node = snapshots
+            .last()
+            .and_then(|s| s.holders.get(&key))
+            .map(|h| h.node);
     }
+    holders.extend(object_rows(snapshots, types, limit));
+    rank(&mut holders, limit);
     let type_names = names(&|s: &Snapshot| s.types.keys().map(String::as_str).collect());
     let lookups: Vec<_> = snapshots
         .iter()
@@ -402,11 +557,6 @@ pub fn all_rows(snapshots: &[Snapshot], limit: usize) -> [Vec<GrowthRow>; 3] {
         }
     }
     [holders, types, sites]
-}
-
-/// The holder key a row was made from (kind and name), to find its node.
-pub fn holder_key(row: &GrowthRow) -> Option<String> {
-    Some(format!("{}\0{}", row.kind?, row.name))
 }
 
 /// Where the new objects under `holder` attach: descends the dominator tree

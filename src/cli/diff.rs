@@ -238,7 +238,9 @@ pub fn run(cli: &DiffCli, out: &mut dyn Write) -> Result<()> {
         let (model, doms) = super::heap::load_for_retention(dump, cli.quiet)?;
         warnings.extend(model.warnings.iter().cloned());
         let retention = Retention::with_dominators(&model, doms);
-        let mut snapshot = diff::snapshot(&retention, all_one_process, Some(&mut interner));
+        // Live objects are listed only to be matched with a neighbour's.
+        let matched = same_process[i] || (i > 0 && same_process[i - 1]);
+        let snapshot = diff::snapshot(&retention, all_one_process, matched, &mut interner);
         if let (Some(prev), Some(true)) =
             (loaded.last_mut(), i.checked_sub(1).map(|k| same_process[k]))
         {
@@ -246,9 +248,6 @@ pub fn run(cli: &DiffCli, out: &mut dyn Write) -> Result<()> {
                 changes.push(diff::match_objects(a, b).0);
             }
             prev.snapshot.objects = None;
-        }
-        if !same_process[i] {
-            snapshot.objects = None;
         }
         loaded.push(Loaded {
             doc: snapshot_doc(&cli.dumps[i], &snapshot, identities[i].pid),
@@ -261,7 +260,12 @@ pub fn run(cli: &DiffCli, out: &mut dyn Write) -> Result<()> {
     let retention = Retention::with_dominators(&model, doms);
     let memory = dumps[last].memory();
     let reporter = Reporter::new(&retention, memory.as_deref());
-    let newest = diff::snapshot(&retention, all_one_process, Some(&mut interner));
+    let newest = diff::snapshot(
+        &retention,
+        all_one_process,
+        same_process[last - 1],
+        &mut interner,
+    );
     let mut is_new = None;
     if let (Some(prev), true) = (loaded.last_mut(), same_process[last - 1]) {
         if let (Some(a), Some(b)) = (&prev.snapshot.objects, &newest.objects) {
@@ -276,18 +280,14 @@ pub fn run(cli: &DiffCli, out: &mut dyn Write) -> Result<()> {
         loaded.into_iter().map(|l| (l.doc, l.snapshot)).unzip();
     docs.push(newest_doc);
     snapshots.push(newest);
-    let [mut holders, types, sites] = diff::all_rows(&snapshots, cli.n);
+    let [mut holders, types, sites] = diff::all_rows(&snapshots, &interner, cli.n);
     // Where the largest growths attach, in the newest heap.
-    let newest = snapshots.last();
     for row in holders
         .iter_mut()
         .filter(|r| r.bytes_change > 0)
         .take(GROWTH_POINTS)
     {
-        let node = diff::holder_key(row)
-            .and_then(|k| newest.and_then(|s| s.holders.get(&k)))
-            .map(|h| h.node);
-        row.accumulation = match (node, &is_new) {
+        row.accumulation = match (row.node, &is_new) {
             (Some(node), Some(flags)) => growth_point(&reporter, node, flags),
             _ => None,
         };
