@@ -77,6 +77,7 @@ pub struct HolderFigures {
 /// A shared object that holds memory (no single root does), by address:
 /// millions of them may hang from the pseudo-root, so they are not named
 /// unless listed.
+#[derive(Clone, Copy)]
 pub struct ObjectHolder {
     pub addr: u64,
     /// Interned type name.
@@ -113,18 +114,22 @@ pub fn snapshot(
 ) -> Snapshot {
     let model = r.graph.model;
     let live_of = |id: ObjectId| r.doms.is_reachable(r.graph.object_node(id));
-    // Untyped objects are named by their size.
-    let mut interned: FxHashMap<(u32, u64), u32> = FxHashMap::default();
+    // Interned ids by the model's type (a look-up per object: an array),
+    // and for untyped objects, named by their size, by size.
+    let mut typed: Vec<u32> = vec![u32::MAX; model.types.len()];
+    let mut untyped: FxHashMap<u64, u32> = FxHashMap::default();
     let mut type_of = |o: ObjectId| {
         let t = model.object_types[o.index()];
-        let size = if t == UNKNOWN_TYPE {
-            model.objects.size(o)
-        } else {
-            0
-        };
-        *interned
-            .entry((t, size))
-            .or_insert_with(|| types.id(object_type(r, o)))
+        match typed.get_mut(t as usize) {
+            Some(id) if *id != u32::MAX => *id,
+            Some(id) => {
+                *id = types.id(object_type(r, o));
+                *id
+            }
+            None => *untyped
+                .entry(model.objects.size(o))
+                .or_insert_with(|| types.id(object_type(r, o))),
+        }
     };
     let mut holders: FxHashMap<String, HolderFigures> = FxHashMap::default();
     let mut object_holders = Vec::new();
@@ -166,14 +171,16 @@ pub fn snapshot(
         add_holder(&mut holders, kind, name, root, figures, node);
     }
     let mut live = Figures::default();
-    let mut type_figures: FxHashMap<u32, Figures> = FxHashMap::default();
+    // Per model type, the last slot for untyped objects.
+    let unknown_slot = model.types.len();
+    let mut type_figures = vec![Figures::default(); unknown_slot + 1];
     let mut objects = list_objects.then(Vec::new);
     let mut ids = Vec::new();
     for id in model.objects.ids().filter(|&id| live_of(id)) {
         let size = model.objects.size(id);
         live.add(size, 1);
         let t = model.object_types[id.index()];
-        type_figures.entry(t).or_default().add(size, 1);
+        type_figures[(t as usize).min(unknown_slot)].add(size, 1);
         if let Some(list) = objects.as_mut() {
             list.push((model.objects.addr(id), size, type_of(id)));
             ids.push(id);
@@ -184,10 +191,20 @@ pub fn snapshot(
         let name = format!("shared {} objects", types.name(t));
         add_holder(&mut holders, "object", name, None, figures, node);
     }
-    let types_by_name = type_figures
+    let mut types_by_name: FxHashMap<String, Figures> = FxHashMap::default();
+    for (slot, f) in type_figures
         .into_iter()
-        .map(|(t, f)| (type_label(model, t), f))
-        .collect();
+        .enumerate()
+        .filter(|(_, f)| f.objects > 0)
+    {
+        let t = if slot == unknown_slot {
+            UNKNOWN_TYPE
+        } else {
+            slot as u32
+        };
+        let entry = types_by_name.entry(type_label(model, t)).or_default();
+        entry.add(f.bytes, f.objects);
+    }
     let mut sites: FxHashMap<String, Figures> = FxHashMap::default();
     let mut site_labels: FxHashMap<String, String> = FxHashMap::default();
     // A site is the innermost frame pprof shows (leading runtime frames
@@ -432,77 +449,85 @@ fn rank(rows: &mut Vec<GrowthRow>, limit: usize) {
 }
 
 /// Rows for shared objects by address (same address and type in each
-/// snapshot): every snapshot's holders sorted together once, and only the
-/// best `limit` made into rows.
+/// snapshot): one merge of the snapshots' lists, which come in address
+/// order, and only the best `limit` made into rows.
 fn object_rows(snapshots: &[Snapshot], types: &TypeInterner, limit: usize) -> Vec<GrowthRow> {
+    type Key = (u64, u32);
+    type Score = (bool, i128, i128);
     let k = snapshots.len();
-    let mut all: Vec<(u64, u32, usize, Figures, u32)> = snapshots
+    let lists: Vec<std::borrow::Cow<'_, [ObjectHolder]>> = snapshots
         .iter()
-        .enumerate()
-        .flat_map(|(i, s)| {
-            s.object_holders
-                .iter()
-                .map(move |h| (h.addr, h.type_id, i, h.figures, h.node))
+        .map(|s| {
+            let list = &s.object_holders;
+            if list.is_sorted_by_key(|h| (h.addr, h.type_id)) {
+                std::borrow::Cow::Borrowed(list.as_slice())
+            } else {
+                let mut sorted = list.clone();
+                sorted.sort_unstable_by_key(|h| (h.addr, h.type_id));
+                std::borrow::Cow::Owned(sorted)
+            }
         })
         .collect();
-    all.sort_unstable_by_key(|e| (e.0, e.1, e.2));
-    let mut best = std::collections::BinaryHeap::new();
-    let mut start = 0;
+    let mut heads = vec![0usize; k];
     let mut series = vec![Figures::default(); k];
-    while start < all.len() {
-        let key = (all[start].0, all[start].1);
-        let end = start
-            + all[start..]
-                .iter()
-                .take_while(|e| (e.0, e.1) == key)
-                .count();
-        series.iter_mut().for_each(|f| *f = Figures::default());
-        for e in &all[start..end] {
-            series[e.2] = e.3;
+    // The worst kept on top: least score, then highest key.
+    let mut best: std::collections::BinaryHeap<std::cmp::Reverse<(Score, std::cmp::Reverse<Key>)>> =
+        std::collections::BinaryHeap::new();
+    let mut kept: FxHashMap<Key, (Vec<Figures>, Option<u32>)> = FxHashMap::default();
+    loop {
+        let next = (0..k)
+            .filter_map(|i| lists[i].get(heads[i]).map(|h| (h.addr, h.type_id)))
+            .min();
+        let Some(key) = next else { break };
+        let mut node = None;
+        for (i, list) in lists.iter().enumerate() {
+            series[i] = Figures::default();
+            if let Some(h) = list.get(heads[i]).filter(|h| (h.addr, h.type_id) == key) {
+                series[i] = h.figures;
+                if i == k - 1 {
+                    node = Some(h.node);
+                }
+                heads[i] += 1;
+            }
         }
         let (first, last) = (series[0], series[k - 1]);
-        let monotone = k > 1 && series.windows(2).all(|w| w[1].bytes > w[0].bytes);
-        let change = (
-            last.bytes as i128 - first.bytes as i128,
-            last.objects as i128 - first.objects as i128,
+        let score = (
+            k > 1 && series.windows(2).all(|w| w[1].bytes > w[0].bytes),
+            i128::from(last.bytes) - i128::from(first.bytes),
+            i128::from(last.objects) - i128::from(first.objects),
         );
-        best.push(std::cmp::Reverse((
-            monotone,
-            change,
-            std::cmp::Reverse(start),
-            end,
-        )));
-        if best.len() > limit {
-            best.pop();
+        let entry = std::cmp::Reverse((score, std::cmp::Reverse(key)));
+        if best.len() < limit {
+            best.push(entry);
+            kept.insert(key, (series.clone(), node));
+        } else if best.peek().is_some_and(|worst| entry < *worst) {
+            // A better row than the worst kept (Reverse: smaller is better).
+            if let Some(std::cmp::Reverse((_, std::cmp::Reverse(out)))) = best.pop() {
+                kept.remove(&out);
+            }
+            best.push(entry);
+            kept.insert(key, (series.clone(), node));
         }
-        start = end;
     }
-    best.into_iter()
-        .map(
-            |std::cmp::Reverse((monotone, _, std::cmp::Reverse(start), end))| {
-                let group = &all[start..end];
-                let mut series = vec![Figures::default(); k];
-                for e in group {
-                    series[e.2] = e.3;
-                }
-                let (first, last) = (series[0], series[k - 1]);
-                let signed = |a: u64, b: u64| {
-                    i64::try_from(b).unwrap_or(i64::MAX) - i64::try_from(a).unwrap_or(i64::MAX)
-                };
-                GrowthRow {
-                    kind: Some("object"),
-                    name: format!("{} {:#x}", types.name(group[0].1), group[0].0),
-                    root: None,
-                    bytes: series.iter().map(|f| f.bytes).collect(),
-                    objects: series.iter().map(|f| f.objects).collect(),
-                    bytes_change: signed(first.bytes, last.bytes),
-                    objects_change: signed(first.objects, last.objects),
-                    grows_every_step: monotone,
-                    accumulation: None,
-                    node: group.iter().find(|e| e.2 == k - 1).map(|e| e.4),
-                }
-            },
-        )
+    let signed = |a: u64, b: u64| {
+        i64::try_from(b).unwrap_or(i64::MAX) - i64::try_from(a).unwrap_or(i64::MAX)
+    };
+    kept.into_iter()
+        .map(|((addr, type_id), (series, node))| {
+            let (first, last) = (series[0], series[k - 1]);
+            GrowthRow {
+                kind: Some("object"),
+                name: format!("{} {addr:#x}", types.name(type_id)),
+                root: None,
+                bytes: series.iter().map(|f| f.bytes).collect(),
+                objects: series.iter().map(|f| f.objects).collect(),
+                bytes_change: signed(first.bytes, last.bytes),
+                objects_change: signed(first.objects, last.objects),
+                grows_every_step: k > 1 && series.windows(2).all(|w| w[1].bytes > w[0].bytes),
+                accumulation: None,
+                node,
+            }
+        })
         .collect()
 }
 

@@ -238,14 +238,17 @@ pub fn run(cli: &DiffCli, out: &mut dyn Write) -> Result<()> {
         let (model, doms) = super::heap::load_for_retention(dump, cli.quiet)?;
         warnings.extend(model.warnings.iter().cloned());
         let retention = Retention::with_dominators(&model, doms);
+        let mut phases = crate::timing::Phases::new();
         // Live objects are listed only to be matched with a neighbour's.
         let matched = same_process[i] || (i > 0 && same_process[i - 1]);
         let snapshot = diff::snapshot(&retention, all_one_process, matched, &mut interner);
+        phases.done("diff: snapshot");
         if let (Some(prev), Some(true)) =
             (loaded.last_mut(), i.checked_sub(1).map(|k| same_process[k]))
         {
             if let (Some(a), Some(b)) = (&prev.snapshot.objects, &snapshot.objects) {
                 changes.push(diff::match_objects(a, b).0);
+                phases.done("diff: matching objects");
             }
             prev.snapshot.objects = None;
         }
@@ -260,16 +263,19 @@ pub fn run(cli: &DiffCli, out: &mut dyn Write) -> Result<()> {
     let retention = Retention::with_dominators(&model, doms);
     let memory = dumps[last].memory();
     let reporter = Reporter::new(&retention, memory.as_deref());
+    let mut phases = crate::timing::Phases::new();
     let newest = diff::snapshot(
         &retention,
         all_one_process,
         same_process[last - 1],
         &mut interner,
     );
+    phases.done("diff: snapshot");
     let mut is_new = None;
     if let (Some(prev), true) = (loaded.last_mut(), same_process[last - 1]) {
         if let (Some(a), Some(b)) = (&prev.snapshot.objects, &newest.objects) {
             let (c, flags) = diff::match_objects(a, b);
+            phases.done("diff: matching objects");
             changes.push(c);
             is_new = Some(flags);
         }
@@ -281,6 +287,7 @@ pub fn run(cli: &DiffCli, out: &mut dyn Write) -> Result<()> {
     docs.push(newest_doc);
     snapshots.push(newest);
     let [mut holders, types, sites] = diff::all_rows(&snapshots, &interner, cli.n);
+    phases.done("diff: rows");
     // Where the largest growths attach, in the newest heap.
     for row in holders
         .iter_mut()
@@ -292,6 +299,7 @@ pub fn run(cli: &DiffCli, out: &mut dyn Write) -> Result<()> {
             _ => None,
         };
     }
+    phases.done("diff: growth points");
     warnings.sort();
     warnings.dedup();
     let doc = DiffDoc {
