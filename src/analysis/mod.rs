@@ -1,6 +1,7 @@
 //! Analyses over the heap model. They never ask which input the model came from.
 
 pub mod chains;
+pub mod diff;
 pub mod dominators;
 pub mod graph;
 pub mod histogram;

@@ -185,7 +185,7 @@ impl<'a, 'm> Reporter<'a, 'm> {
     /// The shortest path from any root to `obj`, which `holder` (a node of
     /// the retention graph) dominates: when the holder is a root, a search
     /// from it alone usually finds it long before a search of the heap would.
-    fn path_to(&self, holder: u32, obj: ObjectId) -> Vec<StepDoc> {
+    pub(crate) fn path_to(&self, holder: u32, obj: ObjectId) -> Vec<StepDoc> {
         let model = self.model();
         let from_root = match self.retention.graph.node(holder) {
             Node::Root(i) => ShortestTree::path_from_root(&self.plain, i, obj, ROOT_SEARCH_LIMIT),

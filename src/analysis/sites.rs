@@ -183,7 +183,7 @@ fn is_runtime_frame(f: &SourceFrame) -> bool {
 
 /// Index of the first frame pprof shows: after the leading runtime frames,
 /// unless the stack has nothing else.
-fn first_visible(frames: &[SourceFrame]) -> usize {
+pub(crate) fn first_visible(frames: &[SourceFrame]) -> usize {
     frames
         .iter()
         .position(|f| !is_runtime_frame(f))

@@ -1,6 +1,7 @@
 //! The command line: clap definitions and dispatch. Each command renders
 //! through `output`; errors come back to `main`, which prints them once.
 
+pub mod diff;
 mod heap;
 mod overview;
 mod pprof;
