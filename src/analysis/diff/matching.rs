@@ -150,3 +150,56 @@ pub fn growth_point(
         path: reporter.path_to(holder, obj),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ObjectId;
+
+    fn live(objects: Vec<(u64, u64, u32)>) -> LiveObjects {
+        let ids = (0..objects.len() as u32).map(ObjectId).collect();
+        LiveObjects {
+            model_objects: objects.len(),
+            objects,
+            ids,
+        }
+    }
+
+    /// The merge against a search of each list for each object, on random
+    /// heaps where addresses recur with the same or another size or type.
+    #[test]
+    fn the_merge_agrees_with_looking_each_object_up() {
+        let mut random = crate::analysis::test_random();
+        for _ in 0..200 {
+            let mut heap = |n: u64| {
+                let mut v: Vec<(u64, u64, u32)> = (0..n)
+                    .map(|_| (random(40) * 16, 16 * (1 + random(2)), random(2) as u32))
+                    .collect();
+                v.sort_unstable_by_key(|o| o.0);
+                v.dedup_by_key(|o| o.0);
+                v
+            };
+            let (a, b) = (heap(20), heap(20));
+            let (changes, is_new) = match_objects(&live(a.clone()), &live(b.clone()));
+            let mut want = ObjectChanges::default();
+            for x in &a {
+                if !b.contains(x) {
+                    want.freed.add(x.1, 1);
+                }
+            }
+            for (i, y) in b.iter().enumerate() {
+                if a.contains(y) {
+                    want.kept.add(y.1, 1);
+                } else {
+                    want.new.add(y.1, 1);
+                }
+                assert_eq!(is_new[i], !a.contains(y), "{a:?} {b:?}");
+            }
+            assert_eq!(
+                (changes.kept, changes.freed, changes.new),
+                (want.kept, want.freed, want.new),
+                "{a:?} {b:?}"
+            );
+        }
+    }
+}
