@@ -58,7 +58,7 @@ pub fn growth_rows<'s>(
                 root: None,
                 bytes_change: change(&bytes),
                 objects_change: change(&objects),
-                grows_every_step: bytes.len() > 1 && bytes.windows(2).all(|w| w[1] > w[0]),
+                grows_every_step: grows_every_step(&bytes),
                 bytes,
                 objects,
                 accumulation: None,
@@ -68,6 +68,13 @@ pub fn growth_rows<'s>(
         .collect();
     rank(&mut rows, limit);
     rows
+}
+
+/// Held something in the first snapshot and more at every step after: a
+/// holder that only appears later (an object that became shared) is not
+/// a steady grower.
+fn grows_every_step(bytes: &[u64]) -> bool {
+    bytes.len() > 1 && bytes[0] > 0 && bytes.windows(2).all(|w| w[1] > w[0])
 }
 
 /// Growers at every step first, then by growth in bytes, then in objects.
@@ -126,7 +133,7 @@ fn object_rows(snapshots: &[Snapshot], types: &TypeInterner, limit: usize) -> Ve
         }
         let (first, last) = (series[0], series[k - 1]);
         let score = (
-            k > 1 && series.windows(2).all(|w| w[1].bytes > w[0].bytes),
+            k > 1 && series[0].bytes > 0 && series.windows(2).all(|w| w[1].bytes > w[0].bytes),
             i128::from(last.bytes) - i128::from(first.bytes),
             i128::from(last.objects) - i128::from(first.objects),
         );
@@ -157,7 +164,9 @@ fn object_rows(snapshots: &[Snapshot], types: &TypeInterner, limit: usize) -> Ve
                 objects: series.iter().map(|f| f.objects).collect(),
                 bytes_change: signed(first.bytes, last.bytes),
                 objects_change: signed(first.objects, last.objects),
-                grows_every_step: k > 1 && series.windows(2).all(|w| w[1].bytes > w[0].bytes),
+                grows_every_step: grows_every_step(
+                    &series.iter().map(|f| f.bytes).collect::<Vec<_>>(),
+                ),
                 accumulation: None,
                 node,
             }
