@@ -326,7 +326,7 @@ generate_growth() {
 	mkdir "$work/run" "$work/other"
 	"$work/growth" -out "$work/run" -snapshots 3 || die "go$minor growth: run failed"
 	"$work/growth" -out "$work/other" -snapshots 1 || die "go$minor growth: second run failed"
-	dest=$FIXTURES/go$minor-growth
+	dest=$FIXTURES/growth/go$minor
 	rm -rf "$dest"
 	mkdir -p "$dest"
 	compress "$work/growth" "$dest/growth.zst"

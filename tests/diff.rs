@@ -11,7 +11,7 @@ use serde_json::Value;
 
 /// The growth fixture of a version of the matrix.
 fn growth(version: &str) -> Fixture {
-    let name: &'static str = Box::leak(format!("{version}-growth").into_boxed_str());
+    let name: &'static str = Box::leak(format!("growth/{version}").into_boxed_str());
     Fixture {
         version: name,
         dir: common::fixtures_dir().join(name),

@@ -39,6 +39,7 @@ Examples:
   rootpath core.1234 why 0xc000123450    who keeps this object alive?
   rootpath heap.dump --exe ./server top  the largest retainers in a heap dump
   rootpath core.1234 overview --json     what is this core? (Go version, threads, build check)
+  rootpath diff OLD NEW --exe ./server   what grew between two dumps of one build (see diff --help)
 
 Capturing inputs from a Go service:
   core:    ulimit -c unlimited; GOTRACEBACK=crash ./server   (then kill -ABRT PID), or gcore PID
