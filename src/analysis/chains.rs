@@ -246,7 +246,14 @@ impl Walk<'_, '_> {
 
     /// The level of `child`, whose dominator `parent` reaches it by `edge`;
     /// its own bytes are counted here.
-    fn enter(&mut self, parent: u32, parent_trie: u32, pending: u32, edge: u32, child: u32) -> Level {
+    fn enter(
+        &mut self,
+        parent: u32,
+        parent_trie: u32,
+        pending: u32,
+        edge: u32,
+        child: u32,
+    ) -> Level {
         let edges_start = self.child_edges.len();
         let mut level = Level {
             node: child,
@@ -290,7 +297,10 @@ impl Walk<'_, '_> {
                 let edge = if pending == NO_EDGE {
                     edge
                 } else {
-                    let text = format!("{}{}", self.edges.list[pending as usize], self.edges.list[edge as usize]);
+                    let text = format!(
+                        "{}{}",
+                        self.edges.list[pending as usize], self.edges.list[edge as usize]
+                    );
                     self.edges.id(&text)
                 };
                 let type_name = self.type_id(id);
@@ -376,7 +386,9 @@ impl Walk<'_, '_> {
             let ob = &self.model.sites.object_bucket;
             let at = ob.partition_point(|&(o, _)| o < id);
             match ob.get(at) {
-                Some(&(o, b)) if o == id => self.bucket_sites.get(b as usize).copied().unwrap_or(NONE),
+                Some(&(o, b)) if o == id => {
+                    self.bucket_sites.get(b as usize).copied().unwrap_or(NONE)
+                }
                 _ => NONE,
             }
         };
