@@ -15,8 +15,8 @@
 //! - a frame already on the chain (a list's `.next main.node`, a tree's
 //!   `.left`/`.right`) folds back into that frame: recursion does not grow
 //!   the chain;
-//! - past `MAX_DEPTH` frames the remaining frames hang below one `Deeper`
-//!   marker, each as its own child.
+//! - past `MAX_DEPTH` frames (the holder's included) the remaining frames
+//!   hang below one `Deeper` marker, each as its own child.
 //!
 //! Memory: one DFS level per dominator-tree depth, the trie (at most one
 //! node per distinct folded chain) and the samples; nothing per object.
@@ -31,7 +31,8 @@ use super::retention::Retention;
 use super::why::{RootRef, root_ref};
 use crate::model::{HeapModel, ObjectId, TypeRole, UNKNOWN_TYPE, unknown_type_name};
 
-/// Frames below a holder before the rest is folded under a `Deeper` marker.
+/// Frames of a chain (its holder's included) before the rest is folded
+/// under a `Deeper` marker.
 pub const MAX_DEPTH: u16 = 48;
 
 const NONE: u32 = u32::MAX;
@@ -147,9 +148,7 @@ struct Walk<'r, 'm> {
     edge_cache: FxHashMap<(u32, u64), u32>,
     /// Bucket index → `sites` id.
     bucket_sites: Vec<u32>,
-    nodes: Vec<(u32, u32)>,
-    depths: Vec<u16>,
-    trie_children: FxHashMap<(u32, u32), u32>,
+    trie: Trie,
     samples: FxHashMap<(u32, u32, u32), (u64, u64)>,
     /// The edge ids of the children of every level on the stack.
     child_edges: Vec<u32>,
@@ -185,9 +184,7 @@ pub fn ownership_chains(r: &Retention<'_>) -> Chains {
         type_ids: FxHashMap::default(),
         edge_cache: FxHashMap::default(),
         bucket_sites,
-        nodes: vec![(NONE, NONE)],
-        depths: vec![0],
-        trie_children: FxHashMap::default(),
+        trie: Trie::new(),
         samples: FxHashMap::default(),
         child_edges: Vec::new(),
     };
@@ -211,7 +208,7 @@ pub fn ownership_chains(r: &Retention<'_>) -> Chains {
         edges: walk.edges.list,
         types: walk.types.list,
         sites: walk.sites.list,
-        nodes: walk.nodes,
+        nodes: walk.trie.nodes,
         samples,
         live_bytes: r.live_bytes,
         live_objects: r.live_objects,
@@ -249,7 +246,14 @@ impl Walk<'_, '_> {
 
     /// The level of `child`, whose dominator `parent` reaches it by `edge`;
     /// its own bytes are counted here.
-    fn enter(&mut self, parent: u32, parent_trie: u32, pending: u32, edge: u32, child: u32) -> Level {
+    fn enter(
+        &mut self,
+        parent: u32,
+        parent_trie: u32,
+        pending: u32,
+        edge: u32,
+        child: u32,
+    ) -> Level {
         let edges_start = self.child_edges.len();
         let mut level = Level {
             node: child,
@@ -293,7 +297,10 @@ impl Walk<'_, '_> {
                 let edge = if pending == NO_EDGE {
                     edge
                 } else {
-                    let text = format!("{}{}", self.edges.list[pending as usize], self.edges.list[edge as usize]);
+                    let text = format!(
+                        "{}{}",
+                        self.edges.list[pending as usize], self.edges.list[edge as usize]
+                    );
                     self.edges.id(&text)
                 };
                 let type_name = self.type_id(id);
@@ -379,7 +386,9 @@ impl Walk<'_, '_> {
             let ob = &self.model.sites.object_bucket;
             let at = ob.partition_point(|&(o, _)| o < id);
             match ob.get(at) {
-                Some(&(o, b)) if o == id => self.bucket_sites.get(b as usize).copied().unwrap_or(NONE),
+                Some(&(o, b)) if o == id => {
+                    self.bucket_sites.get(b as usize).copied().unwrap_or(NONE)
+                }
                 _ => NONE,
             }
         };
@@ -464,40 +473,11 @@ impl Walk<'_, '_> {
         e
     }
 
-    /// The trie node for `frame` below `t`: an ancestor with the same frame
-    /// when there is one (recursion folds), a `Deeper` marker's child past
-    /// `MAX_DEPTH`.
+    /// The trie node for `frame` below `t` (see `Trie::extend`).
     fn extend(&mut self, t: u32, frame: ChainFrame) -> u32 {
         let f = self.frame_id(frame);
-        let mut a = t;
-        while a != TOP {
-            let (parent, af) = self.nodes[a as usize];
-            if af == f {
-                return a;
-            }
-            a = parent;
-        }
-        if self.depths[t as usize] >= MAX_DEPTH {
-            let mut anchor = t;
-            while self.depths[anchor as usize] >= MAX_DEPTH {
-                anchor = self.nodes[anchor as usize].0;
-            }
-            let deeper = self.frame_id(ChainFrame::Deeper);
-            let marker = self.child(anchor, deeper);
-            return self.child(marker, f);
-        }
-        self.child(t, f)
-    }
-
-    fn child(&mut self, t: u32, f: u32) -> u32 {
-        if let Some(&c) = self.trie_children.get(&(t, f)) {
-            return c;
-        }
-        let c = self.nodes.len() as u32;
-        self.nodes.push((t, f));
-        self.depths.push(self.depths[t as usize].saturating_add(1));
-        self.trie_children.insert((t, f), c);
-        c
+        let deeper = self.frame_id(ChainFrame::Deeper);
+        self.trie.extend(t, f, deeper)
     }
 
     fn frame_id(&mut self, frame: ChainFrame) -> u32 {
@@ -508,6 +488,63 @@ impl Walk<'_, '_> {
         self.frames.push(frame);
         self.frame_ids.insert(frame, i);
         i
+    }
+}
+
+/// Chains of frame ids, merged by prefix; node `TOP` is the empty chain.
+struct Trie {
+    /// Per node: (parent, frame).
+    nodes: Vec<(u32, u32)>,
+    depths: Vec<u16>,
+    children: FxHashMap<(u32, u32), u32>,
+}
+
+impl Trie {
+    fn new() -> Trie {
+        Trie {
+            nodes: vec![(NONE, NONE)],
+            depths: vec![0],
+            children: FxHashMap::default(),
+        }
+    }
+
+    /// The node for frame `f` below `t`: the nearest ancestor (or `t`
+    /// itself) with frame `f` when there is one, so recursion folds; past
+    /// `MAX_DEPTH` frames (the holder's included), a child of the `deeper`
+    /// marker below the chain's first `MAX_DEPTH` frames.
+    fn extend(&mut self, t: u32, f: u32, deeper: u32) -> u32 {
+        let mut a = t;
+        while a != TOP {
+            let (parent, frame) = self.nodes[a as usize];
+            if frame == f {
+                return a;
+            }
+            a = parent;
+        }
+        if self.depth(t) >= MAX_DEPTH {
+            let mut anchor = t;
+            while self.depth(anchor) > MAX_DEPTH {
+                anchor = self.nodes[anchor as usize].0;
+            }
+            let marker = self.child(anchor, deeper);
+            return self.child(marker, f);
+        }
+        self.child(t, f)
+    }
+
+    fn child(&mut self, t: u32, f: u32) -> u32 {
+        if let Some(&c) = self.children.get(&(t, f)) {
+            return c;
+        }
+        let c = self.nodes.len() as u32;
+        self.nodes.push((t, f));
+        self.depths.push(self.depths[t as usize].saturating_add(1));
+        self.children.insert((t, f), c);
+        c
+    }
+
+    fn depth(&self, t: u32) -> u16 {
+        self.depths[t as usize]
     }
 }
 
@@ -530,7 +567,40 @@ fn fold_index(path: &str, count: u64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::fold_index;
+    use super::{MAX_DEPTH, TOP, Trie, fold_index};
+
+    #[test]
+    fn recursion_folds_back_to_the_frame_on_the_chain() {
+        let mut t = Trie::new();
+        let holder = t.extend(TOP, 0, 99);
+        let a = t.extend(holder, 1, 99);
+        // A list: the same frame again is the same node.
+        assert_eq!(t.extend(a, 1, 99), a);
+        // A tree alternating .left and .right returns to the first .left.
+        let b = t.extend(a, 2, 99);
+        assert_eq!(t.extend(b, 1, 99), a);
+        let back = t.extend(b, 1, 99);
+        assert_eq!(t.extend(back, 2, 99), b);
+        assert_eq!(t.depth(b), 3);
+        assert_eq!(t.nodes.len(), 4);
+    }
+
+    #[test]
+    fn depth_is_bounded_by_one_marker() {
+        let mut t = Trie::new();
+        let mut node = TOP;
+        let deeper = 1_000_000;
+        for f in 0..(MAX_DEPTH as u32 + 100) {
+            node = t.extend(node, f, deeper);
+            assert!(t.depth(node) <= MAX_DEPTH + 2, "{f}");
+        }
+        // Every frame past the limit hangs below the one marker.
+        let marker = t.nodes[node as usize].0;
+        assert_eq!(t.nodes[marker as usize].1, deeper);
+        assert_eq!(t.depth(marker), MAX_DEPTH + 1);
+        let below = t.nodes.iter().filter(|&&(p, _)| p == marker).count();
+        assert_eq!(below, 100);
+    }
 
     #[test]
     fn element_indices_fold() {

@@ -52,7 +52,12 @@ pub fn prepare(path: &Path, inputs: &[&Path]) -> Result<Target> {
     let temp = tempfile::Builder::new()
         .prefix(".rootpath-pprof")
         .tempfile_in(&dir)
-        .map_err(|e| refuse(path, format!("cannot be written (in {}: {e})", dir.display())))?;
+        .map_err(|e| {
+            refuse(
+                path,
+                format!("cannot be written (in {}: {e})", dir.display()),
+            )
+        })?;
     Ok(Target {
         path: path.to_path_buf(),
         temp,

@@ -74,7 +74,9 @@ pub fn parse_sample_profile(path: &Path, bytes: &[u8]) -> Result<SampleProfile> 
         .map(|s| String::from_utf8_lossy(s).into_owned())
         .collect();
     if strings.first().is_none_or(|s| !s.is_empty()) {
-        return Err(corrupt("its string table does not start with the empty string".into()));
+        return Err(corrupt(
+            "its string table does not start with the empty string".into(),
+        ));
     }
     let string = |i: i64, what: &str| -> Result<String> {
         usize::try_from(i)
@@ -93,7 +95,10 @@ pub fn parse_sample_profile(path: &Path, bytes: &[u8]) -> Result<SampleProfile> 
         let mut names = Vec::with_capacity(l.line.len());
         for line in &l.line {
             let name = functions.get(&line.function_id).ok_or_else(|| {
-                corrupt(format!("location {} names function {}, not defined", l.id, line.function_id))
+                corrupt(format!(
+                    "location {} names function {}, not defined",
+                    l.id, line.function_id
+                ))
             })?;
             names.push(name.clone());
         }
@@ -101,7 +106,10 @@ pub fn parse_sample_profile(path: &Path, bytes: &[u8]) -> Result<SampleProfile> 
     }
     let mut sample_types = Vec::with_capacity(p.sample_type.len());
     for vt in &p.sample_type {
-        sample_types.push((string(vt.r#type, "a sample type")?, string(vt.unit, "a unit")?));
+        sample_types.push((
+            string(vt.r#type, "a sample type")?,
+            string(vt.unit, "a unit")?,
+        ));
     }
     let mut samples = Vec::with_capacity(p.sample.len());
     for (i, s) in p.sample.iter().enumerate() {
@@ -114,9 +122,9 @@ pub fn parse_sample_profile(path: &Path, bytes: &[u8]) -> Result<SampleProfile> 
         }
         let mut frames = Vec::with_capacity(s.location_id.len());
         for id in &s.location_id {
-            let names = locations
-                .get(id)
-                .ok_or_else(|| corrupt(format!("sample {i} refers to location {id}, not defined")))?;
+            let names = locations.get(id).ok_or_else(|| {
+                corrupt(format!("sample {i} refers to location {id}, not defined"))
+            })?;
             frames.extend(names.iter().cloned());
         }
         let mut labels = Vec::new();

@@ -95,7 +95,12 @@ impl ProfileBuilder {
 
     /// A sample: locations innermost first (pprof's order), one value per
     /// sample type, labels.
-    pub fn sample(&mut self, locations: Vec<u64>, values: Vec<i64>, labels: &[(&str, LabelValue<'_>)]) {
+    pub fn sample(
+        &mut self,
+        locations: Vec<u64>,
+        values: Vec<i64>,
+        labels: &[(&str, LabelValue<'_>)],
+    ) {
         debug_assert_eq!(values.len(), self.profile.sample_type.len());
         let label = labels
             .iter()
@@ -126,16 +131,17 @@ impl ProfileBuilder {
 
     /// Encodes the profile, gzipped as `go tool pprof` expects, into `out`.
     pub fn write_gzip(mut self, out: impl Write) -> std::io::Result<()> {
-        self.profile.string_table = std::mem::take(&mut self.strings)
-            .into_iter()
-            .fold(Vec::new(), |mut table, (s, i)| {
-                let i = i as usize;
-                if table.len() <= i {
-                    table.resize(i + 1, Vec::new());
-                }
-                table[i] = s.into_bytes();
-                table
-            });
+        self.profile.string_table =
+            std::mem::take(&mut self.strings)
+                .into_iter()
+                .fold(Vec::new(), |mut table, (s, i)| {
+                    let i = i as usize;
+                    if table.len() <= i {
+                        table.resize(i + 1, Vec::new());
+                    }
+                    table[i] = s.into_bytes();
+                    table
+                });
         let bytes = self.profile.encode_to_vec();
         let mut gz = GzEncoder::new(out, Compression::default());
         gz.write_all(&bytes)?;
@@ -162,7 +168,11 @@ mod tests {
         let leaf = b.location("leaf");
         let top = b.location("top");
         assert_eq!(b.location("leaf"), leaf);
-        b.sample(vec![leaf, top], vec![1, 8], &[("type", LabelValue::Str("T"))]);
+        b.sample(
+            vec![leaf, top],
+            vec![1, 8],
+            &[("type", LabelValue::Str("T"))],
+        );
         let mut gz = Vec::new();
         b.write_gzip(&mut gz).expect("write");
         let mut raw = Vec::new();

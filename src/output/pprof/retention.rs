@@ -37,7 +37,10 @@ pub fn write(out: impl Write, chains: &Chains, source: &str) -> std::io::Result<
             .into_iter()
             .map(|f| locations[f as usize])
             .collect();
-        let mut labels = vec![(TYPE_LABEL, LabelValue::Str(&chains.types[s.type_name as usize]))];
+        let mut labels = vec![(
+            TYPE_LABEL,
+            LabelValue::Str(&chains.types[s.type_name as usize]),
+        )];
         if let Some(site) = s.site {
             labels.push((SITE_LABEL, LabelValue::Str(&chains.sites[site as usize])));
         }
