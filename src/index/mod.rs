@@ -113,6 +113,7 @@ impl IndexFile {
         &self,
         with_dominators: bool,
     ) -> std::result::Result<(HeapModel, Option<Dominators>), Problem> {
+        let mut phases = crate::timing::Phases::new();
         let reader = format::Reader::open(&self.path)?;
         if reader.section(sections::id::IDENTITY)? != self.identity.as_slice() {
             return Err(Problem::Stale(
@@ -121,7 +122,9 @@ impl IndexFile {
                     .into(),
             ));
         }
-        sections::read(&reader, with_dominators)
+        let read = sections::read(&reader, with_dominators);
+        phases.done("index: open, check and read");
+        read
     }
 
     /// Writes the index (a temporary file renamed into place); returns its size.
