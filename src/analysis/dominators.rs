@@ -50,10 +50,25 @@ struct Tree {
     /// Per other node: bytes and objects it keeps alive on its own (itself
     /// included).
     sizes: Sizes,
-    /// Per other node: where its children start in `kids` (CSR).
-    child_starts: Vec<u32>,
-    /// Children in the dominator tree, each node's in node order.
-    kids: Vec<u32>,
+    /// Per other node: where its children start in `kids` (CSR), and the
+    /// children; found from `idom` when first asked for (an index stores
+    /// only the idoms).
+    children: std::sync::OnceLock<(Vec<u32>, Vec<u32>)>,
+}
+
+impl Tree {
+    fn child_lists(&self) -> &(Vec<u32>, Vec<u32>) {
+        self.children.get_or_init(|| {
+            let leaves: usize = self
+                .places
+                .leaves
+                .iter()
+                .map(|w| w.count_ones() as usize)
+                .sum();
+            let others = self.places.nodes - leaves;
+            children(&self.idom, &self.places, others, Vec::new(), Vec::new())
+        })
+    }
 }
 
 /// Where a node's data sit without a per-node array: reachable leaves are
@@ -581,7 +596,7 @@ impl Dominators {
         }
         phases.done("dominators: retained sizes");
 
-        let (child_starts, kids) = children(&idom, &places, others, idom_df, vertex);
+        let lists = children(&idom, &places, others, idom_df, vertex);
         phases.done("dominators: children");
         Dominators {
             tree: Arc::new(Tree {
@@ -590,8 +605,7 @@ impl Dominators {
                 leaf_sizes,
                 big_leaves,
                 sizes,
-                child_starts,
-                kids,
+                children: std::sync::OnceLock::from(lists),
             }),
         }
     }
@@ -651,8 +665,6 @@ pub struct StoredDominators {
     pub packed_sizes: Vec<u64>,
     /// (place, bytes, objects) of the sizes too wide to pack, by place.
     pub wide_sizes: Vec<(u32, u64, u64)>,
-    pub child_starts: Vec<u32>,
-    pub kids: Vec<u32>,
 }
 
 impl Dominators {
@@ -669,8 +681,6 @@ impl Dominators {
             big_leaves: t.big_leaves.clone(),
             packed_sizes: t.sizes.packed.clone(),
             wide_sizes: wide,
-            child_starts: t.child_starts.clone(),
-            kids: t.kids.clone(),
         }
     }
 
@@ -682,8 +692,16 @@ impl Dominators {
             return Err("dominator arrays of the wrong length for this heap".into());
         }
         let in_range = |v: &u32| (*v as usize) < nodes;
-        if !s.idom.iter().all(|v| *v == NONE || in_range(v)) || !s.kids.iter().all(in_range) {
+        if !s.idom.iter().all(|v| *v == NONE || in_range(v)) {
             return Err("dominator tree names no node".into());
+        }
+        let places = Places::new(s.leaves, nodes);
+        // Children are listed by their dominator's place among non-leaves.
+        if s.idom
+            .iter()
+            .any(|&d| d != NONE && places.is_leaf(d as usize))
+        {
+            return Err("a leaf dominates a node".into());
         }
         if !s.big_leaves.windows(2).all(|w| w[0].0 < w[1].0) {
             return Err("large leaves out of order".into());
@@ -691,7 +709,7 @@ impl Dominators {
         Ok(Dominators {
             tree: Arc::new(Tree {
                 idom: s.idom,
-                places: Places::new(s.leaves, nodes),
+                places,
                 leaf_sizes: s.leaf_sizes,
                 big_leaves: s.big_leaves,
                 sizes: Sizes {
@@ -702,8 +720,7 @@ impl Dominators {
                         .map(|(d, b, o)| (d, (b, o)))
                         .collect(),
                 },
-                child_starts: s.child_starts,
-                kids: s.kids,
+                children: std::sync::OnceLock::new(),
             }),
         })
     }
@@ -719,8 +736,9 @@ impl DomChildren {
         let Some(Place::Other(i)) = t.places.of(n) else {
             return &[];
         };
-        match (t.child_starts.get(i), t.child_starts.get(i + 1)) {
-            (Some(&b), Some(&e)) => t.kids.get(b as usize..e as usize).unwrap_or(&[]),
+        let (starts, kids) = t.child_lists();
+        match (starts.get(i), starts.get(i + 1)) {
+            (Some(&b), Some(&e)) => kids.get(b as usize..e as usize).unwrap_or(&[]),
             _ => &[],
         }
     }

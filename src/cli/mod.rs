@@ -348,22 +348,24 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<()> {
     }
     .and_then(|dir| IndexFile::locate(&dir, &cli.dump, &dump, &options));
     // From the index when there is one (built by the first command).
-    let from_index = |quiet: bool| -> Result<Option<(HeapModel, Option<Dominators>)>> {
-        let Some(index) = &index else {
-            return Ok(None);
-        };
-        let (model, doms) =
-            index.open_or_build(cli.quiet, || heap::load_for_retention(&dump, true))?;
-        if !quiet {
-            for w in &model.warnings {
-                eprintln!("warning: {w}");
+    let from_index =
+        |quiet: bool, with_dominators: bool| -> Result<Option<(HeapModel, Option<Dominators>)>> {
+            let Some(index) = &index else {
+                return Ok(None);
+            };
+            let (model, doms) = index.open_or_build(cli.quiet, with_dominators, || {
+                heap::load_for_retention(&dump, true)
+            })?;
+            if !quiet {
+                for w in &model.warnings {
+                    eprintln!("warning: {w}");
+                }
             }
-        }
-        Ok(Some((model, Some(doms))))
-    };
+            Ok(Some((model, doms)))
+        };
     match command {
         Command::Overview => {
-            let model = from_index(true)
+            let model = from_index(true, false)
                 .transpose()
                 .map(|m| m.map(|(m, _)| m))
                 .unwrap_or_else(|| heap::load(&dump, true));
@@ -388,7 +390,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<()> {
                 raw: *raw,
                 shortest: *shortest,
             };
-            return match from_index(cli.quiet)? {
+            return match from_index(cli.quiet, false)? {
                 Some((model, _)) => {
                     let memory = dump.memory();
                     why::run(&model, memory.as_deref(), &args, cli.json, out)
@@ -397,19 +399,20 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<()> {
             };
         }
     }
-    let (model, doms) = match (from_index(cli.quiet)?, command) {
-        (Some(loaded), _) => loaded,
-        (
-            None,
-            Command::Histogram
+    let retention = matches!(
+        command,
+        Command::Histogram
             | Command::Goroutines
             | Command::Report { .. }
             | Command::Serve { .. }
             | Command::Top { .. }
             | Command::Pprof { .. }
-            | Command::Sites { .. },
-        ) => heap::load_for_retention(&dump, cli.quiet)?,
-        (None, _) => (heap::load(&dump, cli.quiet)?, None),
+            | Command::Sites { .. }
+    );
+    let (model, doms) = match from_index(cli.quiet, retention)? {
+        Some(loaded) => loaded,
+        None if retention => heap::load_for_retention(&dump, cli.quiet)?,
+        None => (heap::load(&dump, cli.quiet)?, None),
     };
     match command {
         Command::Histogram => retention::histogram_cmd(&model, doms, cli.json, out),
@@ -527,7 +530,7 @@ fn index_cmd(index: Option<&IndexFile>, dump: &Dump, cli: &Cli, out: &mut dyn Wr
                 .into(),
         });
     };
-    let (model, doms) = match index.open() {
+    let (model, doms) = match index.open(true) {
         Ok(found) => found,
         Err(problem) => {
             if !matches!(&problem, crate::index::Problem::Io(e) if e.kind() == std::io::ErrorKind::NotFound)
@@ -544,7 +547,7 @@ fn index_cmd(index: Option<&IndexFile>, dump: &Dump, cli: &Cli, out: &mut dyn Wr
                 path: index.path.clone(),
                 source,
             })?;
-            (model, doms)
+            (model, Some(doms))
         }
     };
     drop(doms);

@@ -107,9 +107,13 @@ impl IndexFile {
         })
     }
 
-    /// The model and dominators stored in the index, after checking that it
-    /// is an index of these inputs and intact.
-    pub fn open(&self) -> std::result::Result<(HeapModel, Dominators), Problem> {
+    /// The model (and dominators, when asked for) stored in the index, after
+    /// checking that it is an index of these inputs and intact.
+    pub fn open(
+        &self,
+        with_dominators: bool,
+    ) -> std::result::Result<(HeapModel, Option<Dominators>), Problem> {
+        let mut phases = crate::timing::Phases::new();
         let reader = format::Reader::open(&self.path)?;
         if reader.section(sections::id::IDENTITY)? != self.identity.as_slice() {
             return Err(Problem::Stale(
@@ -118,7 +122,9 @@ impl IndexFile {
                     .into(),
             ));
         }
-        sections::read(&reader)
+        let read = sections::read(&reader, with_dominators);
+        phases.done("index: open, check and read");
+        read
     }
 
     /// Writes the index (a temporary file renamed into place); returns its size.
@@ -138,9 +144,10 @@ impl IndexFile {
     pub fn open_or_build(
         &self,
         quiet: bool,
+        with_dominators: bool,
         build: impl FnOnce() -> Result<(HeapModel, Option<Dominators>)>,
-    ) -> Result<(HeapModel, Dominators)> {
-        match self.open() {
+    ) -> Result<(HeapModel, Option<Dominators>)> {
+        match self.open(with_dominators) {
             Ok(found) => return Ok(found),
             Err(Problem::Io(e)) if e.kind() == io::ErrorKind::NotFound => {}
             Err(problem) => {
@@ -165,7 +172,7 @@ impl IndexFile {
                 self.path.display()
             ),
         }
-        Ok((model, doms))
+        Ok((model, Some(doms)))
     }
 }
 

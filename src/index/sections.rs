@@ -39,8 +39,6 @@ pub mod id {
     pub const DOM_BIG_LEAVES: u32 = 23;
     pub const DOM_PACKED: u32 = 24;
     pub const DOM_WIDE: u32 = 25;
-    pub const DOM_CHILD_STARTS: u32 = 26;
-    pub const DOM_KIDS: u32 = 27;
 }
 
 /// Writes every section of `model` and `doms`.
@@ -84,13 +82,13 @@ pub fn write(w: &mut Writer, model: &HeapModel, doms: &Dominators) -> std::io::R
         id::DOM_WIDE,
         wide.flat_map(|(p, b, o)| [u64::from(p), b, o]),
     )?;
-    w.u32s(id::DOM_CHILD_STARTS, d.child_starts.into_iter())?;
-    w.u32s(id::DOM_KIDS, d.kids.into_iter())
+    Ok(())
 }
 
-/// The model and its dominators from a checked index file; every value
-/// that indexes something is checked against what it indexes.
-pub fn read(r: &Reader) -> Result<(HeapModel, Dominators), Problem> {
+/// The model, and its dominators when asked for, from a checked index
+/// file; every value that indexes something is checked against what it
+/// indexes.
+pub fn read(r: &Reader, with_dominators: bool) -> Result<(HeapModel, Option<Dominators>), Problem> {
     let damaged = Problem::Damaged;
     let u32s = |id| {
         r.section(id)
@@ -159,6 +157,9 @@ pub fn read(r: &Reader) -> Result<(HeapModel, Dominators), Problem> {
     if bad_root {
         return Err(Problem::Damaged("root names no object or type".into()));
     }
+    if !with_dominators {
+        return Ok((model, None));
+    }
     let nodes = crate::analysis::retention::node_count(&model);
     let doms = Dominators::from_stored(
         StoredDominators {
@@ -174,13 +175,11 @@ pub fn read(r: &Reader) -> Result<(HeapModel, Dominators), Problem> {
                 .into_iter()
                 .map(|(p, b, o)| Ok((narrow(p)?, b, o)))
                 .collect::<Result<_, Problem>>()?,
-            child_starts: u32s(id::DOM_CHILD_STARTS)?,
-            kids: u32s(id::DOM_KIDS)?,
         },
         nodes,
     )
     .map_err(damaged)?;
-    Ok((model, doms))
+    Ok((model, Some(doms)))
 }
 
 /// Decodes a whole structured section.
