@@ -6,6 +6,8 @@
 //! it; [`HeapDumpFile::records`] (or [`Records`] over any byte slice) then
 //! streams the records again, zero-copy.
 
+mod cursor;
+mod record_types;
 mod records;
 
 #[cfg(test)]
@@ -19,12 +21,15 @@ use crate::error::{Error, Result};
 use crate::input::Source;
 use crate::input::detect::FileKind;
 
-pub use records::{
-    AllocSample, Defer, Field, FieldIter, FieldKind, Fields, Finalizer, Goroutine, Itab,
-    MEMSTATS_VALUES, MemProfBucket, MemProfFrame, MemProfFrameIter, MemProfFrames, MemStats,
-    Object, OsThread, OtherRoot, Panic, ParamsRecord, Record, RecordKind, Records, Segment,
-    StackFrame, Type, text,
+pub use cursor::{
+    Field, FieldIter, FieldKind, Fields, MemProfFrame, MemProfFrameIter, MemProfFrames,
 };
+pub use record_types::{
+    AllocSample, Defer, Finalizer, Goroutine, Itab, MEMSTATS_VALUES, MemProfBucket, MemStats,
+    Object, OsThread, OtherRoot, Panic, ParamsRecord, Record, RecordKind, Segment, StackFrame,
+    Type, text,
+};
+pub use records::Records;
 
 /// The dump's parameters record (tag 6), owned.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -1,15 +1,12 @@
-//! A heap dump read with the executable that wrote it: the check that it is
-//! that build, the dump's memory as the runtime structures need it (object
-//! records, data/bss, stack frames, then the executable's segments), and
-//! from those, roots named by DWARF variable, goroutines with source lines
-//! and object types, the same way the core loader derives them.
+//! A heap dump read with the executable that wrote it: roots named by DWARF
+//! variable, goroutines with source lines, and object types, the same way
+//! the core loader derives them (`exe_check` refuses another build;
+//! `dump_memory` is the memory they read).
 
-use std::borrow::Cow;
-
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::input::dwarf::{DwarfIndex, DwarfSections};
 use crate::input::elf::Executable;
-use crate::input::elf::address_space::{AddressSpace, Memory, Origin, Region};
+use crate::input::elf::address_space::{AddressSpace, Memory};
 use crate::input::goruntime::globals::GlobalRootSet;
 use crate::input::goruntime::layout::Layouts;
 use crate::input::goruntime::pclntab::{FUNCDATA_STACK_OBJECTS, FuncTable};
@@ -18,118 +15,15 @@ use crate::input::goruntime::stacks::{
     Defer as StackDefer, Frame as StackFrameInfo, Goroutine as StackGoroutine, stack_objects,
 };
 use crate::input::goruntime::typing::Typer;
-use crate::input::goruntime::{GoVersion, Support};
-use crate::input::heapdump::{HeapDumpFile, text};
+use crate::input::heapdump::text;
 use crate::model::{Edges, Goroutine, ObjectId, Objects, Root, RootKind, TypeNames};
 
+use super::dump_memory::{DumpMemory, layered_statics, loaded_writable};
+use super::exe_check::{Checked, check_frames};
 use super::{
-    GoroutineRecord, HEADER, HEADER_SIZE, Layout, MAX_ADDR, RootRecords, Slot, describe_goroutine,
+    GoroutineRecord, HEADER, Layout, MAX_ADDR, PTR, RootRecords, Slot, describe_goroutine,
     object_at, plain_frame, runtime_roots,
 };
-
-const PTR: u64 = 8;
-
-/// What the check established: where the executable is loaded.
-pub(super) struct Checked {
-    /// Added to the executable's addresses (non-zero for a PIE).
-    bias: u64,
-}
-
-fn mismatch(exe: &Executable, detail: String) -> Error {
-    Error::ExeMismatch {
-        exe: exe.path().to_path_buf(),
-        detail,
-    }
-}
-
-/// Refuses an executable that did not write this dump: another Go version,
-/// or data/bss segments that are not the executable's `.data`/`.bss`; and
-/// finds a PIE's load bias from where the dump's data segment is.
-pub(super) fn check(
-    exe: &Executable,
-    dump: &HeapDumpFile,
-    rr: &RootRecords<'_>,
-    warnings: &mut Vec<String>,
-) -> Result<Checked> {
-    let dumped = &dump.params.go_version;
-    if let Some(info) = &exe.build_info {
-        if info.go_version != *dumped {
-            return Err(mismatch(
-                exe,
-                format!(
-                    "it was built by {}, the heap dump was written by {dumped}",
-                    info.go_version
-                ),
-            ));
-        }
-    }
-    match GoVersion::parse(dumped).map(|v| v.support()) {
-        Some(Support::Tested) => {}
-        Some(Support::Untested) => warnings.push(format!(
-            "{dumped} is outside the tested matrix ({}): the answer may be partial",
-            crate::input::goruntime::tested_matrix()
-        )),
-        Some(Support::Unsupported) => {
-            return Err(Error::UnsupportedGoVersion {
-                version: dumped.clone(),
-            });
-        }
-        None => {}
-    }
-    if dump.params.ptr_size != PTR || dump.params.big_endian || dump.params.goarch != "amd64" {
-        return Err(Error::UnsupportedArch {
-            path: dump.path().to_path_buf(),
-            machine: format!(
-                "{} ({}-byte pointers{})",
-                dump.params.goarch,
-                dump.params.ptr_size,
-                if dump.params.big_endian {
-                    ", big-endian"
-                } else {
-                    ""
-                }
-            ),
-        });
-    }
-    let segment = |bss: bool| rr.segments.iter().find(|s| s.0 == bss);
-    let (Some(data), Some(bss)) = (segment(false), segment(true)) else {
-        return Err(mismatch(
-            exe,
-            "the heap dump has no data or bss segment record to place the executable's \
-             globals in"
-                .into(),
-        ));
-    };
-    let (Some(exe_data), Some(exe_bss)) = (exe.section(".data"), exe.section(".bss")) else {
-        return Err(mismatch(exe, "it has no .data or .bss section".into()));
-    };
-    let bias = data.1.wrapping_sub(exe_data.addr);
-    if bias != 0 && (!exe.position_independent || bias % 4096 != 0) {
-        return Err(mismatch(
-            exe,
-            format!(
-                "the heap dump's data segment is at {:#x}, the executable's .data at {:#x}",
-                data.1, exe_data.addr
-            ),
-        ));
-    }
-    for (what, (_, addr, contents, _), section) in [("data", data, exe_data), ("bss", bss, exe_bss)]
-    {
-        let want = section.addr.wrapping_add(bias);
-        if *addr != want || contents.len() as u64 != section.size {
-            return Err(mismatch(
-                exe,
-                format!(
-                    "the heap dump's {what} segment is {:#x}+{:#x}, the executable's is {want:#x}+{:#x}",
-                    addr,
-                    contents.len(),
-                    section.size
-                ),
-            ));
-        }
-    }
-    Ok(Checked { bias })
-}
 
 /// The heap as the first pass built it.
 pub(super) struct Heap<'h> {
@@ -151,94 +45,6 @@ pub(super) struct Typed {
     /// it lives in noptrdata, which dumps do not record: the executable's
     /// initial value would be wrong).
     pub mem_profile_rate: Option<u64>,
-}
-
-/// Heap objects from their records, everything else from the layered
-/// segments: what the typer reads.
-struct DumpMemory<'m, 'a> {
-    bytes: &'a [u8],
-    /// Object slots, in object id order.
-    slots: &'m [Slot],
-    objects: &'m Objects,
-    statics: &'m AddressSpace<'a>,
-}
-
-impl DumpMemory<'_, '_> {
-    /// The slot holding `addr`: found through the objects' page index (an
-    /// allocation header is in the slot, before its object).
-    #[inline]
-    fn slot(&self, addr: u64) -> Option<&Slot> {
-        let id = self
-            .objects
-            .find(addr)
-            .or_else(|| self.objects.find(addr.checked_add(HEADER_SIZE)?))?;
-        let s = self.slots.get(id.index())?;
-        (addr.wrapping_sub(s.addr) < s.len()).then_some(s)
-    }
-}
-
-impl Memory for DumpMemory<'_, '_> {
-    fn read(&self, addr: u64, len: usize) -> Option<&[u8]> {
-        if let Some(s) = self.slot(addr) {
-            let (contents, _) = object_at(self.bytes, s.rec)?;
-            let off = usize::try_from(addr - s.addr).ok()?;
-            return contents.get(off..off.checked_add(len)?);
-        }
-        self.statics.read(addr, len)
-    }
-}
-
-/// The executable's writable segments as loaded: a PIE's relative
-/// relocations applied (runtime structures such as `firstmoduledata` and
-/// type descriptors hold absolute addresses).
-fn loaded_writable<'e>(exe: &'e Executable, bias: u64) -> Vec<(u64, Cow<'e, [u8]>)> {
-    let mut relocs: Vec<(u64, u64)> = Vec::new();
-    if bias != 0 {
-        for s in exe
-            .sections
-            .iter()
-            .filter(|s| s.name == ".rela" || s.name == ".rela.dyn")
-        {
-            let Some(data) = exe.section_data(&s.name) else {
-                continue;
-            };
-            for e in data.chunks_exact(24) {
-                let word =
-                    |i: usize| u64::from_le_bytes(e[i..i + 8].try_into().unwrap_or_default());
-                // R_X86_64_RELATIVE: the word is the load bias plus the addend.
-                if word(8) & 0xffff_ffff == u64::from(goblin::elf::reloc::R_X86_64_RELATIVE) {
-                    relocs.push((word(0), word(16)));
-                }
-            }
-        }
-        relocs.sort_unstable();
-    }
-    exe.segments
-        .iter()
-        .filter(|s| s.writable && s.filesz > 0)
-        .map(|seg| {
-            let data = exe.segment_data(seg);
-            let end = seg.vaddr + data.len() as u64;
-            let start = relocs.partition_point(|&(at, _)| at < seg.vaddr);
-            let mine: Vec<_> = relocs[start..]
-                .iter()
-                .take_while(|&&(at, _)| at < end)
-                .collect();
-            let data = if mine.is_empty() {
-                Cow::Borrowed(data)
-            } else {
-                let mut owned = data.to_vec();
-                for &&(at, addend) in &mine {
-                    let off = (at - seg.vaddr) as usize;
-                    if let Some(w) = owned.get_mut(off..off + 8) {
-                        w.copy_from_slice(&addend.wrapping_add(bias).to_le_bytes());
-                    }
-                }
-                Cow::Owned(owned)
-            };
-            (seg.vaddr.wrapping_add(bias), data)
-        })
-        .collect()
 }
 
 /// An executable with its DWARF read and indexed: what loading a dump with
@@ -285,35 +91,7 @@ pub(super) fn load(
 
     // The dump's own memory first, then the executable's segments.
     let writable = loaded_writable(exe, bias);
-    fn region(start: u64, data: &[u8], origin: Origin, writable: bool) -> Region<'_> {
-        Region {
-            start,
-            end: start.saturating_add(data.len() as u64),
-            data,
-            origin,
-            writable,
-        }
-    }
-    let mut layers: Vec<Region<'_>> = Vec::new();
-    for &(_, addr, contents, _) in &rr.segments {
-        layers.push(region(addr, contents, Origin::HeapDump, true));
-    }
-    for f in &rr.frames {
-        layers.push(region(f.sp, f.contents, Origin::HeapDump, true));
-    }
-    for (start, data) in &writable {
-        layers.push(region(*start, data, Origin::Executable, true));
-    }
-    for seg in exe.segments.iter().filter(|s| !s.writable && s.filesz > 0) {
-        let start = seg.vaddr.wrapping_add(bias);
-        layers.push(region(
-            start,
-            exe.segment_data(seg),
-            Origin::Executable,
-            false,
-        ));
-    }
-    let statics = AddressSpace::layered(layers);
+    let statics = layered_statics(exe, rr, &writable, bias);
     let funcs = FuncTable::new(&statics, &layouts)?;
     check_frames(exe, &funcs, rr)?;
 
@@ -444,41 +222,6 @@ pub(super) fn load(
             })
             .and_then(|g| mem.read_u64(g.addr)),
     })
-}
-
-/// Every frame's function, as the dump names it, is the executable's
-/// function at the frame's entry pc: otherwise the code is another build's.
-fn check_frames(exe: &Executable, funcs: &FuncTable<'_, '_>, rr: &RootRecords<'_>) -> Result<()> {
-    if funcs.is_empty() {
-        return Err(mismatch(
-            exe,
-            "its function table is not where its runtime.firstmoduledata says".into(),
-        ));
-    }
-    for f in &rr.frames {
-        let name = text(f.name);
-        if name == "unknown function" {
-            continue;
-        }
-        let found = funcs
-            .find(f.entry_pc)
-            .filter(|func| func.entry == f.entry_pc)
-            .and_then(|func| funcs.name(func));
-        if found.as_deref() != Some(&*name) {
-            return Err(mismatch(
-                exe,
-                format!(
-                    "the heap dump has {name} at {:#x}, the executable {}",
-                    f.entry_pc,
-                    match found {
-                        Some(n) => format!("has {n} there"),
-                        None => "has no function starting there".to_string(),
-                    }
-                ),
-            ));
-        }
-    }
-    Ok(())
 }
 
 /// Global roots: each pointer word of the data and bss segments that holds

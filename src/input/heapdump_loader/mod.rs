@@ -14,8 +14,10 @@
 //! settled into objects (`slots`), `edges`, allocation `sites`, then roots,
 //! goroutines and types, with the executable (`exe`) or without (`roots`).
 
+mod dump_memory;
 mod edges;
 mod exe;
+mod exe_check;
 mod layout;
 mod roots;
 mod scan;
@@ -48,6 +50,9 @@ const HEADER_SIZE: u64 = 8;
 /// Addresses from here up are not user memory on any 64-bit target (amd64
 /// user space ends at 2^47, 2^56 with five-level paging).
 const MAX_ADDR: u64 = 1 << 62;
+
+/// The pointer size of the one architecture read with an executable (amd64).
+const PTR: u64 = 8;
 
 /// Builds the heap model of a validated heap dump. With the executable that
 /// wrote it, roots are named by DWARF variable, objects typed, frames given
@@ -145,11 +150,11 @@ fn check_exe<'x, 'e>(
     dump: &HeapDumpFile,
     rr: &RootRecords<'_>,
     warnings: &mut Vec<String>,
-) -> Result<(Option<(ExeSource<'x, 'e>, exe::Checked)>, bool)> {
+) -> Result<(Option<(ExeSource<'x, 'e>, exe_check::Checked)>, bool)> {
     let mut stripped_exe = false;
     let exe = match exe {
         Some(exe) => {
-            let checked = exe::check(exe.executable(), dump, rr, warnings)?;
+            let checked = exe_check::check(exe.executable(), dump, rr, warnings)?;
             // Only the section's presence: ExeInfo reads the DWARF itself.
             let has_dwarf = matches!(exe, ExeSource::Info(_)) || exe.executable().has_dwarf();
             if has_dwarf {
@@ -204,7 +209,7 @@ fn roots_without_exe(
 /// unless the caller read it before.
 fn typed_with_exe(
     exe: ExeSource<'_, '_>,
-    checked: &exe::Checked,
+    checked: &exe_check::Checked,
     rr: &RootRecords<'_>,
     heap: &exe::Heap<'_>,
     warnings: &mut Vec<String>,
