@@ -595,6 +595,7 @@ fn wrong_inputs_are_named_by_their_flag() {
     let (ok, _, err) = {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_rootpath"))
             .env("TMPDIR", "/nonexistent")
+            .env("XDG_CACHE_HOME", common::test_cache_dir())
             .args([
                 f.compressed("core").as_os_str(),
                 os("--exe"),

@@ -140,9 +140,17 @@ pub fn all_builds() -> Vec<Fixture> {
 
 pub fn rootpath(args: &[&std::ffi::OsStr]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_rootpath"))
+        // Indexes the commands write go under target/, not the user's cache.
+        .env("XDG_CACHE_HOME", test_cache_dir())
         .args(args)
         .output()
         .expect("run rootpath")
+}
+
+/// Where the tests' rootpath runs keep their indexes (the default location is the
+/// user's cache directory, which a test run should not fill).
+pub fn test_cache_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("cache")
 }
 
 /// Runs rootpath and parses its stdout as JSON, failing with stderr shown.
