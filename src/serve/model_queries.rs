@@ -22,6 +22,8 @@ use crate::model::{AllocProfile, HeapModel, Memory, ObjectId};
 
 /// Fields and referrers listed per object (the rest are counted).
 const OBJECT_LIST_LIMIT: usize = 200;
+/// Allocation sites listed (as `sites` lists by default).
+const SITES_SHOWN: usize = 20;
 /// Share of the live heap above which a holder is a leak suspect (as the report).
 const SUSPECT_THRESHOLD: f64 = 0.10;
 
@@ -33,7 +35,10 @@ pub struct ModelQueries<'m> {
     overview: Value,
     types: Value,
     goroutines: Value,
-    sites: Value,
+    /// Allocation sites, on first request: their holders' paths are searched
+    /// per site, which costs more than everything else at start-up.
+    sites: OnceCell<Value>,
+    profile: Option<&'m AllocProfile>,
     /// Children sorted by retained bytes, per node asked about (a node of a
     /// million children is sorted once).
     sorted_children: RefCell<HashMap<u32, Rc<[u32]>>>,
@@ -67,11 +72,11 @@ impl<'m> ModelQueries<'m> {
         model: &'m HeapModel,
         doms: Option<Dominators>,
         memory: Option<&'m dyn Memory>,
-        profile: Option<&AllocProfile>,
+        profile: Option<&'m AllocProfile>,
         overview: crate::overview::Overview,
     ) -> Self {
         let retention = Retention::with_dominators(model, doms);
-        let (overview, types, goroutines, sites) = {
+        let (overview, types, goroutines) = {
             let reporter = Reporter::new(&retention, memory);
             let hist = histogram(model, &retention, &reporter);
             let mut ov = overview;
@@ -90,8 +95,7 @@ impl<'m> ModelQueries<'m> {
                 "groups": reporter.goroutine_groups(10),
                 "goroutines": model.goroutines,
             });
-            let sites = sites_doc(model, &reporter, profile);
-            (overview, types, goroutines, sites)
+            (overview, types, goroutines)
         };
         ModelQueries {
             model,
@@ -100,7 +104,8 @@ impl<'m> ModelQueries<'m> {
             overview,
             types,
             goroutines,
-            sites,
+            sites: OnceCell::new(),
+            profile,
             sorted_children: RefCell::new(HashMap::new()),
             reverse: OnceCell::new(),
             plain: Graph::new(model),
@@ -280,7 +285,7 @@ fn sites_doc(
         },
         ..SiteOptions::default()
     };
-    let doc = SiteReporter::new(&index, reporter).sites(&options, 50);
+    let doc = SiteReporter::new(&index, reporter).sites(&options, SITES_SHOWN);
     serde_json::to_value(doc).unwrap_or(Value::Null)
 }
 
@@ -389,7 +394,12 @@ impl HeapQueries for ModelQueries<'_> {
     }
 
     fn sites(&self) -> Value {
-        self.sites.clone()
+        self.sites
+            .get_or_init(|| {
+                let reporter = Reporter::new(&self.retention, self.memory);
+                sites_doc(self.model, &reporter, self.profile)
+            })
+            .clone()
     }
 }
 
