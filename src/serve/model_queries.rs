@@ -10,14 +10,14 @@ use serde_json::{Value, json};
 
 use super::queries::{HeapQueries, MAX_PAGE, MAX_PATHS, NodeRef, QueryError};
 use crate::analysis::dominators::Dominators;
-use crate::analysis::graph::{Graph, Node, PSEUDO_ROOT, Reverse};
+use crate::analysis::graph::{Graph, Node, Reverse};
 use crate::analysis::holder_docs::source_ref;
 use crate::analysis::labels::edge_label;
 use crate::analysis::owners::Ranking;
-use crate::analysis::paths::Exclusions;
+use crate::analysis::paths::{Exclusions, paths_to};
 use crate::analysis::report::Reporter;
 use crate::analysis::retention::{Retention, TopBy};
-use crate::analysis::why::{explain_paths, retention_paths, root_ref};
+use crate::analysis::why::{explain_paths, root_ref};
 use crate::model::{AllocProfile, HeapModel, Memory, ObjectId};
 
 /// Fields and referrers listed per object (the rest are counted).
@@ -362,7 +362,16 @@ impl HeapQueries for ModelQueries<'_> {
                 unknown.join(", ")
             )));
         }
-        let found = retention_paths(self.model, id, paths, &exclusions, Ranking::OwnerFirst);
+        // The reverse graph is built once for every object asked about.
+        let reverse = self.reverse.get_or_init(|| self.plain.reverse());
+        let found = paths_to(
+            &self.plain,
+            reverse,
+            id,
+            paths,
+            &exclusions,
+            Ranking::OwnerFirst,
+        );
         let why = explain_paths(self.model, self.memory, id, &found, false);
         let root_nodes: Vec<u32> = found
             .iter()
@@ -400,12 +409,5 @@ impl HeapQueries for ModelQueries<'_> {
                 sites_doc(self.model, &reporter, self.profile)
             })
             .clone()
-    }
-}
-
-impl ModelQueries<'_> {
-    /// The pseudo-root's node number, where the dominator view starts.
-    pub fn top(&self) -> u32 {
-        PSEUDO_ROOT
     }
 }
