@@ -8,6 +8,7 @@ mod common;
 mod driver;
 
 use std::ffi::OsStr;
+use std::io::Write;
 
 use common::Fixture;
 use driver::{Browser, Server};
@@ -67,7 +68,11 @@ fn recorded_object<'a>(f: &'a Fixture, id: &str) -> &'a serde_json::Value {
 
 fn skip_reason() -> Option<String> {
     let reason = driver::missing_browser()?;
-    eprintln!("SKIPPED: browser tests need Chromium and chromedriver: {reason}");
+    // Straight to stderr: the test harness captures eprintln! of passing tests.
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED: browser tests need Chromium and chromedriver: {reason}"
+    );
     Some(reason)
 }
 

@@ -1,6 +1,5 @@
-//! A minimal HTTP/1.1 server on std::net: one short-lived thread per
-//! connection reads a bounded request and hands it to the one thread that
-//! answers (the heap's queries need no locking), then closes the connection.
+//! A minimal HTTP/1.1 server on std::net: a thread per connection reads one
+//! bounded request, the one answering thread replies, the connection closes.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -10,18 +10,20 @@ use serde_json::{Value, json};
 
 use super::queries::{HeapQueries, MAX_PAGE, MAX_PATHS, NodeRef, QueryError};
 use crate::analysis::dominators::Dominators;
-use crate::analysis::graph::{Graph, Node, PSEUDO_ROOT, Reverse};
+use crate::analysis::graph::{Graph, Node, Reverse};
 use crate::analysis::holder_docs::source_ref;
 use crate::analysis::labels::edge_label;
 use crate::analysis::owners::Ranking;
-use crate::analysis::paths::Exclusions;
+use crate::analysis::paths::{Exclusions, paths_to};
 use crate::analysis::report::Reporter;
 use crate::analysis::retention::{Retention, TopBy};
-use crate::analysis::why::{explain_paths, retention_paths, root_ref};
+use crate::analysis::why::{explain_paths, root_ref};
 use crate::model::{AllocProfile, HeapModel, Memory, ObjectId};
 
 /// Fields and referrers listed per object (the rest are counted).
 const OBJECT_LIST_LIMIT: usize = 200;
+/// Allocation sites listed (as `sites` lists by default).
+const SITES_SHOWN: usize = 20;
 /// Share of the live heap above which a holder is a leak suspect (as the report).
 const SUSPECT_THRESHOLD: f64 = 0.10;
 
@@ -33,7 +35,10 @@ pub struct ModelQueries<'m> {
     overview: Value,
     types: Value,
     goroutines: Value,
-    sites: Value,
+    /// Allocation sites, on first request: their holders' paths are searched
+    /// per site, which costs more than everything else at start-up.
+    sites: OnceCell<Value>,
+    profile: Option<&'m AllocProfile>,
     /// Children sorted by retained bytes, per node asked about (a node of a
     /// million children is sorted once).
     sorted_children: RefCell<HashMap<u32, Rc<[u32]>>>,
@@ -67,11 +72,11 @@ impl<'m> ModelQueries<'m> {
         model: &'m HeapModel,
         doms: Option<Dominators>,
         memory: Option<&'m dyn Memory>,
-        profile: Option<&AllocProfile>,
+        profile: Option<&'m AllocProfile>,
         overview: crate::overview::Overview,
     ) -> Self {
         let retention = Retention::with_dominators(model, doms);
-        let (overview, types, goroutines, sites) = {
+        let (overview, types, goroutines) = {
             let reporter = Reporter::new(&retention, memory);
             let hist = histogram(model, &retention, &reporter);
             let mut ov = overview;
@@ -90,8 +95,7 @@ impl<'m> ModelQueries<'m> {
                 "groups": reporter.goroutine_groups(10),
                 "goroutines": model.goroutines,
             });
-            let sites = sites_doc(model, &reporter, profile);
-            (overview, types, goroutines, sites)
+            (overview, types, goroutines)
         };
         ModelQueries {
             model,
@@ -100,7 +104,8 @@ impl<'m> ModelQueries<'m> {
             overview,
             types,
             goroutines,
-            sites,
+            sites: OnceCell::new(),
+            profile,
             sorted_children: RefCell::new(HashMap::new()),
             reverse: OnceCell::new(),
             plain: Graph::new(model),
@@ -280,7 +285,7 @@ fn sites_doc(
         },
         ..SiteOptions::default()
     };
-    let doc = SiteReporter::new(&index, reporter).sites(&options, 50);
+    let doc = SiteReporter::new(&index, reporter).sites(&options, SITES_SHOWN);
     serde_json::to_value(doc).unwrap_or(Value::Null)
 }
 
@@ -357,7 +362,16 @@ impl HeapQueries for ModelQueries<'_> {
                 unknown.join(", ")
             )));
         }
-        let found = retention_paths(self.model, id, paths, &exclusions, Ranking::OwnerFirst);
+        // The reverse graph is built once for every object asked about.
+        let reverse = self.reverse.get_or_init(|| self.plain.reverse());
+        let found = paths_to(
+            &self.plain,
+            reverse,
+            id,
+            paths,
+            &exclusions,
+            Ranking::OwnerFirst,
+        );
         let why = explain_paths(self.model, self.memory, id, &found, false);
         let root_nodes: Vec<u32> = found
             .iter()
@@ -389,13 +403,11 @@ impl HeapQueries for ModelQueries<'_> {
     }
 
     fn sites(&self) -> Value {
-        self.sites.clone()
-    }
-}
-
-impl ModelQueries<'_> {
-    /// The pseudo-root's node number, where the dominator view starts.
-    pub fn top(&self) -> u32 {
-        PSEUDO_ROOT
+        self.sites
+            .get_or_init(|| {
+                let reporter = Reporter::new(&self.retention, self.memory);
+                sites_doc(self.model, &reporter, self.profile)
+            })
+            .clone()
     }
 }
