@@ -4,24 +4,6 @@
 mod common;
 
 use common::Fixture;
-use rootpath::input::goruntime::GoVersion;
-
-fn expected_bytes(f: &Fixture, structure: &serde_json::Value) -> u64 {
-    let version = GoVersion::parse(f.truth_str("go_version")).expect("version");
-    structure["objects"]
-        .as_array()
-        .expect("objects")
-        .iter()
-        .map(|o| {
-            o["count"].as_u64().expect("count")
-                * common::expected_size(
-                    version,
-                    o["size"].as_u64().expect("size"),
-                    o["has_pointers"] == true,
-                )
-        })
-        .sum()
-}
 
 #[test]
 fn top_lists_the_structures_with_their_retained_sizes() {
@@ -50,7 +32,7 @@ fn top_lists_the_structures_with_their_retained_sizes() {
             assert_eq!(r["root"]["kind"], "global");
             assert_eq!(
                 r["retained_bytes"].as_u64(),
-                Some(expected_bytes(&f, s)),
+                Some(common::structure_bytes(&f, s)),
                 "{}: {name}",
                 f.version
             );

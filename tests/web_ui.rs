@@ -12,7 +12,6 @@ use std::io::Write;
 
 use common::Fixture;
 use driver::{Browser, Server};
-use rootpath::input::goruntime::GoVersion;
 
 const FIXTURE: &str = "go1.25";
 
@@ -28,24 +27,6 @@ fn start_server(f: &Fixture) -> Server {
     let args = dump_args(f);
     let args: Vec<&OsStr> = args.iter().map(|a| a.as_os_str()).collect();
     Server::start(&args)
-}
-
-/// Bytes a structure's objects take, from the sizes the program recorded.
-fn structure_bytes(f: &Fixture, s: &serde_json::Value) -> u64 {
-    let version = GoVersion::parse(f.truth_str("go_version")).expect("version");
-    s["objects"]
-        .as_array()
-        .expect("objects")
-        .iter()
-        .map(|o| {
-            o["count"].as_u64().expect("count")
-                * common::expected_size(
-                    version,
-                    o["size"].as_u64().expect("size"),
-                    o["has_pointers"] == true,
-                )
-        })
-        .sum()
 }
 
 fn structure<'a>(f: &'a Fixture, id: &str) -> &'a serde_json::Value {
@@ -116,7 +97,7 @@ fn server_answers_bad_requests_with_errors_and_keeps_serving() {
         .unwrap_or_else(|| panic!("{name} is not a child of the top"));
     assert_eq!(
         node["retained_bytes"].as_u64(),
-        Some(structure_bytes(&f, s))
+        Some(common::structure_bytes(&f, s))
     );
 }
 
@@ -148,7 +129,7 @@ fn ui_pages_show_the_truth_in_a_real_browser() {
     // then into the array it holds; both retain exactly the structure.
     let s = structure(&f, "ptrs8192");
     let name = s["root"]["name"].as_str().expect("root name");
-    let want = structure_bytes(&f, s);
+    let want = common::structure_bytes(&f, s);
     browser.show("#/tree/0");
     assert_eq!(browser.settle("tree"), "ready");
     browser.screenshot("ui-dominator-top");
@@ -302,7 +283,7 @@ fn html_report_renders_from_a_file_without_network() {
     );
     assert_eq!(
         browser.attribute("#node-retained", "data-bytes"),
-        structure_bytes(&f, s).to_string()
+        common::structure_bytes(&f, s).to_string()
     );
     browser.screenshot("report-dominator-tree");
     for page in ["types", "goroutines", "sites"] {

@@ -181,6 +181,24 @@ pub const SIZE_CLASSES: [u64; 68] = [
 ];
 pub const PAGE: u64 = 8192;
 
+/// Bytes a truth.json structure's objects take, from the sizes the program recorded.
+pub fn structure_bytes(f: &Fixture, structure: &serde_json::Value) -> u64 {
+    let version = GoVersion::parse(f.truth_str("go_version")).expect("version");
+    structure["objects"]
+        .as_array()
+        .expect("objects")
+        .iter()
+        .map(|o| {
+            o["count"].as_u64().expect("count")
+                * expected_size(
+                    version,
+                    o["size"].as_u64().expect("size"),
+                    o["has_pointers"] == true,
+                )
+        })
+        .sum()
+}
+
 /// The size Go reports for an object of `requested` bytes: its slot less the
 /// allocation header that Go ≥1.22 puts before pointerful objects over 512 bytes.
 pub fn expected_size(version: GoVersion, requested: u64, has_pointers: bool) -> u64 {
