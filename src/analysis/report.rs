@@ -100,17 +100,7 @@ pub struct HistogramRetainedRow {
 /// A group of goroutines, named as a root: "1000 goroutines [waiting: chan
 /// receive] in main.worker (worker.go:37)".
 pub(crate) fn group_ref(g: &GoroutineGroup) -> RootRef {
-    let mut name = format!("{} goroutines [{}", g.count, g.state);
-    if let Some(w) = &g.wait_reason {
-        name.push_str(&format!(": {w}"));
-    }
-    name.push(']');
-    if let Some(b) = &g.blocked_in {
-        name.push_str(&format!(" in {b}"));
-    }
-    if let Some(c) = &g.created_by {
-        name.push_str(&format!(", created by {c}"));
-    }
+    let name = format!("{} goroutines {}", g.count, g.shared_description());
     RootRef {
         kind: "goroutines",
         name,

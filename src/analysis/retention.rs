@@ -47,6 +47,25 @@ pub struct GoroutineGroup {
     pub joint: Option<super::holder_docs::GroupJoint>,
 }
 
+impl GoroutineGroup {
+    /// What the group's goroutines share, as a name says it: "[waiting: chan
+    /// receive] in main.worker (worker.go:37), created by main.main".
+    pub fn shared_description(&self) -> String {
+        let mut name = format!("[{}", self.state);
+        if let Some(w) = &self.wait_reason {
+            name.push_str(&format!(": {w}"));
+        }
+        name.push(']');
+        if let Some(b) = &self.blocked_in {
+            name.push_str(&format!(" in {b}"));
+        }
+        if let Some(c) = &self.created_by {
+            name.push_str(&format!(", created by {c}"));
+        }
+        name
+    }
+}
+
 /// State, wait reason, blocking frame and creation site: what alike goroutines share.
 type GroupKey = (String, Option<String>, Option<String>, Option<String>);
 

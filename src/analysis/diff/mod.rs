@@ -298,18 +298,7 @@ fn root_key(r: &RootRef) -> String {
 
 /// A goroutine group by what its goroutines share, without their number.
 fn group_key(g: &super::retention::GoroutineGroup) -> String {
-    let mut name = format!("goroutines [{}", g.state);
-    if let Some(w) = &g.wait_reason {
-        name.push_str(&format!(": {w}"));
-    }
-    name.push(']');
-    if let Some(b) = &g.blocked_in {
-        name.push_str(&format!(" in {b}"));
-    }
-    if let Some(c) = &g.created_by {
-        name.push_str(&format!(", created by {c}"));
-    }
-    name
+    format!("goroutines {}", g.shared_description())
 }
 
 /// One input of a diff.
