@@ -422,7 +422,8 @@ fn write_profile(
     let (oldest, newest) = (&cli.dumps[0], &cli.dumps[cli.dumps.len() - 1]);
     let how = if matched {
         format!(
-            "objects new in {} at their chains there (positive), objects of {} freed by then              at their chains in it (negative)",
+            "objects new in {} at their chains there (positive), objects of {} freed by then \
+             at their chains in it (negative)",
             newest.display(),
             oldest.display()
         )
