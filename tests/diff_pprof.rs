@@ -7,6 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::go_pprof::{go_pprof_web, go_tool};
 use common::{Fixture, MATRIX, rootpath};
 use rootpath::dump::{Dump, OpenOptions};
 use rootpath::input::pprof::{SampleProfile, read_sample_profile};
@@ -187,20 +188,6 @@ fn an_input_as_output_is_refused_and_left_alone() {
     assert_eq!(std::fs::read(&old).expect("read"), before);
 }
 
-/// The Go toolchain to run `go tool pprof` with: $ROOTPATH_GO, else the
-/// one testdata/generate.sh installs (CI installs it too).
-fn go_tool() -> Option<PathBuf> {
-    if let Some(go) = std::env::var_os("ROOTPATH_GO") {
-        return Some(PathBuf::from(go));
-    }
-    let home = std::env::var_os("HOME").map(PathBuf::from)?;
-    let cache = std::env::var_os("ROOTPATH_GO_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| home.join(".cache/rootpath-go"));
-    let go = cache.join("go1.25.5/go/bin/go");
-    go.exists().then_some(go)
-}
-
 /// `go tool pprof -top`'s cumulative value of the row named `frame`.
 fn top_cum(top: &str, frame: &str) -> i64 {
     let line = top
@@ -253,4 +240,10 @@ fn go_tool_pprof_reads_it() {
         i(&t2["leak"]["bytes"]) - i(&t1["leak"]["bytes"]),
         "{top}"
     );
+    let flame = go_pprof_web(&go, &out, "/ui/flamegraph");
+    assert!(
+        flame.starts_with("HTTP/1.0 200") || flame.starts_with("HTTP/1.1 200"),
+        "{flame}"
+    );
+    assert!(flame.contains("global main.leaked"), "{flame}");
 }
