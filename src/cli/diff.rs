@@ -6,8 +6,10 @@ use std::path::{Path, PathBuf};
 
 use clap::Parser;
 
+use crate::analysis::chains::{Chains, ownership_chains, ownership_chains_of};
 use crate::analysis::diff::{
-    self, DiffDoc, ObjectChanges, Snapshot, SnapshotDoc, TypeInterner, growth_point,
+    self, DiffDoc, LiveObjects, ObjectChanges, ProfileDoc, Snapshot, SnapshotDoc, TypeInterner,
+    growth_point,
 };
 use crate::analysis::report::Reporter;
 use crate::analysis::retention::Retention;
@@ -36,6 +38,11 @@ pub struct DiffCli {
     /// Rows shown per listing (holders, types, sites).
     #[arg(short = 'n', default_value_t = 10)]
     pub n: usize,
+
+    /// Also write the growth from the oldest to the newest dump as a pprof
+    /// profile (gzipped profile.proto) of ownership chains, for `go tool pprof`.
+    #[arg(short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
 
     /// Print one JSON document on stdout instead of text.
     #[arg(long)]
@@ -187,6 +194,19 @@ struct Loaded {
 }
 
 pub fn run(cli: &DiffCli, out: &mut dyn Write) -> Result<()> {
+    // The output is checked before any long load.
+    let target = match &cli.output {
+        Some(path) => {
+            let inputs: Vec<&Path> = cli
+                .dumps
+                .iter()
+                .chain(&cli.exe)
+                .map(|p| p.as_path())
+                .collect();
+            Some(super::pprof::prepare(path, &inputs)?)
+        }
+        None => None,
+    };
     let mut dumps = Vec::new();
     let mut identities: Vec<Identity> = Vec::new();
     // Open (cheap) every dump and check them before any long load.
@@ -233,6 +253,8 @@ pub fn run(cli: &DiffCli, out: &mut dyn Write) -> Result<()> {
     let mut interner = TypeInterner::default();
     let mut loaded: Vec<Loaded> = Vec::new();
     let mut changes: Vec<ObjectChanges> = Vec::new();
+    // The oldest dump's live objects, kept for the profile's matching.
+    let mut oldest_objects: Option<LiveObjects> = None;
     let last = dumps.len() - 1;
     for (i, dump) in dumps.iter().take(last).enumerate() {
         let (model, doms) = super::heap::load_for_retention(dump, cli.quiet)?;
@@ -250,7 +272,10 @@ pub fn run(cli: &DiffCli, out: &mut dyn Write) -> Result<()> {
                 changes.push(diff::match_objects(a, b).0);
                 phases.done("diff: matching objects");
             }
-            prev.snapshot.objects = None;
+            let objects = prev.snapshot.objects.take();
+            if i == 1 && target.is_some() {
+                oldest_objects = objects;
+            }
         }
         loaded.push(Loaded {
             doc: snapshot_doc(&cli.dumps[i], &snapshot, identities[i].pid),
@@ -279,8 +304,13 @@ pub fn run(cli: &DiffCli, out: &mut dyn Write) -> Result<()> {
             changes.push(c);
             is_new = Some(flags);
         }
-        prev.snapshot.objects = None;
+        let objects = prev.snapshot.objects.take();
+        if last == 1 && target.is_some() {
+            oldest_objects = objects;
+        }
     }
+    let mut newest = newest;
+    let newest_objects = newest.objects.take();
     let newest_doc = snapshot_doc(&cli.dumps[last], &newest, identities[last].pid);
     let (mut docs, mut snapshots): (Vec<SnapshotDoc>, Vec<Snapshot>) =
         loaded.into_iter().map(|l| (l.doc, l.snapshot)).unzip();
@@ -300,9 +330,45 @@ pub fn run(cli: &DiffCli, out: &mut dyn Write) -> Result<()> {
         };
     }
     phases.done("diff: growth points");
+    let profile = match target {
+        Some(target) => {
+            // Objects of the oldest and newest dump matched, when of one process.
+            let matched = match (all_one_process, &oldest_objects, &newest_objects) {
+                (true, Some(a), Some(b)) => Some(diff::match_objects_both_ways(a, b)),
+                _ => None,
+            };
+            let added = match &matched {
+                Some(m) => ownership_chains_of(&retention, &m.is_new),
+                None => ownership_chains(&retention),
+            };
+            drop(oldest_objects);
+            phases.done("diff: chains of the newest dump");
+            // The oldest dump is read again (the newest's model dropped first).
+            drop(reporter);
+            drop(memory);
+            drop(retention);
+            drop(model);
+            let removed = removed_chains(
+                &dumps[0],
+                &mut interner,
+                newest_objects.as_ref().filter(|_| matched.is_some()),
+                &mut warnings,
+            )?;
+            phases.done("diff: chains of the oldest dump");
+            Some(write_profile(
+                target,
+                &added,
+                &removed,
+                matched.is_some(),
+                cli,
+            )?)
+        }
+        None => None,
+    };
     warnings.sort();
     warnings.dedup();
     let doc = DiffDoc {
+        profile,
         snapshots: docs,
         objects_matched: all_one_process && is_new.is_some(),
         objects: changes,
@@ -316,6 +382,72 @@ pub fn run(cli: &DiffCli, out: &mut dyn Write) -> Result<()> {
     } else {
         output::diff::write(out, &doc)
     }
+}
+
+/// The oldest dump's chains for the growth profile: of its objects freed by
+/// the newest (matched against `newest_objects`), or of all its live objects.
+fn removed_chains(
+    dump: &Dump,
+    interner: &mut TypeInterner,
+    newest_objects: Option<&LiveObjects>,
+    warnings: &mut Vec<String>,
+) -> Result<Chains> {
+    // Quiet: its warnings were printed when it was first read.
+    let (model, doms) = super::heap::load_for_retention(dump, true)?;
+    warnings.extend(model.warnings.iter().cloned());
+    let retention = Retention::with_dominators(&model, doms);
+    Ok(match newest_objects {
+        Some(newest) => {
+            let oldest = diff::snapshot(&retention, true, true, interner);
+            match &oldest.objects {
+                Some(objects) => {
+                    let freed = diff::match_objects_both_ways(objects, newest).is_freed;
+                    ownership_chains_of(&retention, &freed)
+                }
+                None => ownership_chains(&retention),
+            }
+        }
+        None => ownership_chains(&retention),
+    })
+}
+
+/// Writes the growth profile: `added` positive, `removed` negative.
+fn write_profile(
+    target: super::pprof::Target,
+    added: &Chains,
+    removed: &Chains,
+    matched: bool,
+    cli: &DiffCli,
+) -> Result<ProfileDoc> {
+    let (oldest, newest) = (&cli.dumps[0], &cli.dumps[cli.dumps.len() - 1]);
+    let how = if matched {
+        format!(
+            "objects new in {} at their chains there (positive), objects of {} freed by then \
+             at their chains in it (negative)",
+            newest.display(),
+            oldest.display()
+        )
+    } else {
+        format!(
+            "every live object of {} at its chain (positive), every live object of {} at its              chain (negative): not of one process, objects unmatched",
+            newest.display(),
+            oldest.display()
+        )
+    };
+    let path = target.write(|w| output::pprof::growth::write(w, added, removed, &how))?;
+    let (ao, ab) = output::pprof::growth::totals(added);
+    let (ro, rb) = output::pprof::growth::totals(removed);
+    let signed = |a: u64, r: u64| i128::from(a) - i128::from(r);
+    Ok(ProfileDoc {
+        output: path.display().to_string(),
+        matched,
+        added_bytes: ab,
+        added_objects: ao,
+        removed_bytes: rb,
+        removed_objects: ro,
+        bytes_change: i64::try_from(signed(ab, rb)).unwrap_or(i64::MAX),
+        objects_change: i64::try_from(signed(ao, ro)).unwrap_or(i64::MAX),
+    })
 }
 
 fn snapshot_doc(path: &Path, s: &Snapshot, pid: Option<u64>) -> SnapshotDoc {

@@ -64,6 +64,33 @@ pub fn prepare(path: &Path, inputs: &[&Path]) -> Result<Target> {
     })
 }
 
+impl Target {
+    /// Writes the profile with `write` and renames it onto the target;
+    /// returns the target's path.
+    pub fn write(
+        self,
+        write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    ) -> Result<PathBuf> {
+        let Target { path, temp } = self;
+        let write_err = |e: std::io::Error| refuse(&path, format!("cannot be written: {e}"));
+        {
+            let mut w = std::io::BufWriter::new(temp.as_file());
+            write(&mut w).map_err(write_err)?;
+            w.flush().map_err(write_err)?;
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            // A profile is for reading by others too, like any file a tool writes.
+            let _ = temp
+                .as_file()
+                .set_permissions(std::fs::Permissions::from_mode(0o644));
+        }
+        temp.persist(&path).map_err(|e| write_err(e.error))?;
+        Ok(path)
+    }
+}
+
 #[derive(Serialize)]
 struct Written<'a> {
     output: &'a Path,
@@ -86,23 +113,8 @@ pub fn run(
     let mut phases = crate::timing::Phases::new();
     let chains = ownership_chains(&retention);
     phases.done("ownership chains");
-    let Target { path, temp } = target;
-    let write_err = |e: std::io::Error| refuse(&path, format!("cannot be written: {e}"));
-    {
-        let mut w = std::io::BufWriter::new(temp.as_file());
-        output::pprof::retention::write(&mut w, &chains, &source.display().to_string())
-            .map_err(write_err)?;
-        w.flush().map_err(write_err)?;
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        // A profile is for reading by others too, like any file a tool writes.
-        let _ = temp
-            .as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644));
-    }
-    temp.persist(&path).map_err(|e| write_err(e.error))?;
+    let path = target
+        .write(|w| output::pprof::retention::write(w, &chains, &source.display().to_string()))?;
     phases.done("pprof written");
     let doc = Written {
         output: &path,

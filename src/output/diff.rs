@@ -47,6 +47,25 @@ fn write_doc(out: &mut dyn Write, doc: &DiffDoc) -> io::Result<()> {
     for w in &doc.warnings {
         writeln!(out, "warning: {w}")?;
     }
+    if let Some(p) = &doc.profile {
+        let (added, removed) = if p.matched {
+            ("new", "freed")
+        } else {
+            ("in the newest", "in the oldest")
+        };
+        writeln!(
+            out,
+            "wrote {}: growth {} in {} objects ({} {}, {} {}); view it: go tool pprof -http=: {}",
+            p.output,
+            signed_bytes(p.bytes_change),
+            signed(p.objects_change),
+            bytes(p.added_bytes),
+            added,
+            bytes(p.removed_bytes),
+            removed,
+            p.output
+        )?;
+    }
     for (k, c) in doc.objects.iter().enumerate() {
         writeln!(
             out,

@@ -3,6 +3,8 @@
 //! target/fixture-cache/ and handed out as paths, with the program's truth.json.
 #![allow(dead_code)]
 
+pub mod go_pprof;
+
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};

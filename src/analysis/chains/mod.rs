@@ -155,10 +155,22 @@ struct Walk<'r, 'm> {
     samples: FxHashMap<(u32, u32, u32), (u64, u64)>,
     /// The edge ids of the children of every level on the stack.
     child_edges: Vec<u32>,
+    /// Which objects count, by object index (all when absent).
+    counted: Option<&'r [bool]>,
 }
 
 /// Builds the chains of every live object of `r`'s dominator tree.
 pub fn ownership_chains(r: &Retention<'_>) -> Chains {
+    chains_counting(r, None)
+}
+
+/// The chains of the live objects flagged in `counted` (by object index),
+/// e.g. a diff's new objects: the others are walked but add to no sample.
+pub fn ownership_chains_of(r: &Retention<'_>, counted: &[bool]) -> Chains {
+    chains_counting(r, Some(counted))
+}
+
+fn chains_counting(r: &Retention<'_>, counted: Option<&[bool]>) -> Chains {
     let model = r.graph.model;
     let mut edges = Interner::default();
     edges.id("");
@@ -190,6 +202,7 @@ pub fn ownership_chains(r: &Retention<'_>) -> Chains {
         trie: Trie::new(),
         samples: FxHashMap::default(),
         child_edges: Vec::new(),
+        counted,
     };
     walk.run();
     let mut samples: Vec<ChainSample> = walk
@@ -383,6 +396,11 @@ impl Walk<'_, '_> {
     }
 
     fn count(&mut self, trie: u32, id: ObjectId, type_name: u32) {
+        if let Some(counted) = self.counted {
+            if !counted.get(id.index()).copied().unwrap_or(false) {
+                return;
+            }
+        }
         let site = if self.model.sites.is_empty() {
             NONE
         } else {

@@ -23,8 +23,24 @@ pub struct ObjectChanges {
 /// Matches the live objects of two snapshots (both sorted by address: one
 /// merge); also flags, by the newer model's object id, which objects are new.
 pub fn match_objects(old: &LiveObjects, new: &LiveObjects) -> (ObjectChanges, Vec<bool>) {
+    let m = match_objects_both_ways(old, new);
+    (m.changes, m.is_new)
+}
+
+/// Two snapshots' objects matched, with what is new and what was freed.
+pub struct Matched {
+    pub changes: ObjectChanges,
+    /// By the newer model's object index.
+    pub is_new: Vec<bool>,
+    /// By the older model's object index.
+    pub is_freed: Vec<bool>,
+}
+
+/// As `match_objects`, also flagging the older model's freed objects.
+pub fn match_objects_both_ways(old: &LiveObjects, new: &LiveObjects) -> Matched {
     let mut changes = ObjectChanges::default();
     let mut is_new = vec![false; new.model_objects];
+    let mut is_freed = vec![false; old.model_objects];
     let (a, b) = (&old.objects, &new.objects);
     let (mut i, mut j) = (0, 0);
     while i < a.len() || j < b.len() {
@@ -34,6 +50,7 @@ pub fn match_objects(old: &LiveObjects, new: &LiveObjects) -> (ObjectChanges, Ve
                     changes.kept.add(y.1, 1);
                 } else {
                     changes.freed.add(x.1, 1);
+                    is_freed[old.ids[i].index()] = true;
                     changes.new.add(y.1, 1);
                     is_new[new.ids[j].index()] = true;
                 }
@@ -42,10 +59,12 @@ pub fn match_objects(old: &LiveObjects, new: &LiveObjects) -> (ObjectChanges, Ve
             }
             (Some(x), Some(y)) if x.0 < y.0 => {
                 changes.freed.add(x.1, 1);
+                is_freed[old.ids[i].index()] = true;
                 i += 1;
             }
             (Some(x), None) => {
                 changes.freed.add(x.1, 1);
+                is_freed[old.ids[i].index()] = true;
                 i += 1;
             }
             (_, Some(y)) => {
@@ -56,7 +75,11 @@ pub fn match_objects(old: &LiveObjects, new: &LiveObjects) -> (ObjectChanges, Ve
             (None, None) => break,
         }
     }
-    (changes, is_new)
+    Matched {
+        changes,
+        is_new,
+        is_freed,
+    }
 }
 
 /// Where a holder's new objects attach: the deepest object of its dominator
@@ -180,12 +203,17 @@ mod tests {
                 v
             };
             let (a, b) = (heap(20), heap(20));
-            let (changes, is_new) = match_objects(&live(a.clone()), &live(b.clone()));
+            let Matched {
+                changes,
+                is_new,
+                is_freed,
+            } = match_objects_both_ways(&live(a.clone()), &live(b.clone()));
             let mut want = ObjectChanges::default();
-            for x in &a {
+            for (i, x) in a.iter().enumerate() {
                 if !b.contains(x) {
                     want.freed.add(x.1, 1);
                 }
+                assert_eq!(is_freed[i], !b.contains(x), "{a:?} {b:?}");
             }
             for (i, y) in b.iter().enumerate() {
                 if a.contains(y) {

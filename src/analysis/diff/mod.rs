@@ -9,7 +9,9 @@
 mod matching;
 mod rows;
 
-pub use matching::{GrowthPoint, ObjectChanges, growth_point, match_objects};
+pub use matching::{
+    GrowthPoint, Matched, ObjectChanges, growth_point, match_objects, match_objects_both_ways,
+};
 pub use rows::{GrowthRow, all_rows};
 
 use rustc_hash::FxHashMap;
@@ -326,5 +328,23 @@ pub struct DiffDoc {
     pub holders: Vec<GrowthRow>,
     pub types: Vec<GrowthRow>,
     pub sites: Vec<GrowthRow>,
+    /// The growth profile written (`-o`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<ProfileDoc>,
     pub warnings: Vec<String>,
+}
+
+/// The growth profile `diff -o` wrote: its samples' sums, positive
+/// (`added`: new objects, or the newest dump's live ones) and negative.
+#[derive(Debug, Serialize)]
+pub struct ProfileDoc {
+    pub output: String,
+    /// Objects matched (one process): added are new, removed freed.
+    pub matched: bool,
+    pub added_bytes: u64,
+    pub added_objects: u64,
+    pub removed_bytes: u64,
+    pub removed_objects: u64,
+    pub bytes_change: i64,
+    pub objects_change: i64,
 }

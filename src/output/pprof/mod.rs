@@ -6,6 +6,7 @@
 //! location (no mapping, address or line), which is all `go tool pprof`
 //! needs for `-top`, `-tree`, `-traces` and flame graphs.
 
+pub mod growth;
 pub mod retention;
 
 use std::io::Write;

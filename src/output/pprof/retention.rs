@@ -26,16 +26,23 @@ pub fn write(out: impl Write, chains: &Chains, source: &str) -> std::io::Result<
          dominators; live heap {} bytes in {} objects",
         chains.live_bytes, chains.live_objects
     ));
-    let locations: Vec<u64> = chains
-        .frames
-        .iter()
-        .map(|f| b.location(&frame_name(chains, *f)))
-        .collect();
+    add_samples(&mut b, chains, 1);
+    b.write_gzip(out)
+}
+
+/// Adds `chains`' samples to `b`, their values times `sign` (a growth
+/// profile's freed objects count negative).
+pub fn add_samples(b: &mut ProfileBuilder, chains: &Chains, sign: i64) {
+    let mut locations: Vec<Option<u64>> = vec![None; chains.frames.len()];
     for s in &chains.samples {
         let stack = chains
             .stack(s.node)
             .into_iter()
-            .map(|f| locations[f as usize])
+            .map(|f| {
+                *locations[f as usize].get_or_insert_with(|| {
+                    b.location(&frame_name(chains, chains.frames[f as usize]))
+                })
+            })
             .collect();
         let mut labels = vec![(
             TYPE_LABEL,
@@ -45,12 +52,11 @@ pub fn write(out: impl Write, chains: &Chains, source: &str) -> std::io::Result<
             labels.push((SITE_LABEL, LabelValue::Str(&chains.sites[site as usize])));
         }
         let values = vec![
-            i64::try_from(s.objects).unwrap_or(i64::MAX),
-            i64::try_from(s.bytes).unwrap_or(i64::MAX),
+            sign * i64::try_from(s.objects).unwrap_or(i64::MAX),
+            sign * i64::try_from(s.bytes).unwrap_or(i64::MAX),
         ];
         b.sample(stack, values, &labels);
     }
-    b.write_gzip(out)
 }
 
 /// How a frame reads in pprof: a holder as `top` names it, an object as
