@@ -193,7 +193,6 @@ pub fn snapshot(
             ids.push(id);
         }
     }
-    drop(type_of);
     for (t, (figures, node)) in shared_by_type {
         let name = format!("shared {} objects", types.name(t));
         add_holder(&mut holders, "object", name, None, figures, node);
