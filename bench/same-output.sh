@@ -33,8 +33,19 @@ QUERIES=${SAME_OUTPUT_QUERIES:-2}
 
 cache="$root/target/same-output"
 out="$cache/runs"
-rm -rf "$out"
+rm -rf "$out" "$cache/index-before" "$cache/index-after"
 mkdir -p "$out"
+# Each binary keeps its own persistent index (an index is tied to the binary
+# that wrote it, so a shared one would be rebuilt by every other run): the first
+# command on an input builds the model, later ones reopen it, and both paths
+# are compared. A binary older than the index has no such flag.
+index_flags() {
+    if "$1" --help 2>/dev/null | grep -q -- '--index-dir'; then
+        echo "--index-dir=$2"
+    fi
+}
+read -r -a before_flags <<<"$(index_flags "$before" "$cache/index-before")"
+read -r -a after_flags <<<"$(index_flags "$after" "$cache/index-after")"
 
 # Decompresses NAME.zst of a fixture once; prints the plain file's path.
 plain() {
@@ -62,8 +73,8 @@ compare() {
     shift
     local b="$out/before" a="$out/after"
     local rb=0 ra=0
-    "$before" -q "$@" >"$b.out" 2>"$b.err" || rb=$?
-    "$after" -q "$@" >"$a.out" 2>"$a.err" || ra=$?
+    "$before" "${before_flags[@]}" -q "$@" >"$b.out" 2>"$b.err" || rb=$?
+    "$after" "${after_flags[@]}" -q "$@" >"$a.out" 2>"$a.err" || ra=$?
     runs=$((runs + 1))
     local what=()
     cmp -s "$b.out" "$a.out" || what+=(stdout)
@@ -76,7 +87,7 @@ compare() {
         local varies=0 r2 i
         for ((i = 0; i < 20; i++)); do
             r2=0
-            "$before" -q "$@" >"$b.out2" 2>"$b.err2" || r2=$?
+            "$before" "${before_flags[@]}" -q "$@" >"$b.out2" 2>"$b.err2" || r2=$?
             if cmp -s "$b.out2" "$a.out" && cmp -s "$b.err2" "$a.err" && [[ $r2 == "$ra" ]]; then
                 unstable=$((unstable + 1))
                 echo "UNSTABLE (the first binary varies; the second matched one of its runs): rootpath -q $*"

@@ -109,7 +109,10 @@ impl Server {
     pub fn start(args: &[&std::ffi::OsStr]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_rootpath"))
             // Indexes go under target/, not the user's cache.
-            .env("XDG_CACHE_HOME", Path::new(env!("CARGO_TARGET_TMPDIR")).join("cache"))
+            .env(
+                "XDG_CACHE_HOME",
+                Path::new(env!("CARGO_TARGET_TMPDIR")).join("cache"),
+            )
             .args(args)
             .args(["-q", "serve", "--addr", "127.0.0.1:0"])
             .stdout(Stdio::piped())
