@@ -250,7 +250,7 @@ impl DwarfIndex {
                             None => entry
                                 .attr_value(dw::DW_AT_upper_bound)
                                 .and_then(|v| v.udata_value())
-                                .map(|u| u + 1),
+                                .and_then(|u| u.checked_add(1)),
                         };
                         if let Some(count) = count {
                             self.types[owner.0 as usize].kind = TypeKind::Array { count };
@@ -638,8 +638,16 @@ impl DwarfIndex {
                     let mut elem_ptrs = Vec::new();
                     self.collect_pointers(elem, 0, &mut elem_ptrs, depth + 1);
                     if size > 0 && !elem_ptrs.is_empty() {
+                        // Nested arrays multiply: the total is capped, not each level.
                         for i in 0..count.min(1 << 20) {
-                            out.extend(elem_ptrs.iter().map(|o| base + i * size + o));
+                            let Some(at) = i.checked_mul(size).and_then(|o| o.checked_add(base))
+                            else {
+                                break;
+                            };
+                            if out.len() >= 1 << 20 {
+                                break;
+                            }
+                            out.extend(elem_ptrs.iter().map(|o| at.wrapping_add(*o)));
                         }
                     }
                 }
