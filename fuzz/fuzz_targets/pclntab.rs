@@ -11,6 +11,8 @@ use libfuzzer_sys::fuzz_target;
 use rootpath::input::dwarf::{DwarfIndex, DwarfSections};
 use rootpath::input::elf::Executable;
 
+// Only the pclntab half of the shared readers is used here.
+#[allow(dead_code)]
 #[path = "../exe_readers.rs"]
 mod exe_readers;
 
