@@ -67,6 +67,22 @@ impl<'a> DwarfSections<'a> {
         Ok(DwarfSections { sections })
     }
 
+    /// Sections given as bytes (already decompressed): the fuzz targets
+    /// mutate a real executable's DWARF here, past zlib.
+    pub fn from_parts(parts: Vec<(gimli::SectionId, Vec<u8>)>) -> DwarfSections<'static> {
+        DwarfSections {
+            sections: parts
+                .into_iter()
+                .map(|(id, d)| (id, Cow::Owned(d)))
+                .collect(),
+        }
+    }
+
+    /// Each loaded section's (decompressed) bytes.
+    pub fn parts(&self) -> impl Iterator<Item = (gimli::SectionId, &[u8])> {
+        self.sections.iter().map(|(id, d)| (*id, d.as_ref()))
+    }
+
     pub fn dwarf(&self) -> gimli::Dwarf<gimli::EndianSlice<'_, gimli::LittleEndian>> {
         gimli::Dwarf::load(|id| -> std::result::Result<_, ()> {
             let data = self

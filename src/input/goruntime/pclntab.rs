@@ -68,8 +68,9 @@ impl<'a, 's> FuncTable<'a, 's> {
     pub fn new(space: &'s AddressSpace<'a>, layouts: &Layouts<'_>) -> Result<Self> {
         let md = layouts.require_global("runtime.firstmoduledata")?;
         let mf = |name: &str| layouts.require_field("runtime.moduledata", name);
-        let read_ptr = |loc: FieldLoc| space.read_u64(md + loc.offset).unwrap_or(0);
-        let slice_len = |loc: FieldLoc| space.read_u64(md + loc.offset + 8).unwrap_or(0);
+        let word = |off: u64| md.checked_add(off).and_then(|a| space.read_u64(a));
+        let read_ptr = |loc: FieldLoc| word(loc.offset).unwrap_or(0);
+        let slice_len = |loc: FieldLoc| word(loc.offset.saturating_add(8)).unwrap_or(0);
         let ftab_loc = mf("ftab")?;
         let ftab_ptr = read_ptr(ftab_loc);
         let n = slice_len(ftab_loc).min(1 << 24);
@@ -137,7 +138,12 @@ impl<'a, 's> FuncTable<'a, 's> {
     pub fn ranges(&self) -> Vec<(u64, u64)> {
         self.ftab
             .windows(2)
-            .map(|w| (self.text + u64::from(w[0].0), self.text + u64::from(w[1].0)))
+            .filter_map(|w| {
+                Some((
+                    self.text.checked_add(u64::from(w[0].0))?,
+                    self.text.checked_add(u64::from(w[1].0))?,
+                ))
+            })
             .collect()
     }
 
@@ -145,13 +151,14 @@ impl<'a, 's> FuncTable<'a, 's> {
     pub fn name_of_index(&self, i: usize) -> Option<String> {
         let &(entry, off) = self.ftab.get(i)?;
         self.name(Func {
-            addr: self.pclntable + u64::from(off),
-            entry: self.text + u64::from(entry),
+            addr: self.pclntable.checked_add(u64::from(off))?,
+            entry: self.text.checked_add(u64::from(entry))?,
         })
     }
 
     fn field(&self, f: Func, loc: FieldLoc) -> Option<u64> {
-        self.space.read_uint(f.addr + loc.offset, loc.size)
+        self.space
+            .read_uint(f.addr.checked_add(loc.offset)?, loc.size)
     }
 
     /// The function containing `pc`.
@@ -165,25 +172,25 @@ impl<'a, 's> FuncTable<'a, 's> {
         if i + 1 >= self.ftab.len() {
             return None; // past the sentinel: not Go code
         }
-        let addr = self.pclntable + u64::from(self.ftab[i].1);
+        let addr = self.pclntable.checked_add(u64::from(self.ftab[i].1))?;
         let entry_off = self
             .space
-            .read_uint(addr + self.fields.entry_off.offset, 4)?;
+            .read_uint(addr.checked_add(self.fields.entry_off.offset)?, 4)?;
         Some(Func {
             addr,
-            entry: self.text + entry_off,
+            entry: self.text.checked_add(entry_off)?,
         })
     }
 
     pub fn name(&self, f: Func) -> Option<String> {
         let off = self.field(f, self.fields.name_off)?;
-        self.c_string(self.funcnametab + off)
+        self.c_string(self.funcnametab.checked_add(off)?)
     }
 
     fn c_string(&self, start: u64) -> Option<String> {
         let mut s = Vec::new();
         for i in 0..4096 {
-            match self.space.read(start + i, 1)?[0] {
+            match self.space.read(start.checked_add(i)?, 1)?[0] {
                 0 => break,
                 b => s.push(b),
             }
@@ -196,14 +203,19 @@ impl<'a, 's> FuncTable<'a, 's> {
         let line = self.pc_value(f, self.field(f, self.fields.pcln)?, pc)?;
         let file_index = self.pc_value(f, self.field(f, self.fields.pcfile)?, pc)?;
         let cu = self.field(f, self.fields.cu_offset)?;
-        let file_off = self
-            .space
-            .read_uint(self.cutab + (cu + file_index as u64) * 4, 4)?;
+        let file_off = self.space.read_uint(
+            at_index(
+                self.cutab,
+                cu.checked_add(u64::try_from(file_index).ok()?)?,
+                4,
+            )?,
+            4,
+        )?;
         if file_off == u64::from(u32::MAX) {
             return None;
         }
         Some((
-            self.c_string(self.filetab + file_off)?,
+            self.c_string(self.filetab.checked_add(file_off)?)?,
             u32::try_from(line).ok()?,
         ))
     }
@@ -261,11 +273,11 @@ impl<'a, 's> FuncTable<'a, 's> {
         }
         let tree = self.funcdata(f, FUNCDATA_INL_TREE)?;
         let at = tree.checked_add((ix as u64).checked_mul(layout.size)?)?;
-        let name_off = self.space.read_uint(at + layout.name_off, 4)? as u32 as i32;
+        let name_off = self.space.read_uint(at.checked_add(layout.name_off)?, 4)? as u32 as i32;
         if name_off < 0 {
             return None;
         }
-        self.c_string(self.funcnametab + name_off as u64)
+        self.c_string(self.funcnametab.checked_add(name_off as u64)?)
     }
 
     pub fn func_id(&self, f: Func) -> u8 {
@@ -297,9 +309,10 @@ impl<'a, 's> FuncTable<'a, 's> {
         if u64::from(table) >= n {
             return Some(-1);
         }
-        let off = self
-            .space
-            .read_uint(f.addr + self.fields.size + u64::from(table) * 4, 4)?;
+        let off = self.space.read_uint(
+            at_index(f.addr.checked_add(self.fields.size)?, u64::from(table), 4)?,
+            4,
+        )?;
         if off == 0 {
             return Some(-1);
         }
@@ -313,14 +326,18 @@ impl<'a, 's> FuncTable<'a, 's> {
             return None;
         }
         let npcdata = self.field(f, self.fields.npcdata)?;
-        let at = f.addr + self.fields.size + npcdata * 4 + u64::from(index) * 4;
+        let tables = at_index(f.addr.checked_add(self.fields.size)?, npcdata, 4)?;
+        let at = at_index(tables, u64::from(index), 4)?;
         let off = self.space.read_uint(at, 4)?;
-        (off != u64::from(u32::MAX)).then(|| self.gofunc + off)
+        if off == u64::from(u32::MAX) {
+            return None;
+        }
+        self.gofunc.checked_add(off)
     }
 
     /// Decodes a pc-value table (zig-zag value deltas, pc deltas) up to `target`.
     fn pc_value(&self, f: Func, off: u64, target: u64) -> Option<i64> {
-        let mut p = self.pctab + off;
+        let mut p = self.pctab.checked_add(off)?;
         let mut pc = f.entry;
         let mut val: i64 = -1;
         let mut first = true;
@@ -329,12 +346,12 @@ impl<'a, 's> FuncTable<'a, 's> {
             if uvdelta == 0 && !first {
                 return None;
             }
-            p += n;
+            p = p.checked_add(n)?;
             let vdelta = ((uvdelta >> 1) as i64) ^ -((uvdelta & 1) as i64);
-            val += vdelta;
+            val = val.checked_add(vdelta)?;
             let (pcdelta, n) = self.varint(p)?;
-            p += n;
-            pc += pcdelta; // pc quantum is 1 on amd64
+            p = p.checked_add(n)?;
+            pc = pc.checked_add(pcdelta)?; // pc quantum is 1 on amd64
             first = false;
             if target < pc {
                 return Some(val);
@@ -352,4 +369,9 @@ impl<'a, 's> FuncTable<'a, 's> {
         let (value, len) = crate::input::varint::uvarint(bytes).ok()?;
         Some((value, len as u64))
     }
+}
+
+/// `base + index * stride`, or None when a corrupt table's numbers overflow.
+fn at_index(base: u64, index: u64, stride: u64) -> Option<u64> {
+    base.checked_add(index.checked_mul(stride)?)
 }

@@ -157,8 +157,16 @@ impl DwarfIndex {
                     let mut elem_ptrs = Vec::new();
                     self.collect_pointers(elem, 0, &mut elem_ptrs, depth + 1);
                     if size > 0 && !elem_ptrs.is_empty() {
+                        // Nested arrays multiply: the total is capped, not each level.
                         for i in 0..count.min(1 << 20) {
-                            out.extend(elem_ptrs.iter().map(|o| base + i * size + o));
+                            let Some(at) = i.checked_mul(size).and_then(|o| o.checked_add(base))
+                            else {
+                                break;
+                            };
+                            if out.len() >= 1 << 20 {
+                                break;
+                            }
+                            out.extend(elem_ptrs.iter().map(|o| at.wrapping_add(*o)));
                         }
                     }
                 }

@@ -64,7 +64,7 @@ impl DwarfIndex {
                             None => entry
                                 .attr_value(dw::DW_AT_upper_bound)
                                 .and_then(|v| v.udata_value())
-                                .map(|u| u + 1),
+                                .and_then(|u| u.checked_add(1)),
                         };
                         if let Some(count) = count {
                             self.types[owner.0 as usize].kind = TypeKind::Array { count };

@@ -146,10 +146,18 @@ impl<'a, 'd, 's, M: Memory + ?Sized> Typer<'a, 'd, 's, M> {
                 }
             }
             Shape::Repeat { elem, count, size } => {
+                // The count is DWARF's: walk only elements that are in memory
+                // (a corrupt count would otherwise loop up to 2^64 times).
                 let shapes = self.shapes_of(elem);
                 for i in 0..count {
+                    let Some(start) = i.checked_mul(size).and_then(|o| o.checked_add(at)) else {
+                        break;
+                    };
+                    if self.word(start).is_none() {
+                        break;
+                    }
                     for (off, s) in shapes.iter() {
-                        self.apply(at + i * size + off, s);
+                        self.apply(start.wrapping_add(*off), s);
                     }
                 }
             }
