@@ -6,24 +6,9 @@ mod common;
 use std::ffi::OsStr;
 use std::path::PathBuf;
 
+use common::growth::{growth, truth};
 use common::{Fixture, MATRIX, rootpath, rootpath_json};
 use serde_json::Value;
-
-/// The growth fixture of a version of the matrix.
-fn growth(version: &str) -> Fixture {
-    let name: &'static str = Box::leak(format!("growth/{version}").into_boxed_str());
-    Fixture {
-        version: name,
-        dir: common::fixtures_dir().join(name),
-        truth: Value::Null,
-    }
-}
-
-fn truth(f: &Fixture, name: &str) -> Value {
-    let path = f.dir.join(name);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
 
 fn u(v: &Value) -> u64 {
     v.as_u64().unwrap_or_else(|| panic!("not a number: {v}"))

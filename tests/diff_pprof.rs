@@ -8,25 +8,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::go_pprof::{go_pprof_web, go_tool};
+use common::growth::{growth, truth};
 use common::{Fixture, MATRIX, rootpath};
 use rootpath::dump::{Dump, OpenOptions};
 use rootpath::input::pprof::{SampleProfile, read_sample_profile};
 use serde_json::Value;
-
-fn growth(version: &str) -> Fixture {
-    let name: &'static str = Box::leak(format!("growth/{version}").into_boxed_str());
-    Fixture {
-        version: name,
-        dir: common::fixtures_dir().join(name),
-        truth: Value::Null,
-    }
-}
-
-fn truth(f: &Fixture, name: &str) -> Value {
-    let path = f.dir.join(name);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
 
 fn i(v: &Value) -> i64 {
     v.as_i64().unwrap_or_else(|| panic!("not a number: {v}"))

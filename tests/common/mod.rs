@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod go_pprof;
+pub mod growth;
 
 use std::fs;
 use std::io;
