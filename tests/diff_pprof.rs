@@ -7,7 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::go_pprof::{go_pprof_web, go_tool};
+use common::go_pprof::{go_pprof_web, go_tool_or_skip};
 use common::growth::{growth, truth};
 use common::{Fixture, MATRIX, rootpath};
 use rootpath::dump::{Dump, OpenOptions};
@@ -191,16 +191,7 @@ fn top_cum(top: &str, frame: &str) -> i64 {
 
 #[test]
 fn go_tool_pprof_reads_it() {
-    let Some(go) = go_tool() else {
-        // CI installs the toolchain (.ci/run): there, its absence is a failure.
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI must install a Go toolchain for this test (ROOTPATH_GO)"
-        );
-        eprintln!(
-            "SKIPPED go_tool_pprof_reads_it: no Go toolchain (set ROOTPATH_GO, or install \
-             go1.25.5 as testdata/generate.sh does)"
-        );
+    let Some(go) = go_tool_or_skip("go_tool_pprof_reads_it") else {
         return;
     };
     let dir = tempfile::tempdir().expect("temp dir");

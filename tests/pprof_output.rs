@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::Fixture;
-use common::go_pprof::{go_pprof_web, go_tool};
+use common::go_pprof::{go_pprof_web, go_tool_or_skip};
 use rootpath::dump::{Dump, OpenOptions};
 use rootpath::input::goruntime::GoVersion;
 use rootpath::input::pprof::{SampleProfile, read_sample_profile};
@@ -284,16 +284,7 @@ fn pprof_total(top: &str) -> u64 {
 
 #[test]
 fn go_tool_pprof_reads_it() {
-    let Some(go) = go_tool() else {
-        // CI installs the toolchain (.ci/run): there, its absence is a failure.
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI must install a Go toolchain for this test (ROOTPATH_GO)"
-        );
-        eprintln!(
-            "SKIPPED go_tool_pprof_reads_it: no Go toolchain (set ROOTPATH_GO, or install \
-             go1.25.5 as testdata/generate.sh does)"
-        );
+    let Some(go) = go_tool_or_skip("go_tool_pprof_reads_it") else {
         return;
     };
     let dir = scratch();

@@ -19,6 +19,23 @@ pub fn go_tool() -> Option<PathBuf> {
     go.exists().then_some(go)
 }
 
+/// `go_tool`, or None after printing why `test` is skipped; CI installs the toolchain
+/// (.ci/run), so there its absence fails the test.
+pub fn go_tool_or_skip(test: &str) -> Option<PathBuf> {
+    let go = go_tool();
+    if go.is_none() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI must install a Go toolchain for this test (ROOTPATH_GO)"
+        );
+        eprintln!(
+            "SKIPPED {test}: no Go toolchain (set ROOTPATH_GO, or install \
+             go1.25.5 as testdata/generate.sh does)"
+        );
+    }
+    go
+}
+
 /// A page of `go tool pprof -http` on a loopback port, fetched once it
 /// serves (bounded: a minute at most), the server stopped after.
 pub fn go_pprof_web(go: &Path, profile: &Path, page: &str) -> String {
